@@ -1,0 +1,1 @@
+//! Arrow record batches to and from Parquet files under a batch prefix.

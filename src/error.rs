@@ -1,0 +1,225 @@
+//! The one error type of the core. Every edge (HTTP, CLI, Python) maps it
+//! once: [`Error::kind`] picks the status / exit code / exception class and
+//! [`Error::code`] is the stable machine-readable code.
+
+use crate::model::BatchId;
+
+/// Result with the core [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The broad class of an error, for edges that map errors to statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// The request is malformed or names something invalid (HTTP 400).
+    InvalidInput,
+    /// The named thing does not exist (HTTP 404).
+    NotFound,
+    /// The named thing exists already (HTTP 409).
+    AlreadyExists,
+    /// Another writer got there first (HTTP 409).
+    Conflict,
+    /// The data's schema does not match the table's (HTTP 422).
+    SchemaMismatch,
+    /// No or bad credentials (HTTP 401).
+    Unauthorized,
+    /// Valid credentials, not allowed (HTTP 403).
+    Forbidden,
+    /// Something broke on our side or in the environment (HTTP 500).
+    Internal,
+}
+
+/// What kind of object a not-found or already-exists error is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Object {
+    /// A namespace.
+    Namespace,
+    /// A table.
+    Table,
+    /// A partition of a table.
+    Partition,
+    /// A batch.
+    Batch,
+    /// A pin.
+    Pin,
+}
+
+impl Object {
+    /// Lowercase noun, as used in messages and codes.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Object::Namespace => "namespace",
+            Object::Table => "table",
+            Object::Partition => "partition",
+            Object::Batch => "batch",
+            Object::Pin => "pin",
+        }
+    }
+}
+
+/// The core error. Messages are lowercase and say what to do next.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Bad input; `code` is stable (`invalid_name`, `invalid_partition`, ...).
+    #[error("{message}")]
+    InvalidInput {
+        /// Stable code.
+        code: &'static str,
+        /// What is wrong and what to do.
+        message: String,
+    },
+    /// A named object does not exist.
+    #[error("{} {name} not found{}", .object.noun(), hint_suffix(.hint))]
+    NotFound {
+        /// What kind of object.
+        object: Object,
+        /// Its name as the user gave it.
+        name: String,
+        /// What to do next, if there is something useful to say.
+        hint: Option<String>,
+    },
+    /// An object with this name exists already.
+    #[error("{} {name} already exists", .object.noun())]
+    AlreadyExists {
+        /// What kind of object.
+        object: Object,
+        /// Its name.
+        name: String,
+    },
+    /// A compare-and-swap lost: the partition's current batch is not the expected one.
+    #[error("{message}")]
+    Conflict {
+        /// What happened and what to do.
+        message: String,
+        /// The partition's current batch at the time of the conflict.
+        current: Option<BatchId>,
+    },
+    /// The data's schema differs from the table's.
+    #[error("{message}")]
+    SchemaMismatch {
+        /// Which columns differ and how.
+        message: String,
+    },
+    /// Missing or invalid credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Credentials valid but the action is not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The metadata database failed.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// The object store failed.
+    #[error("object store error: {0}")]
+    Storage(#[from] object_store::Error),
+    /// Reading or writing Arrow / Parquet failed.
+    #[error("data error: {0}")]
+    Data(String),
+    /// An internal invariant failed; a bug.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+fn hint_suffix(hint: &Option<String>) -> String {
+    match hint {
+        Some(h) => format!("; hint: {h}"),
+        None => String::new(),
+    }
+}
+
+impl Error {
+    /// An [`Error::InvalidInput`].
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// An [`Error::NotFound`] without a hint.
+    pub fn not_found(object: Object, name: impl Into<String>) -> Self {
+        Error::NotFound {
+            object,
+            name: name.into(),
+            hint: None,
+        }
+    }
+
+    /// An [`Error::NotFound`] with a hint on what to do next.
+    pub fn not_found_hint(
+        object: Object,
+        name: impl Into<String>,
+        hint: impl Into<String>,
+    ) -> Self {
+        Error::NotFound {
+            object,
+            name: name.into(),
+            hint: Some(hint.into()),
+        }
+    }
+
+    /// The broad class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidInput { .. } => ErrorKind::InvalidInput,
+            Error::NotFound { .. } => ErrorKind::NotFound,
+            Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
+            Error::Conflict { .. } => ErrorKind::Conflict,
+            Error::SchemaMismatch { .. } => ErrorKind::SchemaMismatch,
+            Error::Unauthorized(_) => ErrorKind::Unauthorized,
+            Error::Forbidden(_) => ErrorKind::Forbidden,
+            Error::Database(_) | Error::Storage(_) | Error::Data(_) | Error::Internal(_) => {
+                ErrorKind::Internal
+            }
+        }
+    }
+
+    /// The stable machine-readable code of this error.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidInput { code, .. } => code,
+            Error::NotFound { object, .. } => match object {
+                Object::Namespace => "namespace_not_found",
+                Object::Table => "table_not_found",
+                Object::Partition => "partition_not_found",
+                Object::Batch => "batch_not_found",
+                Object::Pin => "pin_not_found",
+            },
+            Error::AlreadyExists { object, .. } => match object {
+                Object::Namespace => "namespace_exists",
+                Object::Table => "table_exists",
+                Object::Partition => "partition_exists",
+                Object::Batch => "batch_exists",
+                Object::Pin => "pin_exists",
+            },
+            Error::Conflict { .. } => "conflict",
+            Error::SchemaMismatch { .. } => "schema_mismatch",
+            Error::Unauthorized(_) => "unauthorized",
+            Error::Forbidden(_) => "forbidden",
+            Error::Database(_) => "database_error",
+            Error::Storage(_) => "storage_error",
+            Error::Data(_) => "data_error",
+            Error::Internal(_) => "internal_error",
+        }
+    }
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Database(e)
+    }
+}
+
+impl From<arrow_schema::ArrowError> for Error {
+    fn from(e: arrow_schema::ArrowError) -> Self {
+        Error::Data(e.to_string())
+    }
+}
+
+impl From<parquet::errors::ParquetError> for Error {
+    fn from(e: parquet::errors::ParquetError) -> Self {
+        Error::Data(e.to_string())
+    }
+}

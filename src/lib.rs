@@ -1,0 +1,19 @@
+//! # batchmeta
+//!
+//! A versioned table metastore that enforces the never-delete batch-ID
+//! pattern. Every write of a partition lands in a fresh object-store prefix
+//! named by a batch ID; the catalog then swaps the partition's pointer
+//! atomically, in the same transaction that appends the audit event.
+//!
+//! The crate is one domain core with thin edges:
+//! - [`model`]: names, partitions, batch IDs, entities; all validation.
+//! - [`catalog`]: the metadata [`catalog::Catalog`] trait and its SQLite implementation.
+//! - [`storage`]: object stores chosen by URL and the path layout.
+//! - [`data`]: Arrow record batches to and from Parquet.
+//! - [`metastore`]: the [`Metastore`] facade every edge calls.
+
+pub mod data;
+pub mod error;
+pub mod model;
+
+pub use error::{Error, ErrorKind, Result};

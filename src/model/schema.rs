@@ -1,0 +1,260 @@
+//! Table schemas: fingerprints, compatibility and merging.
+//!
+//! Two schemas are compatible when they have the same columns with the same
+//! *logical* types. Physical encodings that pandas, polars and pyarrow pick
+//! freely (dictionary vs plain, `Utf8` vs `LargeUtf8` vs `Utf8View`, list
+//! offsets width) are one logical type, so a categorical column with more
+//! categories next week is not a schema change.
+
+use std::collections::BTreeSet;
+
+use arrow_schema::{DataType, Field, Schema};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+
+/// What a write does when its schema differs from the table's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SchemaMode {
+    /// Refuse any difference (the default).
+    #[default]
+    Strict,
+    /// Add new columns to the table as nullable; columns the batch lacks read
+    /// back as nulls. Type changes are still refused.
+    Merge,
+}
+
+impl SchemaMode {
+    /// Parses `strict` or `merge`.
+    pub fn parse(s: &str) -> Result<Self> {
+        match s {
+            "strict" => Ok(SchemaMode::Strict),
+            "merge" => Ok(SchemaMode::Merge),
+            other => Err(Error::invalid(
+                "invalid_schema_mode",
+                format!(
+                    "unknown schema mode {}: use strict or merge",
+                    super::shown(other)
+                ),
+            )),
+        }
+    }
+}
+
+/// The logical type, with physical encoding choices folded away.
+fn logical(dt: &DataType) -> DataType {
+    match dt {
+        DataType::Dictionary(_, v) => logical(v),
+        DataType::LargeUtf8 | DataType::Utf8View => DataType::Utf8,
+        DataType::LargeBinary | DataType::BinaryView => DataType::Binary,
+        DataType::List(f)
+        | DataType::LargeList(f)
+        | DataType::ListView(f)
+        | DataType::LargeListView(f) => {
+            // The item field's name ("item", "element") is an encoding detail too.
+            DataType::List(Field::new("item", logical(f.data_type()), true).into())
+        }
+        DataType::Struct(fields) => {
+            DataType::Struct(fields.iter().map(|f| logical_field(f)).collect())
+        }
+        DataType::Map(f, sorted) => DataType::Map(logical_field(f).into(), *sorted),
+        other => other.clone(),
+    }
+}
+
+fn logical_field(f: &Field) -> Field {
+    Field::new(f.name(), logical(f.data_type()), true)
+}
+
+/// Whether two types are one logical type.
+pub(crate) fn same_logical_type(a: &DataType, b: &DataType) -> bool {
+    logical(a) == logical(b)
+}
+
+/// A short stable fingerprint of a schema's columns and logical types
+/// (metadata and nullability are ignored).
+pub fn fingerprint(schema: &Schema) -> String {
+    let mut h = Sha256::new();
+    for f in schema.fields() {
+        h.update(f.name().as_bytes());
+        h.update([0]);
+        h.update(format!("{:?}", logical(f.data_type())).as_bytes());
+        h.update([0]);
+    }
+    hex::encode(&h.finalize()[..8])
+}
+
+/// Compares a batch's schema to the table's. `Ok(())` when compatible;
+/// otherwise a [`Error::SchemaMismatch`] naming every differing column.
+pub fn schemas_compatible(table: &Schema, batch: &Schema) -> Result<()> {
+    let diff = Diff::of(table, batch);
+    if diff.is_empty() {
+        Ok(())
+    } else {
+        Err(diff
+            .error("use schema_mode=merge to add new columns, or make the data match the table"))
+    }
+}
+
+/// Merges a batch's schema into the table's: new columns are appended as
+/// nullable; columns the batch lacks stay (and read back as nulls for it).
+/// Returns the new schema and the added column names, or a
+/// [`Error::SchemaMismatch`] when a column changed type.
+pub fn merge_schemas(table: &Schema, batch: &Schema) -> Result<(Schema, Vec<String>)> {
+    let diff = Diff::of(table, batch);
+    if !diff.changed.is_empty() {
+        return Err(Diff {
+            missing: Vec::new(),
+            added: Vec::new(),
+            changed: diff.changed,
+        }
+        .error("a column's type cannot change; write it under a new column name"));
+    }
+    let mut fields: Vec<Field> = table.fields().iter().map(|f| f.as_ref().clone()).collect();
+    for name in &diff.added {
+        if let Ok(f) = batch.field_with_name(name) {
+            fields.push(f.clone().with_nullable(true));
+        }
+    }
+    // Columns the batch lacks must be nullable in the table now.
+    let missing: BTreeSet<&str> = diff.missing.iter().map(String::as_str).collect();
+    let fields = fields
+        .into_iter()
+        .map(|f| {
+            if missing.contains(f.name().as_str()) {
+                f.with_nullable(true)
+            } else {
+                f
+            }
+        })
+        .collect::<Vec<_>>();
+    Ok((
+        Schema::new_with_metadata(fields, table.metadata().clone()),
+        diff.added,
+    ))
+}
+
+struct Diff {
+    missing: Vec<String>,
+    added: Vec<String>,
+    changed: Vec<String>,
+}
+
+impl Diff {
+    fn of(table: &Schema, batch: &Schema) -> Self {
+        let mut d = Diff {
+            missing: Vec::new(),
+            added: Vec::new(),
+            changed: Vec::new(),
+        };
+        for f in table.fields() {
+            match batch.field_with_name(f.name()) {
+                Err(_) => d.missing.push(f.name().clone()),
+                Ok(b) if !same_logical_type(f.data_type(), b.data_type()) => {
+                    d.changed.push(format!(
+                        "{} ({} in the table, {} in the data)",
+                        f.name(),
+                        f.data_type(),
+                        b.data_type()
+                    ))
+                }
+                Ok(_) => {}
+            }
+        }
+        for f in batch.fields() {
+            if table.field_with_name(f.name()).is_err() {
+                d.added.push(f.name().clone());
+            }
+        }
+        d
+    }
+
+    fn is_empty(&self) -> bool {
+        self.missing.is_empty() && self.added.is_empty() && self.changed.is_empty()
+    }
+
+    fn error(&self, hint: &str) -> Error {
+        let mut parts = Vec::new();
+        if !self.missing.is_empty() {
+            parts.push(format!("missing columns: {}", self.missing.join(", ")));
+        }
+        if !self.added.is_empty() {
+            parts.push(format!("new columns: {}", self.added.join(", ")));
+        }
+        if !self.changed.is_empty() {
+            parts.push(format!("changed types: {}", self.changed.join(", ")));
+        }
+        Error::SchemaMismatch {
+            message: format!(
+                "the data's schema differs from the table's: {}; hint: {hint}",
+                parts.join("; ")
+            ),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    fn schema(fields: Vec<(&str, DataType)>) -> Schema {
+        Schema::new(
+            fields
+                .into_iter()
+                .map(|(n, t)| Field::new(n, t, true))
+                .collect::<Vec<_>>(),
+        )
+    }
+
+    #[test]
+    fn physical_encodings_are_one_logical_type() {
+        let a = schema(vec![
+            ("s", DataType::Utf8),
+            (
+                "l",
+                DataType::List(Arc::new(Field::new("item", DataType::Int64, true))),
+            ),
+        ]);
+        let b = schema(vec![
+            (
+                "s",
+                DataType::Dictionary(Box::new(DataType::Int8), Box::new(DataType::LargeUtf8)),
+            ),
+            (
+                "l",
+                DataType::LargeList(Arc::new(Field::new("element", DataType::Int64, false))),
+            ),
+        ]);
+        schemas_compatible(&a, &b).unwrap();
+        assert_eq!(fingerprint(&a), fingerprint(&b));
+    }
+
+    #[test]
+    fn mismatches_name_the_columns() {
+        let t = schema(vec![("a", DataType::Int64), ("b", DataType::Utf8)]);
+        let d = schema(vec![("a", DataType::Float64), ("c", DataType::Utf8)]);
+        let msg = schemas_compatible(&t, &d).unwrap_err().to_string();
+        assert!(msg.contains("missing columns: b"), "{msg}");
+        assert!(msg.contains("new columns: c"), "{msg}");
+        assert!(msg.contains("changed types: a (Int64"), "{msg}");
+        assert_ne!(fingerprint(&t), fingerprint(&d));
+    }
+
+    #[test]
+    fn merge_adds_nullable_columns_and_refuses_type_changes() {
+        let t = Schema::new(vec![Field::new("a", DataType::Int64, false)]);
+        let d = Schema::new(vec![Field::new("b", DataType::Utf8, false)]);
+        let (m, added) = merge_schemas(&t, &d).unwrap();
+        assert_eq!(added, vec!["b".to_owned()]);
+        assert!(m.field_with_name("a").unwrap().is_nullable());
+        assert!(m.field_with_name("b").unwrap().is_nullable());
+        let bad = Schema::new(vec![Field::new("a", DataType::Utf8, false)]);
+        assert_eq!(
+            merge_schemas(&t, &bad).unwrap_err().code(),
+            "schema_mismatch"
+        );
+    }
+}
