@@ -96,6 +96,10 @@ pub enum Error {
         /// The partition's current batch at the time of the conflict.
         current: Option<BatchId>,
     },
+    /// The table's schema changed between the check and the publish; the
+    /// facade retries.
+    #[error("the table's schema changed while publishing; retry the publish")]
+    SchemaChanged,
     /// The data's schema differs from the table's.
     #[error("{message}")]
     SchemaMismatch {
@@ -166,7 +170,7 @@ impl Error {
             Error::InvalidInput { .. } => ErrorKind::InvalidInput,
             Error::NotFound { .. } => ErrorKind::NotFound,
             Error::AlreadyExists { .. } => ErrorKind::AlreadyExists,
-            Error::Conflict { .. } => ErrorKind::Conflict,
+            Error::Conflict { .. } | Error::SchemaChanged => ErrorKind::Conflict,
             Error::SchemaMismatch { .. } => ErrorKind::SchemaMismatch,
             Error::Unauthorized(_) => ErrorKind::Unauthorized,
             Error::Forbidden(_) => ErrorKind::Forbidden,
@@ -195,6 +199,7 @@ impl Error {
                 Object::Pin => "pin_exists",
             },
             Error::Conflict { .. } => "conflict",
+            Error::SchemaChanged => "schema_changed",
             Error::SchemaMismatch { .. } => "schema_mismatch",
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden(_) => "forbidden",

@@ -14,6 +14,8 @@
 
 pub mod data;
 pub mod error;
+pub mod catalog;
 pub mod model;
+pub mod storage;
 
 pub use error::{Error, ErrorKind, Result};

@@ -561,3 +561,16 @@ pub struct NewPin {
     /// When it stops holding anything.
     pub expires_at: Option<DateTime<Utc>>,
 }
+
+/// One broken invariant found by `verify`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// The DESIGN §6 invariant it breaks (1-6).
+    pub invariant: u8,
+    /// A stable code, e.g. `missing_file`.
+    pub code: String,
+    /// What it is about: `sales.sold_items date=2016-10-31`, a batch ID, a path.
+    pub subject: String,
+    /// What is wrong.
+    pub message: String,
+}

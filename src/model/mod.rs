@@ -15,4 +15,5 @@ pub(crate) use partition::range_bound;
 pub use partition::{
     KeyType, MAX_VALUE_BYTES, PartitionKey, PartitionSpec, PartitionValues, escape, unescape,
 };
+pub(crate) use schema::same_logical_type;
 pub use schema::{SchemaMode, fingerprint, merge_schemas, schemas_compatible};

@@ -1,0 +1,21 @@
+//! Schema migrations, applied on connect. Each backend has its own SQL under
+//! `migrations/<backend>/` with the same file names; the applied versions are
+//! recorded in `batchmeta_migrations`.
+
+/// One migration file.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Migration {
+    /// Increasing version, from the file name.
+    pub(crate) version: i64,
+    /// The file name.
+    pub(crate) name: &'static str,
+    /// The SQL.
+    pub(crate) sql: &'static str,
+}
+
+/// The SQLite migrations, in order.
+pub(crate) const SQLITE: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_catalog.sql",
+    sql: include_str!("../../migrations/sqlite/0001_catalog.sql"),
+}];

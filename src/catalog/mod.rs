@@ -1,0 +1,145 @@
+//! The metadata catalog: the [`Catalog`] trait and its implementations.
+//!
+//! A catalog owns the database side of the metastore: namespaces, tables,
+//! partitions and their pointers, batches and their files, the append-only
+//! event log and pins. It knows nothing about object stores or Parquet; the
+//! [`crate::Metastore`] facade checks files and schemas before it calls
+//! [`Catalog::publish`], and the catalog makes the pointer move and the audit
+//! row one transaction.
+//!
+//! Every implementation runs the conformance suite in `tests/it/`.
+
+mod clock;
+mod migrate;
+pub mod sqlite;
+
+use async_trait::async_trait;
+
+pub use clock::{Clock, SystemClock};
+pub use sqlite::SqliteCatalog;
+
+use crate::error::Result;
+use crate::model::{
+    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
+    NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
+    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest, Table,
+    TableIdent, Version, Violation,
+};
+
+/// The metadata operations of the metastore. Implementations: SQLite (here),
+/// PostgreSQL and the HTTP client (later), all held to one conformance suite.
+///
+/// Inputs are validated model types; implementations still enforce every
+/// invariant that involves stored state (existence, states, compare-and-swap).
+#[async_trait]
+pub trait Catalog: Send + Sync + std::fmt::Debug {
+    /// Creates a namespace (an event).
+    async fn create_namespace(&self, ctx: &Context, ns: &NewNamespace) -> Result<Namespace>;
+    /// Gets a namespace.
+    async fn get_namespace(&self, name: &NamespaceName) -> Result<Namespace>;
+    /// Lists namespaces by name.
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>>;
+    /// Updates a namespace's description, owner or properties (an event).
+    async fn update_namespace(
+        &self,
+        ctx: &Context,
+        name: &NamespaceName,
+        update: &MetadataUpdate,
+    ) -> Result<Namespace>;
+
+    /// Creates a table (an event).
+    async fn create_table(&self, ctx: &Context, table: &NewTable) -> Result<Table>;
+    /// Gets a live (not dropped) table.
+    async fn get_table(&self, ident: &TableIdent) -> Result<Table>;
+    /// Lists the live tables of a namespace by name.
+    async fn list_tables(&self, namespace: &NamespaceName) -> Result<Vec<Table>>;
+    /// Updates a table's description, owner or properties (an event).
+    async fn update_table(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        update: &MetadataUpdate,
+    ) -> Result<Table>;
+    /// Drops a table: it leaves listings; its data and history stay (an event).
+    async fn drop_table(&self, ctx: &Context, ident: &TableIdent) -> Result<()>;
+
+    /// Allocates one staged batch per partition (with an idempotency key, a
+    /// retry returns the same batches). Mints strictly increasing batch IDs.
+    async fn stage(&self, ctx: &Context, ident: &TableIdent, req: &StageRequest)
+    -> Result<Vec<Batch>>;
+    /// Records the files written to a staged batch and their schema. Files
+    /// must lie inside the batch's prefix; the facade has checked them.
+    async fn record_files(
+        &self,
+        ident: &TableIdent,
+        batch: &BatchId,
+        files: &[DataFile],
+        schema: &arrow_schema::Schema,
+    ) -> Result<Batch>;
+    /// Gets a batch of a table, staged or committed, with its files.
+    async fn get_batch(&self, ident: &TableIdent, batch: &BatchId) -> Result<Batch>;
+    /// Publishes staged batches in one transaction: compare-and-swap each
+    /// pointer, mark each batch committed with its parent, append one event
+    /// per partition. All or nothing. Publishing already committed batches
+    /// again returns their original commit and appends nothing.
+    async fn publish(&self, ctx: &Context, ident: &TableIdent, plan: &PublishPlan)
+    -> Result<Commit>;
+    /// Moves a partition's pointer to its current batch's parent, or to
+    /// `req.to`; one event.
+    async fn rollback(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+        req: &RollbackRequest,
+    ) -> Result<Event>;
+
+    /// Resolves partitions (all published ones when `None`) to batches.
+    async fn resolve(
+        &self,
+        ident: &TableIdent,
+        partitions: Option<&[PartitionValues]>,
+        version: &Version,
+    ) -> Result<Vec<Resolved>>;
+    /// Lists published partitions in key order, a page at a time.
+    async fn list_partitions(
+        &self,
+        ident: &TableIdent,
+        query: &PartitionQuery,
+    ) -> Result<Page<PartitionInfo>>;
+    /// The pointer moves of one partition, newest first.
+    async fn history(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Event>>;
+    /// Lists the batches (staged and committed) of a partition, newest first.
+    async fn list_batches(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+    ) -> Result<Vec<Batch>>;
+
+    /// Creates a pin (an event).
+    async fn create_pin(&self, ctx: &Context, ident: &TableIdent, pin: &NewPin) -> Result<Pin>;
+    /// Gets a pin.
+    async fn get_pin(&self, ident: &TableIdent, name: &PinName) -> Result<Pin>;
+    /// Lists the pins of a table, or of every table.
+    async fn list_pins(&self, ident: Option<&TableIdent>) -> Result<Vec<Pin>>;
+    /// Deletes a pin (an event).
+    async fn delete_pin(&self, ctx: &Context, ident: &TableIdent, name: &PinName) -> Result<()>;
+    /// The unexpired pins that hold a batch, directly or through an as-of time.
+    async fn pins_holding(&self, ident: &TableIdent, batch: &BatchId) -> Result<Vec<Pin>>;
+
+    /// Queries the audit trail.
+    async fn events(&self, query: &EventQuery) -> Result<Page<Event>>;
+
+    /// Checks the metadata invariants (pointers, event replay, batch states)
+    /// and returns every violation found.
+    async fn check_invariants(&self) -> Result<Vec<Violation>>;
+    /// Committed batches with their files, in batch-ID order after `after`,
+    /// for checks against the store.
+    async fn committed_batches(&self, after: Option<&BatchId>, limit: u32) -> Result<Vec<Batch>>;
+}

@@ -1,0 +1,295 @@
+//! The SQLite catalog: the embedded default.
+//!
+//! WAL journal, `synchronous=FULL`, `foreign_keys=on`. Every write runs in a
+//! `BEGIN IMMEDIATE` transaction (a deferred `BEGIN` fails with SQLITE_BUSY
+//! under contention instead of waiting) and, within one process, behind one
+//! async mutex so that only other processes ever meet the busy handler.
+
+mod meta;
+mod pins;
+mod reads;
+mod rows;
+mod verify;
+mod writes;
+
+use std::path::Path;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
+use sqlx::{Sqlite, Transaction};
+use tokio::sync::Mutex;
+
+use super::migrate::{Migration, SQLITE};
+use super::{Catalog, Clock, SystemClock};
+use crate::error::{Error, Result};
+use crate::model::{
+    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
+    NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
+    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest, Table,
+    TableIdent, Version, Violation,
+};
+
+/// How long a writer waits for another process's write transaction.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A catalog in one SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteCatalog {
+    pool: SqlitePool,
+    clock: Arc<dyn Clock>,
+    writer: Arc<Mutex<()>>,
+}
+
+/// A write transaction and the in-process writer lock it holds.
+pub(super) struct WriteTx {
+    pub(super) tx: Transaction<'static, Sqlite>,
+    _guard: tokio::sync::OwnedMutexGuard<()>,
+}
+
+impl SqliteCatalog {
+    /// Opens (creating if needed) the catalog in the file at `path` and
+    /// applies pending migrations.
+    pub async fn open(path: &Path) -> Result<Self> {
+        Self::open_with_clock(path, Arc::new(SystemClock)).await
+    }
+
+    /// Opens a `sqlite://path` URL (or `sqlite:path`).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "invalid_database_url",
+                    "a SQLite database url looks like sqlite:///path/to/catalog.db",
+                )
+            })?;
+        Self::open(Path::new(path)).await
+    }
+
+    /// Opens with a given clock (tests use one that steps back).
+    pub async fn open_with_clock(path: &Path, clock: Arc<dyn Clock>) -> Result<Self> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| {
+                Error::invalid(
+                    "invalid_database_url",
+                    format!(
+                        "cannot create the catalog directory {}: {e}; check the path and its permissions",
+                        dir.display()
+                    ),
+                )
+            })?;
+        }
+        let options = SqliteConnectOptions::from_str("sqlite://")?
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await?;
+        let catalog = Self {
+            pool,
+            clock,
+            writer: Arc::new(Mutex::new(())),
+        };
+        catalog.migrate(SQLITE).await?;
+        Ok(catalog)
+    }
+
+    async fn migrate(&self, migrations: &[Migration]) -> Result<()> {
+        let mut w = self.write().await?;
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS batchmeta_migrations (
+                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
+        )
+        .execute(&mut *w.tx)
+        .await?;
+        let applied: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM batchmeta_migrations")
+            .fetch_one(&mut *w.tx)
+            .await?;
+        let applied = applied.unwrap_or(0);
+        if let Some(newer) = migrations.last().filter(|m| m.version < applied) {
+            return Err(Error::Internal(format!(
+                "the catalog was migrated to version {applied} by a newer batchmeta (this one knows up to {}): upgrade batchmeta",
+                newer.version
+            )));
+        }
+        for m in migrations.iter().filter(|m| m.version > applied) {
+            sqlx::raw_sql(m.sql).execute(&mut *w.tx).await?;
+            sqlx::query("INSERT INTO batchmeta_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+                .bind(m.version)
+                .bind(m.name)
+                .bind(rows::micros(self.clock.now()))
+                .execute(&mut *w.tx)
+                .await?;
+        }
+        w.tx.commit().await?;
+        Ok(())
+    }
+
+    /// Starts a write transaction: the in-process lock, then `BEGIN IMMEDIATE`.
+    pub(super) async fn write(&self) -> Result<WriteTx> {
+        let guard = self.writer.clone().lock_owned().await;
+        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
+    /// Starts a read transaction: one consistent snapshot (WAL).
+    pub(super) async fn read(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    pub(super) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.clock.now()
+    }
+
+    /// Closes the pool (waits for connections to be returned).
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Catalog for SqliteCatalog {
+    async fn create_namespace(&self, ctx: &Context, ns: &NewNamespace) -> Result<Namespace> {
+        self.create_namespace_impl(ctx, ns).await
+    }
+    async fn get_namespace(&self, name: &NamespaceName) -> Result<Namespace> {
+        self.get_namespace_impl(name).await
+    }
+    async fn list_namespaces(&self) -> Result<Vec<Namespace>> {
+        self.list_namespaces_impl().await
+    }
+    async fn update_namespace(
+        &self,
+        ctx: &Context,
+        name: &NamespaceName,
+        update: &MetadataUpdate,
+    ) -> Result<Namespace> {
+        self.update_namespace_impl(ctx, name, update).await
+    }
+    async fn create_table(&self, ctx: &Context, table: &NewTable) -> Result<Table> {
+        self.create_table_impl(ctx, table).await
+    }
+    async fn get_table(&self, ident: &TableIdent) -> Result<Table> {
+        let mut tx = self.read().await?;
+        Ok(rows::live_table(&mut tx, ident).await?.table)
+    }
+    async fn list_tables(&self, namespace: &NamespaceName) -> Result<Vec<Table>> {
+        self.list_tables_impl(namespace).await
+    }
+    async fn update_table(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        update: &MetadataUpdate,
+    ) -> Result<Table> {
+        self.update_table_impl(ctx, ident, update).await
+    }
+    async fn drop_table(&self, ctx: &Context, ident: &TableIdent) -> Result<()> {
+        self.drop_table_impl(ctx, ident).await
+    }
+    async fn stage(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        req: &StageRequest,
+    ) -> Result<Vec<Batch>> {
+        self.stage_impl(ctx, ident, req).await
+    }
+    async fn record_files(
+        &self,
+        ident: &TableIdent,
+        batch: &BatchId,
+        files: &[DataFile],
+        schema: &arrow_schema::Schema,
+    ) -> Result<Batch> {
+        self.record_files_impl(ident, batch, files, schema).await
+    }
+    async fn get_batch(&self, ident: &TableIdent, batch: &BatchId) -> Result<Batch> {
+        let mut tx = self.read().await?;
+        let t = rows::live_table(&mut tx, ident).await?;
+        rows::load_batch(&mut tx, &t, batch).await
+    }
+    async fn publish(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        plan: &PublishPlan,
+    ) -> Result<Commit> {
+        self.publish_impl(ctx, ident, plan).await
+    }
+    async fn rollback(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+        req: &RollbackRequest,
+    ) -> Result<Event> {
+        self.rollback_impl(ctx, ident, partition, req).await
+    }
+    async fn resolve(
+        &self,
+        ident: &TableIdent,
+        partitions: Option<&[PartitionValues]>,
+        version: &Version,
+    ) -> Result<Vec<Resolved>> {
+        self.resolve_impl(ident, partitions, version).await
+    }
+    async fn list_partitions(
+        &self,
+        ident: &TableIdent,
+        query: &PartitionQuery,
+    ) -> Result<Page<PartitionInfo>> {
+        self.list_partitions_impl(ident, query).await
+    }
+    async fn history(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Event>> {
+        self.history_impl(ident, partition, cursor, limit).await
+    }
+    async fn list_batches(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+    ) -> Result<Vec<Batch>> {
+        self.list_batches_impl(ident, partition).await
+    }
+    async fn create_pin(&self, ctx: &Context, ident: &TableIdent, pin: &NewPin) -> Result<Pin> {
+        self.create_pin_impl(ctx, ident, pin).await
+    }
+    async fn get_pin(&self, ident: &TableIdent, name: &PinName) -> Result<Pin> {
+        self.get_pin_impl(ident, name).await
+    }
+    async fn list_pins(&self, ident: Option<&TableIdent>) -> Result<Vec<Pin>> {
+        self.list_pins_impl(ident).await
+    }
+    async fn delete_pin(&self, ctx: &Context, ident: &TableIdent, name: &PinName) -> Result<()> {
+        self.delete_pin_impl(ctx, ident, name).await
+    }
+    async fn pins_holding(&self, ident: &TableIdent, batch: &BatchId) -> Result<Vec<Pin>> {
+        self.pins_holding_impl(ident, batch).await
+    }
+    async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
+        self.events_impl(query).await
+    }
+    async fn check_invariants(&self) -> Result<Vec<Violation>> {
+        self.check_invariants_impl().await
+    }
+    async fn committed_batches(&self, after: Option<&BatchId>, limit: u32) -> Result<Vec<Batch>> {
+        self.committed_batches_impl(after, limit).await
+    }
+}

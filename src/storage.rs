@@ -1,0 +1,198 @@
+//! Object stores chosen by URL, and the warehouse path layout:
+//! `<warehouse>/<namespace>/<table>/<key>=<value>/.../<batch_id>/part-00000.parquet`.
+//!
+//! The local store is built with fsync so data is on disk before a publish
+//! makes it visible. Paths are built only from validated names and values.
+
+use std::fmt;
+use std::sync::Arc;
+
+use object_store::ObjectStore;
+use object_store::local::LocalFileSystem;
+use object_store::memory::InMemory;
+use object_store::path::Path;
+use url::Url;
+
+use crate::error::{Error, Result};
+use crate::model::{BatchId, PartitionValues, TableIdent};
+
+/// A warehouse: an object store and the root prefix inside it.
+#[derive(Clone)]
+pub struct Storage {
+    store: Arc<dyn ObjectStore>,
+    url: String,
+}
+
+impl fmt::Debug for Storage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The URL never carries credentials (they come from options), but keep
+        // the store itself out of Debug output.
+        f.debug_struct("Storage").field("url", &self.url).finish()
+    }
+}
+
+impl Storage {
+    /// Opens the warehouse at `url`: `file:///abs/dir` (or a plain directory
+    /// path) or `memory://`. The directory is created if missing.
+    pub fn open(url: &str) -> Result<Self> {
+        if url.starts_with("memory:") {
+            return Ok(Self::new(Arc::new(InMemory::new()), "memory://"));
+        }
+        let dir = if url.contains("://") {
+            let parsed = Url::parse(url).map_err(|e| invalid_url(url, &e.to_string()))?;
+            match parsed.scheme() {
+                "file" => parsed
+                    .to_file_path()
+                    .map_err(|()| invalid_url(url, "not an absolute file path"))?,
+                other => {
+                    return Err(invalid_url(
+                        url,
+                        &format!("scheme {other}:// is not supported; use file:// or memory://"),
+                    ));
+                }
+            }
+        } else {
+            std::path::PathBuf::from(url)
+        };
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            Error::invalid(
+                "invalid_warehouse",
+                format!(
+                    "cannot create warehouse directory {}: {e}; check the path and its permissions",
+                    dir.display()
+                ),
+            )
+        })?;
+        let dir = dir.canonicalize().map_err(|e| {
+            Error::invalid(
+                "invalid_warehouse",
+                format!("cannot open warehouse directory {}: {e}", dir.display()),
+            )
+        })?;
+        let store = LocalFileSystem::new_with_prefix(&dir)?.with_fsync(true);
+        let url = Url::from_directory_path(&dir)
+            .map(|u| u.to_string())
+            .unwrap_or_else(|()| dir.display().to_string());
+        Ok(Self::new(Arc::new(store), url))
+    }
+
+    /// Wraps an existing store; `url` is how the warehouse is shown to users.
+    pub fn new(store: Arc<dyn ObjectStore>, url: impl Into<String>) -> Self {
+        Self {
+            store,
+            url: url.into(),
+        }
+    }
+
+    /// The object store.
+    pub fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// The warehouse URL.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
+    /// The full URI of an object path, for tools that read files directly.
+    pub fn uri(&self, path: &str) -> String {
+        format!("{}/{}", self.url.trim_end_matches('/'), path)
+    }
+}
+
+fn invalid_url(url: &str, why: &str) -> Error {
+    Error::invalid(
+        "invalid_warehouse",
+        format!("invalid warehouse url {url:?}: {why}"),
+    )
+}
+
+/// The prefix of a table's data, relative to the warehouse root.
+pub fn table_location(table: &TableIdent) -> String {
+    format!("{}/{}", table.namespace, table.name)
+}
+
+/// The prefix of one batch: `<table location>/<partition path>/<batch id>`.
+pub fn batch_location(table_location: &str, partition: &PartitionValues, batch: &BatchId) -> String {
+    let p = partition.path();
+    if p.is_empty() {
+        format!("{table_location}/{batch}")
+    } else {
+        format!("{table_location}/{p}/{batch}")
+    }
+}
+
+/// Parses a location or file path into an object path, refusing anything
+/// that is not a clean relative path (no `.`/`..` or empty segments).
+pub fn object_path(s: &str) -> Result<Path> {
+    Path::parse(s).map_err(|e| {
+        Error::invalid(
+            "invalid_path",
+            format!("invalid object path {s:?}: {e}"),
+        )
+    })
+}
+
+/// Whether `file` lies strictly inside the batch prefix `location`.
+pub fn is_inside(location: &str, file: &str) -> bool {
+    file.strip_prefix(location)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|rest| {
+            !rest.is_empty() && rest.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{KeyType, PartitionKey, PartitionSpec};
+
+    #[test]
+    fn layout_follows_the_design() {
+        let t = TableIdent::new("sales", "sold_items").unwrap();
+        let keys = vec![
+            PartitionKey::new("date", KeyType::Date).unwrap(),
+            PartitionKey::new("region", KeyType::String).unwrap(),
+        ];
+        let v = PartitionValues::resolve(
+            &keys,
+            &PartitionSpec::Positional(vec!["2016-10-31".into(), "a:b".into()]),
+        )
+        .unwrap();
+        let b = BatchId::parse("20161102234252000000").unwrap();
+        let loc = batch_location(&table_location(&t), &v, &b);
+        assert_eq!(
+            loc,
+            "sales/sold_items/date=2016-10-31/region=a%3Ab/20161102234252000000"
+        );
+        object_path(&loc).unwrap();
+        let unpart = PartitionValues::resolve(&[], &PartitionSpec::Positional(vec![])).unwrap();
+        assert_eq!(
+            batch_location("s/t", &unpart, &b),
+            "s/t/20161102234252000000"
+        );
+    }
+
+    #[test]
+    fn inside_checks_refuse_escapes() {
+        let loc = "s/t/d=1/20161102234252000000";
+        assert!(is_inside(loc, "s/t/d=1/20161102234252000000/part-00000.parquet"));
+        assert!(!is_inside(loc, "s/t/d=1/20161102234252000000"));
+        assert!(!is_inside(loc, "s/t/d=1/20161102234252000000x/part.parquet"));
+        assert!(!is_inside(loc, "s/t/d=1/20161102234252000000/../other/part.parquet"));
+        assert!(!is_inside(loc, "s/t/d=1/other/part.parquet"));
+        assert!(object_path("a/../b").is_err());
+    }
+
+    #[tokio::test]
+    async fn local_warehouse_keeps_escaped_segments() {
+        use object_store::{ObjectStoreExt, PutPayload};
+        let dir = tempfile::tempdir().unwrap();
+        let s = Storage::open(dir.path().to_str().unwrap()).unwrap();
+        let p = object_path("s/t/region=a%3Ab c/20161102234252000000/part-00000.parquet").unwrap();
+        s.store().put(&p, PutPayload::from_static(b"x")).await.unwrap();
+        let got = s.store().get(&p).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&got[..], b"x");
+        assert!(s.url().starts_with("file://"));
+    }
+}
