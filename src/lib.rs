@@ -18,4 +18,11 @@ pub mod catalog;
 pub mod model;
 pub mod storage;
 
+
+pub mod metastore;
+
+pub use metastore::{
+    Config, Metastore, PublishOptions, PublishSpec, ReadRequest, ResolveRequest, StageOptions,
+    StoreOptions, Stored, VerifyReport,
+};
 pub use error::{Error, ErrorKind, Result};

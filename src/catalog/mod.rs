@@ -76,6 +76,10 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         files: &[DataFile],
         schema: &arrow_schema::Schema,
     ) -> Result<Batch>;
+    /// Forgets a staged batch that was never published (a failed store): its
+    /// file rows, its row, and its partition row if nothing else uses it.
+    /// Committed batches are never discarded.
+    async fn discard(&self, ident: &TableIdent, batch: &BatchId) -> Result<()>;
     /// Gets a batch of a table, staged or committed, with its files.
     async fn get_batch(&self, ident: &TableIdent, batch: &BatchId) -> Result<Batch>;
     /// Publishes staged batches in one transaction: compare-and-swap each

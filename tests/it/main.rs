@@ -1,1 +1,10 @@
+//! Integration tests: one binary. The conformance suite (`conformance/`) is a
+//! set of functions that take an [`harness::Env`]; each backend module runs
+//! all of them against a real backend.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub, missing_debug_implementations)]
+
+mod conformance;
+mod harness;
+mod processes;
+mod sqlite;

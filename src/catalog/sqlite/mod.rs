@@ -215,6 +215,9 @@ impl Catalog for SqliteCatalog {
     ) -> Result<Batch> {
         self.record_files_impl(ident, batch, files, schema).await
     }
+    async fn discard(&self, ident: &TableIdent, batch: &BatchId) -> Result<()> {
+        self.discard_impl(ident, batch).await
+    }
     async fn get_batch(&self, ident: &TableIdent, batch: &BatchId) -> Result<Batch> {
         let mut tx = self.read().await?;
         let t = rows::live_table(&mut tx, ident).await?;

@@ -186,6 +186,40 @@ impl SqliteCatalog {
         Ok(out)
     }
 
+    pub(super) async fn discard_impl(&self, ident: &TableIdent, id: &BatchId) -> Result<()> {
+        let mut w = self.write().await?;
+        let t = rows::live_table(&mut w.tx, ident).await?;
+        let b = rows::load_batch_row(&mut w.tx, &t, id).await?;
+        if b.batch.state != BatchState::Staged {
+            return Err(Error::invalid(
+                "batch_not_staged",
+                format!("batch {id} was published; published batches are never discarded"),
+            ));
+        }
+        let pid: i64 = sqlx::query_scalar("SELECT partition_id FROM batches WHERE id = ?")
+            .bind(b.pk)
+            .fetch_one(&mut *w.tx)
+            .await?;
+        sqlx::query("DELETE FROM batch_files WHERE batch_pk = ?")
+            .bind(b.pk)
+            .execute(&mut *w.tx)
+            .await?;
+        sqlx::query("DELETE FROM batches WHERE id = ? AND state = 'staged'")
+            .bind(b.pk)
+            .execute(&mut *w.tx)
+            .await?;
+        sqlx::query(
+            "DELETE FROM partitions WHERE id = ? AND current_batch IS NULL AND version = 0 \
+             AND NOT EXISTS (SELECT 1 FROM batches WHERE partition_id = ?)",
+        )
+        .bind(pid)
+        .bind(pid)
+        .execute(&mut *w.tx)
+        .await?;
+        w.tx.commit().await?;
+        Ok(())
+    }
+
     pub(super) async fn publish_impl(
         &self,
         ctx: &Context,

@@ -1,0 +1,239 @@
+//! The [`Metastore`] facade: the one API every edge (HTTP, CLI, Python) calls.
+//!
+//! It joins the catalog (metadata) to the warehouse (object store) and the
+//! data layer (Parquet): a publish checks each batch's files in the store and
+//! its schema against the table before the catalog moves any pointer.
+
+mod reads;
+mod verify;
+mod writes;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::catalog::{Catalog, SqliteCatalog};
+use crate::data::WriteOptions;
+use crate::error::Result;
+use crate::model::{
+    Batch, BatchId, Context, Event, EventQuery, MetadataUpdate, Namespace, NamespaceName,
+    NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery, PartitionSpec,
+    PartitionValues, Pin, PinName, Table, TableIdent,
+};
+use crate::storage::Storage;
+
+pub use reads::{ReadRequest, ResolveRequest};
+pub use verify::VerifyReport;
+pub use writes::{PublishOptions, PublishSpec, StageOptions, StoreOptions, Stored};
+
+/// The directory of the embedded default: `.batchmeta/` in the working directory.
+pub const DEFAULT_DIR: &str = ".batchmeta";
+
+/// Where the catalog and the warehouse live.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Config {
+    /// `sqlite:///path/catalog.db`; `None` = `<dir>/catalog.db`.
+    pub database_url: Option<String>,
+    /// `file:///path`, a directory, or `memory://`; `None` = `<dir>/warehouse`.
+    pub warehouse: Option<String>,
+    /// The embedded directory; `None` = [`DEFAULT_DIR`].
+    pub dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Everything in one directory: `<dir>/catalog.db` and `<dir>/warehouse/`.
+    pub fn in_dir(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: Some(dir.into()),
+            ..Self::default()
+        }
+    }
+
+    fn dir(&self) -> PathBuf {
+        self.dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
+    }
+
+    /// The catalog database URL this config resolves to.
+    pub fn resolved_database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.dir().join("catalog.db").display()))
+    }
+
+    /// The warehouse location this config resolves to.
+    pub fn resolved_warehouse(&self) -> String {
+        self.warehouse
+            .clone()
+            .unwrap_or_else(|| self.dir().join("warehouse").display().to_string())
+    }
+}
+
+/// The metastore: a catalog, a warehouse and the operations over both.
+#[derive(Debug, Clone)]
+pub struct Metastore {
+    catalog: Arc<dyn Catalog>,
+    storage: Storage,
+    write_options: WriteOptions,
+}
+
+impl Metastore {
+    /// Joins a catalog and a warehouse.
+    pub fn new(catalog: Arc<dyn Catalog>, storage: Storage) -> Self {
+        Self {
+            catalog,
+            storage,
+            write_options: WriteOptions::default(),
+        }
+    }
+
+    /// Opens the catalog and warehouse a [`Config`] names.
+    pub async fn open(config: &Config) -> Result<Self> {
+        let storage = Storage::open(&config.resolved_warehouse())?;
+        let catalog = SqliteCatalog::connect(&config.resolved_database_url()).await?;
+        Ok(Self::new(Arc::new(catalog), storage))
+    }
+
+    /// Opens (creating) the embedded catalog in `dir`.
+    pub async fn open_dir(dir: &Path) -> Result<Self> {
+        Self::open(&Config::in_dir(dir)).await
+    }
+
+    /// Sets how data files are written (file size threshold, row groups).
+    pub fn with_write_options(mut self, options: WriteOptions) -> Self {
+        self.write_options = options;
+        self
+    }
+
+    /// The catalog.
+    pub fn catalog(&self) -> &Arc<dyn Catalog> {
+        &self.catalog
+    }
+
+    /// The warehouse.
+    pub fn storage(&self) -> &Storage {
+        &self.storage
+    }
+
+    // ---- namespaces and tables -------------------------------------------
+
+    /// Creates a namespace.
+    pub async fn create_namespace(&self, ctx: &Context, ns: &NewNamespace) -> Result<Namespace> {
+        self.catalog.create_namespace(ctx, ns).await
+    }
+
+    /// Gets a namespace.
+    pub async fn namespace(&self, name: &NamespaceName) -> Result<Namespace> {
+        self.catalog.get_namespace(name).await
+    }
+
+    /// Lists namespaces.
+    pub async fn namespaces(&self) -> Result<Vec<Namespace>> {
+        self.catalog.list_namespaces().await
+    }
+
+    /// Updates a namespace's description, owner or properties.
+    pub async fn update_namespace(
+        &self,
+        ctx: &Context,
+        name: &NamespaceName,
+        update: &MetadataUpdate,
+    ) -> Result<Namespace> {
+        self.catalog.update_namespace(ctx, name, update).await
+    }
+
+    /// Creates a table. Partition keys must not also be data columns.
+    pub async fn create_table(&self, ctx: &Context, table: &NewTable) -> Result<Table> {
+        writes::check_new_table(table)?;
+        self.catalog.create_table(ctx, table).await
+    }
+
+    /// Gets a table.
+    pub async fn table(&self, ident: &TableIdent) -> Result<Table> {
+        self.catalog.get_table(ident).await
+    }
+
+    /// Lists the tables of a namespace.
+    pub async fn tables(&self, namespace: &NamespaceName) -> Result<Vec<Table>> {
+        self.catalog.list_tables(namespace).await
+    }
+
+    /// Updates a table's description, owner or properties.
+    pub async fn update_table(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        update: &MetadataUpdate,
+    ) -> Result<Table> {
+        self.catalog.update_table(ctx, ident, update).await
+    }
+
+    /// Drops a table: it leaves listings; its data and history stay.
+    pub async fn drop_table(&self, ctx: &Context, ident: &TableIdent) -> Result<()> {
+        self.catalog.drop_table(ctx, ident).await
+    }
+
+    /// Validates a partition spec against a table's keys.
+    pub async fn partition(&self, ident: &TableIdent, spec: &PartitionSpec) -> Result<PartitionValues> {
+        let t = self.table(ident).await?;
+        PartitionValues::resolve(&t.partition_keys, spec)
+    }
+
+    // ---- listings, history, pins, events --------------------------------
+
+    /// Lists published partitions, a page at a time.
+    pub async fn partitions(&self, ident: &TableIdent, query: &PartitionQuery) -> Result<Page<PartitionInfo>> {
+        self.catalog.list_partitions(ident, query).await
+    }
+
+    /// The pointer moves of one partition, newest first.
+    pub async fn history(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionSpec,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Event>> {
+        let p = self.partition(ident, partition).await?;
+        self.catalog.history(ident, &p, cursor, limit).await
+    }
+
+    /// Every batch of a partition (staged and committed), newest first.
+    pub async fn batches(&self, ident: &TableIdent, partition: &PartitionSpec) -> Result<Vec<Batch>> {
+        let p = self.partition(ident, partition).await?;
+        self.catalog.list_batches(ident, &p).await
+    }
+
+    /// A batch by ID.
+    pub async fn batch(&self, ident: &TableIdent, batch: &BatchId) -> Result<Batch> {
+        self.catalog.get_batch(ident, batch).await
+    }
+
+    /// Creates a pin.
+    pub async fn create_pin(&self, ctx: &Context, ident: &TableIdent, pin: &NewPin) -> Result<Pin> {
+        self.catalog.create_pin(ctx, ident, pin).await
+    }
+
+    /// Gets a pin.
+    pub async fn pin(&self, ident: &TableIdent, name: &PinName) -> Result<Pin> {
+        self.catalog.get_pin(ident, name).await
+    }
+
+    /// Lists the pins of a table (or of every table).
+    pub async fn pins(&self, ident: Option<&TableIdent>) -> Result<Vec<Pin>> {
+        self.catalog.list_pins(ident).await
+    }
+
+    /// Deletes a pin.
+    pub async fn delete_pin(&self, ctx: &Context, ident: &TableIdent, name: &PinName) -> Result<()> {
+        self.catalog.delete_pin(ctx, ident, name).await
+    }
+
+    /// Which pins hold this batch ("who depends on it?").
+    pub async fn pins_holding(&self, ident: &TableIdent, batch: &BatchId) -> Result<Vec<Pin>> {
+        self.catalog.pins_holding(ident, batch).await
+    }
+
+    /// Queries the audit trail.
+    pub async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
+        self.catalog.events(query).await
+    }
+}

@@ -1,0 +1,439 @@
+//! Stage, write, publish, store and roll back.
+
+use std::collections::HashSet;
+
+use arrow_array::RecordBatch;
+use arrow_schema::{Schema, SchemaRef};
+use futures::{Stream, StreamExt};
+use object_store::ObjectStoreExt;
+
+use super::Metastore;
+use crate::data;
+use crate::error::{Error, Result};
+use crate::model::{
+    Batch, BatchId, BatchState, Commit, Context, DataFile, Event, Expect, NewTable, PartitionSpec,
+    PartitionValues, Properties, PublishItem, PublishPlan, RollbackRequest, SchemaChange,
+    SchemaMode, StageRequest, Table, TableIdent, merge_schemas, schemas_compatible,
+};
+use crate::storage;
+
+/// How many times a publish is retried when a concurrent schema merge
+/// changed the table between the check and the commit.
+const SCHEMA_RETRIES: usize = 5;
+
+/// Options for staging batches.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StageOptions {
+    /// A retry with the same key returns the same batches.
+    pub idempotency_key: Option<String>,
+    /// The writer's message.
+    pub message: Option<String>,
+    /// Client metadata (job, run id, host, library version).
+    pub metadata: Properties,
+}
+
+/// One partition to publish.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishSpec {
+    /// The partition.
+    pub partition: PartitionSpec,
+    /// The staged batch.
+    pub batch: BatchId,
+    /// Compare-and-swap condition; `None` publishes unconditionally.
+    pub expect: Option<Expect>,
+}
+
+/// Options for a publish.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PublishOptions {
+    /// Strict (default) or merge.
+    pub schema_mode: SchemaMode,
+    /// Message for the events (defaults to each batch's message).
+    pub message: Option<String>,
+}
+
+/// Options for [`Metastore::store`], the one-call stage + write + publish.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoreOptions {
+    /// Compare-and-swap condition.
+    pub expect: Option<Expect>,
+    /// Strict (default) or merge.
+    pub schema_mode: SchemaMode,
+    /// The writer's message.
+    pub message: Option<String>,
+    /// Client metadata.
+    pub metadata: Properties,
+    /// A retry with the same key stores nothing new and returns the same result.
+    pub idempotency_key: Option<String>,
+}
+
+/// Checks a new table's definition beyond what the model types guarantee.
+pub(super) fn check_new_table(t: &NewTable) -> Result<()> {
+    let mut seen = HashSet::new();
+    for k in &t.partition_keys {
+        if !seen.insert(k.name.as_str()) {
+            return Err(Error::invalid(
+                "invalid_partition_key",
+                format!("partition key {} is given twice", k.name),
+            ));
+        }
+        if t.schema.field_with_name(k.name.as_str()).is_ok() {
+            return Err(Error::invalid(
+                "invalid_partition_key",
+                format!(
+                    "partition key {} is also a data column: partition values live in paths, so leave it out of the schema",
+                    k.name
+                ),
+            ));
+        }
+    }
+    let mut cols = HashSet::new();
+    for f in t.schema.fields() {
+        if f.name().is_empty() || !cols.insert(f.name().as_str()) {
+            return Err(Error::invalid(
+                "invalid_schema",
+                format!("column names must be non-empty and unique; {:?} is not", f.name()),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `input` without the table's partition key columns.
+fn data_schema(table: &Table, input: &Schema) -> Schema {
+    let fields: Vec<_> = input
+        .fields()
+        .iter()
+        .filter(|f| !table.partition_keys.iter().any(|k| k.name.as_str() == f.name()))
+        .cloned()
+        .collect();
+    Schema::new_with_metadata(fields, input.metadata().clone())
+}
+
+/// Checks a batch schema against the table under `mode`; with merge, returns
+/// the merged table schema and added columns when it changes anything.
+fn check_schema(table: &Schema, batch: &Schema, mode: SchemaMode) -> Result<Option<(Schema, Vec<String>)>> {
+    match mode {
+        SchemaMode::Strict => schemas_compatible(table, batch).map(|()| None),
+        SchemaMode::Merge => {
+            let (merged, added) = merge_schemas(table, batch)?;
+            Ok((merged != *table).then_some((merged, added)))
+        }
+    }
+}
+
+impl Metastore {
+    /// Stages one batch per partition (write-audit-publish starts here).
+    pub async fn stage(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        partitions: &[PartitionSpec],
+        options: &StageOptions,
+    ) -> Result<Vec<Batch>> {
+        let t = self.table(ident).await?;
+        let values = partitions
+            .iter()
+            .map(|p| PartitionValues::resolve(&t.partition_keys, p))
+            .collect::<Result<Vec<_>>>()?;
+        if values.is_empty() {
+            return Err(Error::invalid("invalid_partition", "stage at least one partition"));
+        }
+        let req = StageRequest {
+            partitions: values,
+            idempotency_key: options.idempotency_key.clone(),
+            message: options.message.clone(),
+            metadata: options.metadata.clone(),
+        };
+        self.catalog.stage(ctx, ident, &req).await
+    }
+
+    /// Writes a stream of record batches as Parquet under a staged batch's
+    /// prefix and records the files. Columns named like partition keys must
+    /// hold the partition's value in every row and are dropped. A strict
+    /// schema mismatch is refused before anything is written.
+    pub async fn write<S>(
+        &self,
+        ident: &TableIdent,
+        batch: &BatchId,
+        schema: SchemaRef,
+        stream: S,
+        mode: SchemaMode,
+    ) -> Result<Batch>
+    where
+        S: Stream<Item = Result<RecordBatch>> + Send + Unpin,
+    {
+        let t = self.table(ident).await?;
+        let b = self.catalog.get_batch(ident, batch).await?;
+        if b.state != BatchState::Staged {
+            return Err(Error::invalid(
+                "batch_not_staged",
+                format!("batch {batch} is {}: stage a new batch to write more data", b.state.as_str()),
+            ));
+        }
+        let out_schema = std::sync::Arc::new(data_schema(&t, &schema));
+        check_schema(&t.schema, &out_schema, mode)?;
+        // Later writes to the same batch go to a sub-prefix so that their
+        // file names never collide (puts are create-only).
+        let prefix = storage::object_path(&if b.files.is_empty() {
+            b.location.clone()
+        } else {
+            format!("{}/w{:05}", b.location, b.files.len())
+        })?;
+        let keys = t.partition_keys.clone();
+        let values = b.partition.clone();
+        let stripped =
+            stream.map(move |r| r.and_then(|rb| data::partition_columns_check(&rb, &keys, &values)));
+        let written = data::write_files(
+            self.storage.store(),
+            &prefix,
+            out_schema.clone(),
+            Box::pin(stripped),
+            &self.write_options,
+        )
+        .await;
+        let recorded = match written {
+            Ok(files) => self.catalog.record_files(ident, batch, &files, &out_schema).await,
+            Err(e) => Err(e),
+        };
+        // Nothing under this write's prefix was ever visible: remove what a
+        // refused write left, so that it changes nothing. An internal error
+        // while recording is ambiguous (the files may be recorded), so then
+        // the files stay.
+        if let Err(e) = &recorded {
+            if e.kind() != crate::ErrorKind::Internal || matches!(e, Error::Data(_)) {
+                self.remove_unpublished(&prefix).await;
+            }
+        }
+        recorded
+    }
+
+    /// Deletes the objects under a prefix that belongs to a staged (never
+    /// published) batch. Best effort: failures are logged, not raised.
+    async fn remove_unpublished(&self, prefix: &object_store::path::Path) {
+        let store = self.storage.store();
+        let objects: Vec<_> = store.list(Some(prefix)).collect().await;
+        for o in objects.into_iter().flatten() {
+            if let Err(e) = store.delete(&o.location).await {
+                tracing::warn!(path = %o.location, error = %e, "could not remove a file of a failed write");
+            }
+        }
+    }
+
+
+    /// Records Parquet files that a client wrote straight to the batch's
+    /// prefix. Each file's size, rows and schema are read from the store.
+    pub async fn add_files(&self, ident: &TableIdent, batch: &BatchId, paths: &[String]) -> Result<Batch> {
+        let b = self.catalog.get_batch(ident, batch).await?;
+        let mut files = Vec::with_capacity(paths.len());
+        let mut schema: Option<Schema> = None;
+        for p in paths {
+            if !storage::is_inside(&b.location, p) {
+                return Err(Error::invalid(
+                    "file_outside_prefix",
+                    format!("file {p:?} is outside batch {batch}'s prefix {}: write it under the prefix", b.location),
+                ));
+            }
+            let info = data::inspect_file(self.storage.store(), &storage::object_path(p)?).await?;
+            if let Some(s) = &schema {
+                schemas_compatible(s, &info.schema)?;
+            }
+            schema.get_or_insert(info.schema);
+            files.push(DataFile { path: p.clone(), size: info.size, rows: info.rows });
+        }
+        let schema = schema.ok_or_else(|| Error::invalid("empty_batch", "add at least one file"))?;
+        self.catalog.record_files(ident, batch, &files, &schema).await
+    }
+
+    /// Publishes staged batches in one all-or-nothing commit. Each batch's
+    /// files must exist with their recorded sizes inside its own prefix, and
+    /// its schema must match the table's (or merge into it).
+    pub async fn publish(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        specs: &[PublishSpec],
+        options: &PublishOptions,
+    ) -> Result<Commit> {
+        let mut attempt = 0;
+        loop {
+            match self.publish_once(ctx, ident, specs, options).await {
+                Err(Error::SchemaChanged) if attempt < SCHEMA_RETRIES => attempt += 1,
+                other => return other,
+            }
+        }
+    }
+
+    async fn publish_once(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        specs: &[PublishSpec],
+        options: &PublishOptions,
+    ) -> Result<Commit> {
+        let t = self.table(ident).await?;
+        let mut items = Vec::with_capacity(specs.len());
+        let mut table_schema = t.schema.clone();
+        let mut added = Vec::new();
+        for s in specs {
+            let partition = PartitionValues::resolve(&t.partition_keys, &s.partition)?;
+            let b = self.catalog.get_batch(ident, &s.batch).await?;
+            if b.state == BatchState::Staged {
+                self.check_files(&b).await?;
+                let schema = b.schema.as_ref().ok_or_else(|| {
+                    Error::invalid(
+                        "empty_batch",
+                        format!("batch {} has no files: write data to it before publishing", b.id),
+                    )
+                })?;
+                if let Some((merged, cols)) = check_schema(&table_schema, schema, options.schema_mode)? {
+                    table_schema = merged;
+                    added.extend(cols);
+                }
+            }
+            items.push(PublishItem { partition, batch: s.batch.clone(), expect: s.expect.clone() });
+        }
+        let schema_change = (table_schema != t.schema).then(|| SchemaChange {
+            from_version: t.schema_version,
+            schema: table_schema,
+            added,
+        });
+        let plan = PublishPlan {
+            items,
+            schema_change,
+            schema_version: t.schema_version,
+            message: options.message.clone(),
+        };
+        self.catalog.publish(ctx, ident, &plan).await
+    }
+
+    /// Every file of a staged batch exists in the store with its recorded size.
+    async fn check_files(&self, b: &Batch) -> Result<()> {
+        for f in &b.files {
+            if !storage::is_inside(&b.location, &f.path) {
+                return Err(Error::invalid(
+                    "file_outside_prefix",
+                    format!("file {:?} of batch {} lies outside its prefix {}", f.path, b.id, b.location),
+                ));
+            }
+            match self.storage.store().head(&storage::object_path(&f.path)?).await {
+                Ok(meta) if meta.size == f.size => {}
+                Ok(meta) => {
+                    return Err(Error::invalid(
+                        "batch_file_size_mismatch",
+                        format!(
+                            "file {:?} of batch {} is {} bytes, but {} were written: it changed after writing; stage and write a new batch",
+                            f.path, b.id, meta.size, f.size
+                        ),
+                    ));
+                }
+                Err(object_store::Error::NotFound { .. }) => {
+                    return Err(Error::invalid(
+                        "batch_file_missing",
+                        format!(
+                            "file {:?} of batch {} is missing from the warehouse; stage and write a new batch",
+                            f.path, b.id
+                        ),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(())
+    }
+
+    /// Stages, writes and publishes one partition: the short, safe path.
+    pub async fn store<S>(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        partition: &PartitionSpec,
+        schema: SchemaRef,
+        stream: S,
+        options: &StoreOptions,
+    ) -> Result<Stored>
+    where
+        S: Stream<Item = Result<RecordBatch>> + Send + Unpin,
+    {
+        // Refuse a strict schema mismatch before anything is staged.
+        let t = self.table(ident).await?;
+        check_schema(&t.schema, &data_schema(&t, &schema), options.schema_mode)?;
+        let staged = self
+            .stage(
+                ctx,
+                ident,
+                std::slice::from_ref(partition),
+                &StageOptions {
+                    idempotency_key: options.idempotency_key.clone(),
+                    message: options.message.clone(),
+                    metadata: options.metadata.clone(),
+                },
+            )
+            .await?;
+        let batch = staged
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Internal("stage returned no batch".into()))?;
+        // A retry (same idempotency key) whose data was already written skips
+        // the write; its publish returns the original commit if it happened.
+        let fresh = batch.state == BatchState::Staged && batch.files.is_empty();
+        let result = async {
+            if fresh {
+                self.write(ident, &batch.id, schema, stream, options.schema_mode).await?;
+            }
+            let spec = PublishSpec {
+                partition: partition.clone(),
+                batch: batch.id.clone(),
+                expect: options.expect.clone(),
+            };
+            let opts = PublishOptions { schema_mode: options.schema_mode, message: None };
+            self.publish(ctx, ident, &[spec], &opts).await
+        }
+        .await;
+        let commit = match result {
+            Ok(c) => c,
+            Err(e) => {
+                if fresh {
+                    // This call staged the batch and nobody ever saw it:
+                    // leave the catalog and the store as they were. The
+                    // catalog refuses to discard a batch that did get
+                    // published, and only then are its files removed.
+                    match self.catalog.discard(ident, &batch.id).await {
+                        Ok(()) => {
+                            if let Ok(prefix) = storage::object_path(&batch.location) {
+                                self.remove_unpublished(&prefix).await;
+                            }
+                        }
+                        Err(d) => {
+                            tracing::warn!(batch = %batch.id, error = %d, "could not discard a failed store's batch");
+                        }
+                    }
+                }
+                return Err(e);
+            }
+        };
+        let batch = self.catalog.get_batch(ident, &batch.id).await?;
+        Ok(Stored { batch, commit })
+    }
+
+    /// Rolls a partition back to its current batch's parent, or to `req.to`.
+    pub async fn rollback(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        partition: &PartitionSpec,
+        req: &RollbackRequest,
+    ) -> Result<Event> {
+        let p = self.partition(ident, partition).await?;
+        self.catalog.rollback(ctx, ident, &p, req).await
+    }
+}
+
+/// The result of [`Metastore::store`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Stored {
+    /// The published batch, with its files.
+    pub batch: Batch,
+    /// The commit (one event).
+    pub commit: Commit,
+}
