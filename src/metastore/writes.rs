@@ -278,6 +278,12 @@ impl Metastore {
         for s in specs {
             let partition = PartitionValues::resolve(&t.partition_keys, &s.partition)?;
             let b = self.catalog.get_batch(ident, &s.batch).await?;
+            if b.partition != partition {
+                return Err(Error::invalid(
+                    "batch_partition_mismatch",
+                    format!("batch {} belongs to partition {}, not {partition}", b.id, b.partition),
+                ));
+            }
             if b.state == BatchState::Staged {
                 self.check_files(&b).await?;
                 let schema = b.schema.as_ref().ok_or_else(|| {

@@ -65,7 +65,8 @@ async fn two_processes_share_one_sqlite_file() {
         let out = c.wait_with_output().unwrap();
         let stdout = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "child failed:\n{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
-        acked.extend(stdout.lines().filter_map(|l| l.strip_prefix("ACK ")).map(str::to_owned));
+        // libtest may print its own "test ... " prefix on the first line.
+        acked.extend(stdout.lines().filter_map(|l| l.split_once("ACK ")).map(|(_, id)| id.trim().to_owned()));
     }
     assert_eq!(acked.len() as i64, 2 * PER_PROCESS);
     let t = TableIdent::new("s", "t").unwrap();
