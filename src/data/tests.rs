@@ -154,7 +154,7 @@ fn struct_fields() -> Fields {
 /// is null where `(row + c) % 11 == 0`.
 fn all_types_batch(schema: &SchemaRef, start: usize, n: usize) -> RecordBatch {
     let rows = start..start + n;
-    let valid = |c: usize| -> Vec<bool> { rows.clone().map(|i| (i + c) % 11 != 0).collect() };
+    let valid = |c: usize| -> Vec<bool> { rows.clone().map(|i| !(i + c).is_multiple_of(11)).collect() };
     macro_rules! col {
         ($c:expr, $arr:ty, $f:expr) => {
             Arc::new(
@@ -205,7 +205,7 @@ fn all_types_batch(schema: &SchemaRef, start: usize, n: usize) -> RecordBatch {
         col!(7, UInt64Array, |i: usize| u64::MAX - i as u64),
         col!(8, Float32Array, |i: usize| i as f32 / 3.0),
         col!(9, Float64Array, |i: usize| i as f64 * -1.5e10),
-        col!(10, BooleanArray, |i: usize| i % 3 == 0),
+        col!(10, BooleanArray, |i: usize| i.is_multiple_of(3)),
         col!(11, StringArray, t),
         col!(12, LargeStringArray, t),
         col!(13, BinaryArray, |i: usize| t(i).as_bytes()),

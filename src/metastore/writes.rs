@@ -200,10 +200,10 @@ impl Metastore {
         // refused write left, so that it changes nothing. An internal error
         // while recording is ambiguous (the files may be recorded), so then
         // the files stay.
-        if let Err(e) = &recorded {
-            if e.kind() != crate::ErrorKind::Internal || matches!(e, Error::Data(_)) {
-                self.remove_unpublished(&prefix).await;
-            }
+        if let Err(e) = &recorded
+            && (e.kind() != crate::ErrorKind::Internal || matches!(e, Error::Data(_)))
+        {
+            self.remove_unpublished(&prefix).await;
         }
         recorded
     }
@@ -299,7 +299,7 @@ impl Metastore {
             }
             items.push(PublishItem { partition, batch: s.batch.clone(), expect: s.expect.clone() });
         }
-        let schema_change = (table_schema != t.schema).then(|| SchemaChange {
+        let schema_change = (table_schema != t.schema).then_some(SchemaChange {
             from_version: t.schema_version,
             schema: table_schema,
             added,
@@ -308,6 +308,7 @@ impl Metastore {
             items,
             schema_change,
             schema_version: t.schema_version,
+            schema_mode: options.schema_mode,
             message: options.message.clone(),
         };
         self.catalog.publish(ctx, ident, &plan).await

@@ -257,6 +257,9 @@ pub struct PublishPlan {
     pub schema_change: Option<SchemaChange>,
     /// The table schema version the batches were checked against.
     pub schema_version: i64,
+    /// The schema mode the batches were checked under (a remote catalog
+    /// re-checks on the server).
+    pub schema_mode: super::SchemaMode,
     /// Message for the events (defaults to each batch's message).
     pub message: Option<String>,
 }

@@ -375,10 +375,8 @@ impl SqliteCatalog {
         let mut w = self.write().await?;
         let t = rows::live_table(&mut w.tx, ident).await?;
         let (p, current) = rows::published_partition(&mut w.tx, &t, partition).await?;
-        if let Some(expect) = &req.expect {
-            if *expect != current {
-                return Err(conflict(&t, partition, &Expect::Batch(expect.clone()), Some(&current)));
-            }
+        if let Some(expect) = req.expect.as_ref().filter(|e| **e != current) {
+            return Err(conflict(&t, partition, &Expect::Batch(expect.clone()), Some(&current)));
         }
         let target_id = match &req.to {
             Some(to) => to.clone(),

@@ -134,22 +134,22 @@ pub async fn publishing_broken_batches_is_refused(env: &Env) {
     let outside = stage().await;
     let elsewhere = format!("{}/../evil.parquet", outside.location);
     let before = env.snapshot().await;
-    let e = env.ms.add_files(&t, &outside.id, &[elsewhere]).await.unwrap_err();
+    let e = env.ms.add_files(t, &outside.id, &[elsewhere]).await.unwrap_err();
     assert_eq!(e.code(), "file_outside_prefix");
-    let e = env.ms.add_files(&t, &outside.id, &[format!("{}/part-00000.parquet", missing.location)]).await.unwrap_err();
+    let e = env.ms.add_files(t, &outside.id, &[format!("{}/part-00000.parquet", missing.location)]).await.unwrap_err();
     assert_eq!(e.code(), "file_outside_prefix");
     assert_eq!(env.snapshot().await, before);
     // A file written straight to the prefix by a client is accepted.
     let direct = format!("{}/client-0.parquet", outside.location);
-    let written = env.object_bytes(&env.ms.batch(&t, &env.store(&t, "d=src", 0, 4, "direct").await.batch.id).await.unwrap().files[0].path).await;
+    let written = env.object_bytes(&env.ms.batch(t, &env.store(t, "d=src", 0, 4, "direct").await.batch.id).await.unwrap().files[0].path).await;
     store.put(&object_store::path::Path::parse(&direct).unwrap(), PutPayload::from(written)).await.unwrap();
-    let b = env.ms.add_files(&t, &outside.id, &[direct]).await.unwrap();
+    let b = env.ms.add_files(t, &outside.id, &[direct]).await.unwrap();
     assert_eq!(b.rows, 4);
     publish(outside.id.clone()).await.unwrap();
     // Not Parquet at all.
     let junk = stage().await;
     let junk_path = format!("{}/junk.parquet", junk.location);
     store.put(&object_store::path::Path::parse(&junk_path).unwrap(), PutPayload::from_static(b"not parquet")).await.unwrap();
-    assert_eq!(env.ms.add_files(&t, &junk.id, &[junk_path]).await.unwrap_err().code(), "invalid_data_file");
+    assert_eq!(env.ms.add_files(t, &junk.id, &[junk_path]).await.unwrap_err().code(), "invalid_data_file");
 }
 

@@ -87,7 +87,7 @@ pub async fn pins_hold_batches_and_answer_who_depends(env: &Env) {
     let kinds: Vec<Action> = env.ms.events(&EventQuery { table: Some(t.clone()), ..Default::default() }).await.unwrap().items.iter().map(|e| e.action).take(3).collect();
     assert_eq!(kinds, vec![Action::DeletePin, Action::CreatePin, Action::CreatePin]);
     // Pins refuse unpublished targets and past expiries.
-    let staged = env.ms.stage(&env.ctx, &t, &[p.clone()], &Default::default()).await.unwrap();
+    let staged = env.ms.stage(&env.ctx, &t, std::slice::from_ref(&p), &Default::default()).await.unwrap();
     let e = env.ms.create_pin(&env.ctx, &t, &NewPin {
         name: PinName::new("x").unwrap(), owner: None, reason: None,
         target: PinTarget::Batch { partition: pv.clone(), batch: staged[0].id.clone() }, expires_at: None,

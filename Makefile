@@ -1,0 +1,21 @@
+# batchmeta developer commands. The README's quick start uses `make run` and `make test`.
+
+CARGO ?= cargo
+
+.PHONY: run test check fmt tour
+
+## Run the tour of the Rust library on the embedded default (.batchmeta/).
+run:
+	$(CARGO) run --example tour
+
+## The whole test suite (CI runs exactly this through .ci/run).
+test:
+	bash scripts/test
+
+## Formatting and lints, as CI expects them.
+check:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
