@@ -25,6 +25,8 @@ pub enum ErrorKind {
     Unauthorized,
     /// Valid credentials, not allowed (HTTP 403).
     Forbidden,
+    /// The request body is larger than allowed (HTTP 413).
+    TooLarge,
     /// Something broke on our side or in the environment (HTTP 500).
     Internal,
 }
@@ -112,6 +114,9 @@ pub enum Error {
     /// Credentials valid but the action is not allowed.
     #[error("{0}")]
     Forbidden(String),
+    /// A body or upload over its size limit.
+    #[error("{0}")]
+    TooLarge(String),
     /// The metadata database failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
@@ -174,6 +179,7 @@ impl Error {
             Error::SchemaMismatch { .. } => ErrorKind::SchemaMismatch,
             Error::Unauthorized(_) => ErrorKind::Unauthorized,
             Error::Forbidden(_) => ErrorKind::Forbidden,
+            Error::TooLarge(_) => ErrorKind::TooLarge,
             Error::Database(_) | Error::Storage(_) | Error::Data(_) | Error::Internal(_) => {
                 ErrorKind::Internal
             }
@@ -203,6 +209,7 @@ impl Error {
             Error::SchemaMismatch { .. } => "schema_mismatch",
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden(_) => "forbidden",
+            Error::TooLarge(_) => "payload_too_large",
             Error::Database(_) => "database_error",
             Error::Storage(_) => "storage_error",
             Error::Data(_) => "data_error",

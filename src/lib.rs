@@ -12,17 +12,18 @@
 //! - [`data`]: Arrow record batches to and from Parquet.
 //! - [`metastore`]: the [`Metastore`] facade every edge calls.
 
+pub mod catalog;
 pub mod data;
 pub mod error;
-pub mod catalog;
 pub mod model;
 pub mod storage;
 
-
 pub mod metastore;
+#[cfg(feature = "server")]
+pub mod server;
 
-pub use metastore::{
-    Config, Metastore, PublishOptions, PublishSpec, ReadRequest, ResolveRequest, StageOptions,
-    StoreOptions, Stored, VerifyReport,
-};
 pub use error::{Error, ErrorKind, Result};
+pub use metastore::{
+    Body, Config, Metastore, PublishOptions, PublishSpec, ReadRequest, ResolveRequest,
+    StageOptions, StoreOptions, Stored, VerifyReport, decode_ipc, encode_ipc,
+};

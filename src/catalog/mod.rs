@@ -65,8 +65,12 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
 
     /// Allocates one staged batch per partition (with an idempotency key, a
     /// retry returns the same batches). Mints strictly increasing batch IDs.
-    async fn stage(&self, ctx: &Context, ident: &TableIdent, req: &StageRequest)
-    -> Result<Vec<Batch>>;
+    async fn stage(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        req: &StageRequest,
+    ) -> Result<Vec<Batch>>;
     /// Records the files written to a staged batch and their schema. Files
     /// must lie inside the batch's prefix; the facade has checked them.
     async fn record_files(
@@ -86,8 +90,12 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// pointer, mark each batch committed with its parent, append one event
     /// per partition. All or nothing. Publishing already committed batches
     /// again returns their original commit and appends nothing.
-    async fn publish(&self, ctx: &Context, ident: &TableIdent, plan: &PublishPlan)
-    -> Result<Commit>;
+    async fn publish(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        plan: &PublishPlan,
+    ) -> Result<Commit>;
     /// Moves a partition's pointer to its current batch's parent, or to
     /// `req.to`; one event.
     async fn rollback(
@@ -139,6 +147,47 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
 
     /// Queries the audit trail.
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>>;
+
+    /// Waits until the partition's current batch is a batch other than
+    /// `after` (any batch when `after` is `None`), up to `timeout`. Returns
+    /// `None` on timeout. The default polls; a remote catalog long-polls the
+    /// server.
+    async fn wait_for(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+        after: Option<&BatchId>,
+        timeout: std::time::Duration,
+    ) -> Result<Option<Resolved>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let mut pause = std::time::Duration::from_millis(10);
+        loop {
+            match self
+                .resolve(
+                    ident,
+                    Some(std::slice::from_ref(partition)),
+                    &Version::Current,
+                )
+                .await
+            {
+                Ok(mut r) => {
+                    if let Some(first) = r.pop().filter(|r| Some(&r.batch.id) != after) {
+                        return Ok(Some(first));
+                    }
+                }
+                Err(e)
+                    if e.kind() == crate::ErrorKind::NotFound
+                        && e.code() == "partition_not_found" => {}
+                Err(e) => return Err(e),
+            }
+            let now = tokio::time::Instant::now();
+            if now >= deadline {
+                return Ok(None);
+            }
+            tokio::time::sleep(pause.min(deadline - now)).await;
+            pause = (pause * 2).min(std::time::Duration::from_millis(100));
+        }
+    }
 
     /// Checks the metadata invariants (pointers, event replay, batch states)
     /// and returns every violation found.

@@ -44,6 +44,7 @@ pub async fn inspect_file(store: &Arc<dyn ObjectStore>, path: &Path) -> Result<F
     let size = store.head(path).await?.size;
     let mut reader = ObjectReader::new(store.clone(), path.clone(), size);
     let metadata = reader.load_metadata().await?;
+    check_chunk_ranges(&metadata, size).map_err(|e| invalid_file(path, &e))?;
     let file = metadata.file_metadata();
     let schema =
         parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
@@ -53,6 +54,23 @@ pub async fn inspect_file(store: &Arc<dyn ObjectStore>, path: &Path) -> Result<F
         rows: u64::try_from(file.num_rows()).unwrap_or_default(),
         schema,
     })
+}
+
+/// Every column chunk must lie between the leading magic and the footer;
+/// a file cut at the front still has a valid footer but fails this.
+fn check_chunk_ranges(metadata: &ParquetMetaData, size: u64) -> parquet::errors::Result<()> {
+    for (g, group) in metadata.row_groups().iter().enumerate() {
+        for column in group.columns() {
+            let (start, len) = column.byte_range();
+            if start < 4 || start.saturating_add(len) > size.saturating_sub(8) {
+                return Err(ParquetError::General(format!(
+                    "column chunk {} of row group {g} lies outside the file",
+                    column.column_path()
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The `invalid_data_file` error for `path`.

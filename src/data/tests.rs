@@ -154,7 +154,8 @@ fn struct_fields() -> Fields {
 /// is null where `(row + c) % 11 == 0`.
 fn all_types_batch(schema: &SchemaRef, start: usize, n: usize) -> RecordBatch {
     let rows = start..start + n;
-    let valid = |c: usize| -> Vec<bool> { rows.clone().map(|i| !(i + c).is_multiple_of(11)).collect() };
+    let valid =
+        |c: usize| -> Vec<bool> { rows.clone().map(|i| !(i + c).is_multiple_of(11)).collect() };
     macro_rules! col {
         ($c:expr, $arr:ty, $f:expr) => {
             Arc::new(

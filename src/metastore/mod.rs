@@ -5,6 +5,7 @@
 //! its schema against the table before the catalog moves any pointer.
 
 mod reads;
+mod transfer;
 mod verify;
 mod writes;
 
@@ -22,6 +23,7 @@ use crate::model::{
 use crate::storage::Storage;
 
 pub use reads::{ReadRequest, ResolveRequest};
+pub use transfer::{Body, decode_ipc, encode_ipc};
 pub use verify::VerifyReport;
 pub use writes::{PublishOptions, PublishSpec, StageOptions, StoreOptions, Stored};
 
@@ -49,7 +51,9 @@ impl Config {
     }
 
     fn dir(&self) -> PathBuf {
-        self.dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
+        self.dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
     }
 
     /// The catalog database URL this config resolves to.
@@ -172,7 +176,11 @@ impl Metastore {
     }
 
     /// Validates a partition spec against a table's keys.
-    pub async fn partition(&self, ident: &TableIdent, spec: &PartitionSpec) -> Result<PartitionValues> {
+    pub async fn partition(
+        &self,
+        ident: &TableIdent,
+        spec: &PartitionSpec,
+    ) -> Result<PartitionValues> {
         let t = self.table(ident).await?;
         PartitionValues::resolve(&t.partition_keys, spec)
     }
@@ -180,7 +188,11 @@ impl Metastore {
     // ---- listings, history, pins, events --------------------------------
 
     /// Lists published partitions, a page at a time.
-    pub async fn partitions(&self, ident: &TableIdent, query: &PartitionQuery) -> Result<Page<PartitionInfo>> {
+    pub async fn partitions(
+        &self,
+        ident: &TableIdent,
+        query: &PartitionQuery,
+    ) -> Result<Page<PartitionInfo>> {
         self.catalog.list_partitions(ident, query).await
     }
 
@@ -197,7 +209,11 @@ impl Metastore {
     }
 
     /// Every batch of a partition (staged and committed), newest first.
-    pub async fn batches(&self, ident: &TableIdent, partition: &PartitionSpec) -> Result<Vec<Batch>> {
+    pub async fn batches(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionSpec,
+    ) -> Result<Vec<Batch>> {
         let p = self.partition(ident, partition).await?;
         self.catalog.list_batches(ident, &p).await
     }
@@ -223,7 +239,12 @@ impl Metastore {
     }
 
     /// Deletes a pin.
-    pub async fn delete_pin(&self, ctx: &Context, ident: &TableIdent, name: &PinName) -> Result<()> {
+    pub async fn delete_pin(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        name: &PinName,
+    ) -> Result<()> {
         self.catalog.delete_pin(ctx, ident, name).await
     }
 
@@ -235,5 +256,20 @@ impl Metastore {
     /// Queries the audit trail.
     pub async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
         self.catalog.events(query).await
+    }
+}
+
+impl Metastore {
+    /// Waits until a partition is published with a batch other than `after`
+    /// (or at all), up to `timeout`; `None` on timeout.
+    pub async fn wait(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionSpec,
+        after: Option<&BatchId>,
+        timeout: std::time::Duration,
+    ) -> Result<Option<crate::model::Resolved>> {
+        let p = self.partition(ident, partition).await?;
+        self.catalog.wait_for(ident, &p, after, timeout).await
     }
 }

@@ -15,6 +15,7 @@ const WIDTH: usize = 20;
 /// A batch ID such as `20161102234252123456`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema), schema(value_type = String, example = "20161102234252000000"))]
 pub struct BatchId(String);
 
 impl BatchId {

@@ -33,6 +33,7 @@ impl Context {
 
 /// A namespace (database).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Namespace {
     /// Its name.
     pub name: NamespaceName,
@@ -50,6 +51,7 @@ pub struct Namespace {
 
 /// A namespace to create.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NewNamespace {
     /// Its name.
     pub name: NamespaceName,
@@ -65,6 +67,7 @@ pub struct NewNamespace {
 /// Changes to the descriptive fields of a namespace or table. `None` leaves a
 /// field as it is.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MetadataUpdate {
     /// New description.
@@ -81,10 +84,12 @@ pub struct MetadataUpdate {
 
 /// A table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Table {
     /// `namespace.table`.
     pub ident: TableIdent,
     /// The Arrow schema of the data columns (partition keys excluded).
+    #[cfg_attr(feature = "server", schema(value_type = Object))]
     pub schema: Schema,
     /// Incremented by every schema change.
     pub schema_version: i64,
@@ -123,6 +128,7 @@ pub struct NewTable {
 
 /// The life of a batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum BatchState {
     /// Allocated, being written, invisible to readers.
@@ -155,6 +161,7 @@ impl BatchState {
 
 /// One data file of a batch.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct DataFile {
     /// Object path relative to the warehouse root.
     pub path: String,
@@ -166,6 +173,7 @@ pub struct DataFile {
 
 /// A batch: one write of one partition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Batch {
     /// The batch ID.
     pub id: BatchId,
@@ -186,6 +194,7 @@ pub struct Batch {
     /// Total bytes.
     pub bytes: u64,
     /// The Arrow schema of its files, once written.
+    #[cfg_attr(feature = "server", schema(value_type = Option<Object>))]
     pub schema: Option<Schema>,
     /// Fingerprint of that schema.
     pub schema_fingerprint: Option<String>,
@@ -218,6 +227,7 @@ pub struct StageRequest {
 
 /// What a publish expects a partition's current batch to be (compare-and-swap).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Expect {
     /// The partition has never been published.
@@ -266,6 +276,7 @@ pub struct PublishPlan {
 
 /// The result of a publish: the events it appended, one per partition.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Commit {
     /// Groups the events of this publish.
     pub commit_id: String,
@@ -287,6 +298,7 @@ pub struct RollbackRequest {
 
 /// Which version of a partition to read.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Version {
     /// The current batch.
@@ -302,6 +314,7 @@ pub enum Version {
 
 /// One partition resolved to a batch and its files.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Resolved {
     /// The partition.
     pub partition: PartitionValues,
@@ -311,6 +324,7 @@ pub struct Resolved {
 
 /// A partition in a listing.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PartitionInfo {
     /// The partition.
     pub partition: PartitionValues,
@@ -340,6 +354,7 @@ pub struct PartitionQuery {
 
 /// A page of results and the cursor for the next page.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     /// The items of this page.
     pub items: Vec<T>,
@@ -354,6 +369,7 @@ pub const MAX_PAGE: u32 = 1000;
 
 /// The actions on the audit trail.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 #[non_exhaustive]
 pub enum Action {
@@ -436,6 +452,7 @@ impl Action {
 
 /// One entry of the audit trail. Append-only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Event {
     /// Global, increasing id.
     pub id: i64,
@@ -472,11 +489,13 @@ pub struct Event {
     /// The request that did it.
     pub request_id: Option<String>,
     /// Action-specific details (e.g. added columns, pin target).
+    #[cfg_attr(feature = "server", schema(value_type = Option<Object>))]
     pub details: Option<serde_json::Value>,
 }
 
 /// Event order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Order {
     /// Newest first (the default for queries).
@@ -515,6 +534,7 @@ pub struct EventQuery {
 
 /// What a pin holds.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PinTarget {
     /// One batch of one partition.
@@ -533,6 +553,7 @@ pub enum PinTarget {
 
 /// A pin: a consumer's claim on data. Nothing pinned is ever collected.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Pin {
     /// The table.
     pub table: TableIdent,
@@ -567,6 +588,7 @@ pub struct NewPin {
 
 /// One broken invariant found by `verify`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Violation {
     /// The DESIGN §6 invariant it breaks (1-6).
     pub invariant: u8,

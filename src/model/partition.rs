@@ -19,6 +19,7 @@ pub const MAX_VALUE_BYTES: usize = 512;
 /// The type of a partition key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub enum KeyType {
     /// Any text (escaped in paths).
     String,
@@ -117,8 +118,10 @@ impl fmt::Display for KeyType {
 
 /// One partition key of a table.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PartitionKey {
     /// Column name.
+    #[cfg_attr(feature = "server", schema(value_type = String, example = "date"))]
     pub name: KeyName,
     /// Value type.
     #[serde(rename = "type")]
@@ -193,9 +196,33 @@ impl From<&str> for PartitionSpec {
 }
 
 /// The validated values of one partition, in key order, in canonical form.
+/// Serialized as its Hive path, `date=2016-10-31/region=us`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(transparent)]
+#[serde(into = "String", try_from = "String")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema), schema(value_type = String, example = "date=2016-10-31"))]
 pub struct PartitionValues(Vec<(String, String)>);
+
+impl From<PartitionValues> for String {
+    fn from(v: PartitionValues) -> String {
+        v.path()
+    }
+}
+
+impl TryFrom<String> for PartitionValues {
+    type Error = Error;
+    /// Parses a path this type serialized. Values were validated when the
+    /// path was made; only the escaping is checked here.
+    fn try_from(s: String) -> Result<Self> {
+        match PartitionSpec::parse(&s)? {
+            PartitionSpec::Named(pairs) => Ok(Self(pairs)),
+            PartitionSpec::Positional(v) if v.is_empty() => Ok(Self(Vec::new())),
+            PartitionSpec::Positional(_) => Err(Error::invalid(
+                "invalid_partition",
+                format!("invalid partition {}: expected key=value pairs", shown(&s)),
+            )),
+        }
+    }
+}
 
 impl PartitionValues {
     /// Checks `spec` against `keys`: every key once, each value valid for its type.

@@ -17,6 +17,7 @@ use crate::error::{Error, Result};
 /// What a write does when its schema differs from the table's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub enum SchemaMode {
     /// Refuse any difference (the default).
     #[default]
@@ -41,6 +42,85 @@ impl SchemaMode {
             )),
         }
     }
+}
+
+/// Parses a column type: friendly names (`int64`, `float`, `string`, `bool`,
+/// `date`, `timestamp`, `timestamptz`, `binary`, `decimal(38,9)`) or any
+/// Arrow type as Arrow prints it (`Timestamp(Microsecond, Some("UTC"))`).
+pub fn parse_data_type(s: &str) -> Result<DataType> {
+    use arrow_schema::TimeUnit;
+    let t = s.trim();
+    let friendly = match t.to_ascii_lowercase().as_str() {
+        "int8" => Some(DataType::Int8),
+        "int16" => Some(DataType::Int16),
+        "int32" | "int" => Some(DataType::Int32),
+        "int64" | "long" | "bigint" => Some(DataType::Int64),
+        "uint8" => Some(DataType::UInt8),
+        "uint16" => Some(DataType::UInt16),
+        "uint32" => Some(DataType::UInt32),
+        "uint64" => Some(DataType::UInt64),
+        "float32" | "float" => Some(DataType::Float32),
+        "float64" | "double" => Some(DataType::Float64),
+        "bool" | "boolean" => Some(DataType::Boolean),
+        "string" | "str" | "utf8" | "text" => Some(DataType::Utf8),
+        "binary" | "bytes" => Some(DataType::Binary),
+        "date" | "date32" => Some(DataType::Date32),
+        "timestamp" => Some(DataType::Timestamp(TimeUnit::Microsecond, None)),
+        "timestamptz" => Some(DataType::Timestamp(
+            TimeUnit::Microsecond,
+            Some("UTC".into()),
+        )),
+        _ => None,
+    };
+    if let Some(dt) = friendly {
+        return Ok(dt);
+    }
+    if let Some(args) = t
+        .to_ascii_lowercase()
+        .strip_prefix("decimal(")
+        .and_then(|r| r.strip_suffix(')'))
+    {
+        let mut it = args.split(',').map(|x| x.trim().parse::<i16>());
+        if let (Some(Ok(p)), Some(Ok(sc)), None) = (it.next(), it.next(), it.next()) {
+            if let Ok(p) = u8::try_from(p) {
+                return Ok(DataType::Decimal128(p, sc as i8));
+            }
+        }
+    }
+    t.parse::<DataType>().map_err(|_| {
+        Error::invalid(
+            "invalid_schema",
+            format!(
+                "unknown column type {}: use int64, float64, string, bool, date, timestamp, timestamptz, binary, decimal(P,S) or an Arrow type",
+                super::shown(s)
+            ),
+        )
+    })
+}
+
+/// Parses inline columns `name:type,name:type` (nullable) into a schema.
+pub fn parse_columns(spec: &str) -> Result<Schema> {
+    let mut fields = Vec::new();
+    for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (name, ty) = part.split_once(':').ok_or_else(|| {
+            Error::invalid(
+                "invalid_schema",
+                format!(
+                    "invalid column {}: write name:type, e.g. price:float64",
+                    super::shown(part)
+                ),
+            )
+        })?;
+        super::check_identifier("column", name.trim())?;
+        fields.push(Field::new(name.trim(), parse_data_type(ty)?, true));
+    }
+    if fields.is_empty() {
+        return Err(Error::invalid(
+            "invalid_schema",
+            "a table needs at least one column",
+        ));
+    }
+    Ok(Schema::new(fields))
 }
 
 /// The logical type, with physical encoding choices folded away.
@@ -207,6 +287,21 @@ mod tests {
                 .map(|(n, t)| Field::new(n, t, true))
                 .collect::<Vec<_>>(),
         )
+    }
+
+    #[test]
+    fn column_types_parse() {
+        assert_eq!(parse_data_type("int64").unwrap(), DataType::Int64);
+        assert_eq!(
+            parse_data_type("decimal(38, 9)").unwrap(),
+            DataType::Decimal128(38, 9)
+        );
+        assert_eq!(parse_data_type("Utf8View").unwrap(), DataType::Utf8View);
+        assert!(parse_data_type("nonsense").is_err());
+        let s = parse_columns("id:int64, price:float64").unwrap();
+        assert_eq!(s.fields().len(), 2);
+        assert!(parse_columns("id").is_err());
+        assert!(parse_columns("Bad-Name:int64").is_err());
     }
 
     #[test]

@@ -1,0 +1,406 @@
+//! Request bodies and query strings of the v1 API. Responses are the model
+//! types themselves.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::error::ApiError;
+use crate::model::{
+    Action, BatchId, EventQuery, Expect, NamespaceName, Order, PartitionSpec, PinName, Properties,
+    SchemaMode, TableIdent, Version,
+};
+
+/// `POST /v1/namespaces`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateNamespace {
+    /// `^[a-z][a-z0-9_]{0,62}$`.
+    pub name: String,
+    /// What it holds.
+    pub description: Option<String>,
+    /// Who to ask.
+    pub owner: Option<String>,
+    /// Free-form properties.
+    #[serde(default)]
+    pub properties: Properties,
+}
+
+/// A column of a table created with `columns`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnDef {
+    /// Column name.
+    pub name: String,
+    /// `int64`, `float64`, `string`, `bool`, `date`, `timestamp`, `timestamptz`,
+    /// `binary`, `decimal(P,S)` or an Arrow type name.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// Defaults to true.
+    pub nullable: Option<bool>,
+}
+
+/// A partition key of a new table.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct KeyDef {
+    /// Key name.
+    pub name: String,
+    /// `string`, `int` or `date`.
+    #[serde(rename = "type", default = "default_key_type")]
+    pub kind: String,
+}
+
+fn default_key_type() -> String {
+    "string".into()
+}
+
+/// `POST /v1/namespaces/{namespace}/tables`: give `columns` or an Arrow `schema`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTable {
+    /// Table name.
+    pub name: String,
+    /// Data columns (partition keys excluded).
+    pub columns: Option<Vec<ColumnDef>>,
+    /// An Arrow schema as JSON (arrow-rs serde form), instead of `columns`.
+    #[schema(value_type = Option<Object>)]
+    pub schema: Option<arrow_schema::Schema>,
+    /// Ordered partition keys.
+    #[serde(default)]
+    pub partition_keys: Vec<KeyDef>,
+    /// What it holds.
+    pub description: Option<String>,
+    /// Who to ask.
+    pub owner: Option<String>,
+    /// Free-form properties.
+    #[serde(default)]
+    pub properties: Properties,
+}
+
+/// `POST .../stage`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageBody {
+    /// Partitions as `key=value/...` paths (`""` for an unpartitioned table).
+    pub partitions: Vec<String>,
+    /// A retry with the same key returns the same batches.
+    pub idempotency_key: Option<String>,
+    /// The writer's message.
+    pub message: Option<String>,
+    /// Client metadata (job, run id, host, library version).
+    #[serde(default)]
+    pub metadata: Properties,
+}
+
+/// `POST .../batches/{batch_id}/files`: files written straight to the prefix.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddFilesBody {
+    /// Object paths relative to the warehouse root, inside the batch prefix.
+    pub paths: Vec<String>,
+}
+
+/// One partition of a publish.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishItemBody {
+    /// The partition path.
+    pub partition: String,
+    /// The staged batch.
+    pub batch_id: String,
+    /// Compare-and-swap: the current batch expected, or `none` for a
+    /// partition never published. Absent: publish unconditionally.
+    pub expected_batch: Option<String>,
+}
+
+/// `POST .../publish`: all items in one transaction.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublishBody {
+    /// The partitions and their staged batches.
+    pub items: Vec<PublishItemBody>,
+    /// `strict` (default) or `merge`.
+    pub schema_mode: Option<SchemaMode>,
+    /// Message for the events.
+    pub message: Option<String>,
+}
+
+/// `POST .../rollback`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackBody {
+    /// The partition path.
+    pub partition: String,
+    /// A committed batch to move to; absent = the current batch's parent.
+    pub to: Option<String>,
+    /// Compare-and-swap on the current batch.
+    pub expected_batch: Option<String>,
+    /// Why.
+    pub message: Option<String>,
+}
+
+/// Which version to resolve: at most one of `batch_id`, `as_of`, `pin`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct VersionParams {
+    /// A batch ID.
+    pub batch_id: Option<String>,
+    /// A server time (RFC 3339).
+    pub as_of: Option<DateTime<Utc>>,
+    /// A pin name.
+    pub pin: Option<String>,
+}
+
+impl VersionParams {
+    /// The version these parameters name.
+    pub fn version(&self) -> Result<Version, ApiError> {
+        match (&self.batch_id, &self.as_of, &self.pin) {
+            (None, None, None) => Ok(Version::Current),
+            (Some(b), None, None) => Ok(Version::Batch(BatchId::parse(b)?)),
+            (None, Some(t), None) => Ok(Version::AsOf(*t)),
+            (None, None, Some(p)) => Ok(Version::Pin(PinName::new(p.as_str())?)),
+            _ => Err(ApiError::bad_request(
+                "invalid_version",
+                "give at most one of batch_id, as_of and pin",
+            )),
+        }
+    }
+}
+
+/// `POST .../resolve`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ResolveBody {
+    /// Partition paths; absent = every published partition.
+    pub partitions: Option<Vec<String>>,
+    /// A batch ID.
+    pub batch_id: Option<String>,
+    /// A server time (RFC 3339).
+    pub as_of: Option<DateTime<Utc>>,
+    /// A pin name.
+    pub pin: Option<String>,
+}
+
+impl ResolveBody {
+    /// The facade request.
+    pub fn request(&self) -> Result<crate::ResolveRequest, ApiError> {
+        let version = VersionParams {
+            batch_id: self.batch_id.clone(),
+            as_of: self.as_of,
+            pin: self.pin.clone(),
+        }
+        .version()?;
+        let partitions = self
+            .partitions
+            .as_ref()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| PartitionSpec::parse(p))
+                    .collect::<crate::Result<Vec<_>>>()
+            })
+            .transpose()?;
+        Ok(crate::ResolveRequest {
+            partitions,
+            version,
+        })
+    }
+}
+
+/// `POST .../read`: resolve, then stream the data as Arrow IPC.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ReadBody {
+    /// What to resolve.
+    #[serde(flatten)]
+    pub resolve: ResolveBody,
+    /// Only these columns.
+    pub columns: Option<Vec<String>>,
+    /// Row filters.
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub filters: Vec<crate::data::Filter>,
+}
+
+/// `POST .../pins`: give `partition` + `batch_id`, or `as_of`.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePinBody {
+    /// The consumer's name.
+    pub name: String,
+    /// Who to ask.
+    pub owner: Option<String>,
+    /// Why.
+    pub reason: Option<String>,
+    /// The partition of a batch pin.
+    pub partition: Option<String>,
+    /// The batch of a batch pin.
+    pub batch_id: Option<String>,
+    /// The time of a whole-table pin.
+    pub as_of: Option<DateTime<Utc>>,
+    /// When the pin stops holding anything.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Partition listing filters.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionsParams {
+    /// `date=2016-10` or a bare value prefix of the first key.
+    pub prefix: Option<String>,
+    /// First key at least this value.
+    pub from: Option<String>,
+    /// First key at most this value.
+    pub to: Option<String>,
+    /// Continue after this cursor.
+    pub cursor: Option<String>,
+    /// Page size (1-1000).
+    pub limit: Option<u32>,
+}
+
+/// A partition and a page.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct PartitionPageParams {
+    /// The partition path.
+    #[serde(default)]
+    pub partition: String,
+    /// Continue after this cursor.
+    pub cursor: Option<String>,
+    /// Page size (1-1000).
+    pub limit: Option<u32>,
+}
+
+/// `GET .../wait`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct WaitParams {
+    /// The partition path.
+    #[serde(default)]
+    pub partition: String,
+    /// Return once the current batch is another than this one.
+    pub after: Option<String>,
+    /// Give up after this many milliseconds (default 30000, at most 300000).
+    pub timeout_ms: Option<u64>,
+}
+
+/// Upload options.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UploadParams {
+    /// `strict` (default) or `merge`.
+    pub schema_mode: Option<SchemaMode>,
+}
+
+/// `POST .../store`: the one-call stage + upload + publish.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct StoreParams {
+    /// The partition path.
+    #[serde(default)]
+    pub partition: String,
+    /// Compare-and-swap: the current batch expected, or `none`.
+    pub expected_batch: Option<String>,
+    /// `strict` (default) or `merge`.
+    pub schema_mode: Option<SchemaMode>,
+    /// The writer's message.
+    pub message: Option<String>,
+    /// A retry with the same key returns the first result.
+    pub idempotency_key: Option<String>,
+}
+
+/// Committed batches, for verification by remote clients.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CommittedParams {
+    /// After this batch ID.
+    pub after: Option<String>,
+    /// Page size (1-1000).
+    pub limit: Option<u32>,
+}
+
+/// `GET /v1/events` filters.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EventsParams {
+    /// Only this namespace.
+    pub namespace: Option<String>,
+    /// Only this table (needs `namespace`).
+    pub table: Option<String>,
+    /// Only this partition path (needs `table`).
+    pub partition: Option<String>,
+    /// Only this principal.
+    pub principal: Option<String>,
+    /// Only this action (`publish`, `rollback`, ...).
+    pub action: Option<String>,
+    /// At or after this server time.
+    pub since: Option<DateTime<Utc>>,
+    /// Before this server time.
+    pub until: Option<DateTime<Utc>>,
+    /// Change feed: events after this id, oldest first.
+    pub after: Option<i64>,
+    /// `newest_first` (default) or `oldest_first`.
+    pub order: Option<Order>,
+    /// Continue after this cursor.
+    pub cursor: Option<String>,
+    /// Page size (1-1000).
+    pub limit: Option<u32>,
+}
+
+/// Parses an `expected_batch` value: `none` or a batch ID.
+pub fn parse_expect(s: Option<&str>) -> Result<Option<Expect>, ApiError> {
+    match s {
+        None => Ok(None),
+        Some("none") => Ok(Some(Expect::Empty)),
+        Some(b) => Ok(Some(Expect::Batch(BatchId::parse(b)?))),
+    }
+}
+
+/// `GET /v1/config`: where the data lives, for clients that write directly.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+pub struct ServerInfo {
+    /// The warehouse URL.
+    pub warehouse: String,
+    /// The batchmeta version of the server.
+    pub version: String,
+}
+
+impl EventsParams {
+    /// The catalog query; the partition is resolved against the table by the caller.
+    pub fn query(&self) -> Result<(EventQuery, Option<PartitionSpec>), ApiError> {
+        let namespace = self
+            .namespace
+            .as_deref()
+            .map(NamespaceName::new)
+            .transpose()?;
+        let table = match (&namespace, &self.table) {
+            (Some(ns), Some(t)) => Some(TableIdent::new(ns.as_str(), t)?),
+            (None, Some(_)) => {
+                return Err(ApiError::bad_request(
+                    "invalid_query",
+                    "a table filter needs a namespace filter",
+                ));
+            }
+            _ => None,
+        };
+        let partition = self
+            .partition
+            .as_deref()
+            .map(PartitionSpec::parse)
+            .transpose()?;
+        let q = EventQuery {
+            namespace,
+            table,
+            partition: None,
+            principal: self.principal.clone(),
+            action: self.action.as_deref().map(Action::parse).transpose()?,
+            since: self.since,
+            until: self.until,
+            after: self.after,
+            order: self.order.unwrap_or_default(),
+            cursor: self.cursor.clone(),
+            limit: self.limit,
+        };
+        Ok((q, partition))
+    }
+}

@@ -1,0 +1,129 @@
+//! The one mapping from core errors to HTTP: a status and the body
+//! `{"error": {"code": "...", "message": "..."}}`. Internal errors never
+//! leak SQL, paths or secrets: the body says "internal error" and carries the
+//! request id; the detail goes to the server log.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, ErrorKind};
+use crate::model::BatchId;
+
+/// The error body of every non-2xx response.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// A stable code, a message that says what to do, and for conflicts the
+/// partition's current batch.
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct ErrorDetail {
+    /// Stable machine-readable code, e.g. `conflict`, `table_not_found`.
+    pub code: String,
+    /// What went wrong and what to do next.
+    pub message: String,
+    /// For `conflict`: the partition's current batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub current_batch: Option<BatchId>,
+}
+
+/// An error on its way to becoming a response.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A core error.
+    Core(Error),
+    /// An HTTP-level error (413, 415, 408, malformed JSON...).
+    Http {
+        /// The status.
+        status: StatusCode,
+        /// Stable code.
+        code: &'static str,
+        /// Message.
+        message: String,
+    },
+}
+
+impl ApiError {
+    /// An HTTP-level error.
+    pub fn http(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::Http {
+            status,
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// A 400 with `invalid_input`-style code.
+    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+        Self::http(StatusCode::BAD_REQUEST, code, message)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        ApiError::Core(e)
+    }
+}
+
+/// The status for a core error kind.
+pub fn status_of(kind: ErrorKind) -> StatusCode {
+    match kind {
+        ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::AlreadyExists | ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::SchemaMismatch => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
+        ErrorKind::Forbidden => StatusCode::FORBIDDEN,
+        ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, detail) = match self {
+            ApiError::Http {
+                status,
+                code,
+                message,
+            } => (
+                status,
+                ErrorDetail {
+                    code: code.to_owned(),
+                    message,
+                    current_batch: None,
+                },
+            ),
+            ApiError::Core(e) => {
+                let status = status_of(e.kind());
+                let current_batch = match &e {
+                    Error::Conflict { current, .. } => current.clone(),
+                    _ => None,
+                };
+                let message = if status.is_server_error() {
+                    tracing::error!(error = %e, code = e.code(), "request failed");
+                    "internal error: the server could not complete the request; it is logged with this request's id (x-request-id)".to_owned()
+                } else {
+                    e.to_string()
+                };
+                (
+                    status,
+                    ErrorDetail {
+                        code: e.code().to_owned(),
+                        message,
+                        current_batch,
+                    },
+                )
+            }
+        };
+        (status, Json(ErrorBody { error: detail })).into_response()
+    }
+}
+
+/// Handler result.
+pub type ApiResult<T> = Result<T, ApiError>;

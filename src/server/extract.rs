@@ -1,0 +1,139 @@
+//! Extractors whose rejections share the error body, and the request
+//! context (principal, request id).
+
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::StatusCode;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use crate::model::Context;
+
+/// The header an unauthenticated (loopback) deployment takes the principal from.
+pub const PRINCIPAL_HEADER: &str = "x-batchmeta-principal";
+/// The request id header (set by the server when the client sends none).
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// `axum::Json` whose rejections are `{"error": ...}` bodies.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+impl<T, S> FromRequest<S> for Json<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match axum::Json::<T>::from_request(req, state).await {
+            Ok(axum::Json(v)) => Ok(Json(v)),
+            Err(r) => Err(json_rejection(r)),
+        }
+    }
+}
+
+fn json_rejection(r: JsonRejection) -> ApiError {
+    match r {
+        JsonRejection::MissingJsonContentType(_) => ApiError::http(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            "send JSON with the header content-type: application/json",
+        ),
+        JsonRejection::JsonDataError(e) => ApiError::bad_request(
+            "invalid_json",
+            format!("invalid request body: {}", e.body_text()),
+        ),
+        JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
+            "malformed_json",
+            format!("malformed JSON: {}", e.body_text()),
+        ),
+        JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            ApiError::http(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "the request body is too large",
+            )
+        }
+        other => ApiError::bad_request("invalid_json", other.body_text()),
+    }
+}
+
+impl<T> axum::response::IntoResponse for Json<T>
+where
+    T: serde::Serialize,
+{
+    fn into_response(self) -> axum::response::Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// `axum::extract::Query` with error-body rejections.
+#[derive(Debug, Clone, Default)]
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Query(q.0))
+            .map_err(|r: QueryRejection| ApiError::bad_request("invalid_query", r.body_text()))
+    }
+}
+
+/// `axum::extract::Path` with error-body rejections.
+#[derive(Debug, Clone)]
+pub struct Path<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Path<T>
+where
+    T: DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| Path(p.0))
+            .map_err(|r: PathRejection| ApiError::bad_request("invalid_path", r.body_text()))
+    }
+}
+
+/// Who is calling. Until tokens exist, a loopback deployment trusts the
+/// declared `x-batchmeta-principal` (default `anonymous`).
+#[derive(Debug, Clone)]
+pub struct Caller(pub Context);
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let header = |name: &str| {
+            parts
+                .headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+        };
+        let principal = header(PRINCIPAL_HEADER).unwrap_or("anonymous");
+        if principal.len() > 256 || principal.chars().any(char::is_control) {
+            return Err(ApiError::bad_request(
+                "invalid_principal",
+                "the principal header must be at most 256 printable characters",
+            ));
+        }
+        Ok(Caller(Context {
+            principal: principal.to_owned(),
+            request_id: header(REQUEST_ID_HEADER).map(|s| s.chars().take(128).collect()),
+        }))
+    }
+}

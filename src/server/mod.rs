@@ -1,0 +1,205 @@
+//! The HTTP service (`meta serve`): the v1 REST API over the [`Metastore`]
+//! facade, OpenAPI at `/openapi.json`, Swagger UI at `/docs`, health,
+//! readiness and Prometheus metrics.
+//!
+//! `app()` builds the router (tested in-process); `serve()` binds it with
+//! graceful shutdown: in-flight requests, publishes included, finish first.
+
+pub mod api;
+pub mod error;
+pub mod extract;
+mod metrics;
+mod routes;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::{self, Next};
+use axum::response::Response;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub use metrics::Metrics;
+
+use crate::Metastore;
+use crate::error::Result;
+
+/// Default upload limit: 8 GiB.
+pub const DEFAULT_MAX_UPLOAD: u64 = 8 << 30;
+
+/// Server settings.
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    /// Largest upload body, in bytes (413 beyond it).
+    pub max_upload_bytes: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            max_upload_bytes: DEFAULT_MAX_UPLOAD,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The facade.
+    pub ms: Metastore,
+    /// Metrics.
+    pub metrics: Arc<Metrics>,
+    /// Settings.
+    pub config: Arc<ServerConfig>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "batchmeta",
+        description = "A versioned table metastore: batch-ID partitions, atomic publish, rollback, audit trail, pins, time travel."
+    ),
+    tags(
+        (name = "namespaces"), (name = "tables"), (name = "partitions"), (name = "batches"),
+        (name = "pins"), (name = "events"), (name = "verify"), (name = "system")
+    )
+)]
+struct ApiDoc;
+
+/// The routes and the OpenAPI document they produce.
+fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            routes::namespaces::list,
+            routes::namespaces::create
+        ))
+        .routes(routes!(routes::namespaces::get, routes::namespaces::update))
+        .routes(routes!(routes::tables::list, routes::tables::create))
+        .routes(routes!(
+            routes::tables::get,
+            routes::tables::update,
+            routes::tables::drop
+        ))
+        .routes(routes!(routes::partitions::list))
+        .routes(routes!(routes::partitions::resolve))
+        .routes(routes!(routes::partitions::history))
+        .routes(routes!(routes::partitions::wait))
+        .routes(routes!(routes::partitions::read))
+        .routes(routes!(routes::batches::stage))
+        .routes(routes!(routes::batches::list))
+        .routes(routes!(routes::batches::get, routes::batches::discard))
+        .routes(routes!(routes::batches::add_files))
+        .routes(routes!(routes::batches::upload_data))
+        .routes(routes!(routes::batches::store))
+        .routes(routes!(routes::batches::publish))
+        .routes(routes!(routes::batches::rollback))
+        .routes(routes!(routes::batches::holders))
+        .routes(routes!(routes::batches::committed))
+        .routes(routes!(routes::pins::list, routes::pins::create))
+        .routes(routes!(routes::pins::list_all))
+        .routes(routes!(routes::pins::get, routes::pins::delete))
+        .routes(routes!(routes::events::list))
+        .routes(routes!(routes::events::verify))
+        .routes(routes!(routes::system::healthz))
+        .routes(routes!(routes::system::readyz))
+        .routes(routes!(routes::system::metrics))
+        .routes(routes!(routes::system::config))
+        .split_for_parts()
+}
+
+/// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    routes().1
+}
+
+/// Counts every request by its route template and status.
+async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_owned())
+        .unwrap_or_else(|| "unmatched".into());
+    let method = req.method().to_string();
+    let start = Instant::now();
+    let res = next.run(req).await;
+    s.metrics
+        .request(&method, &route, res.status().as_u16(), start.elapsed());
+    res
+}
+
+/// Fallback for unknown routes, with the shared error body.
+async fn not_found() -> error::ApiError {
+    error::ApiError::http(
+        axum::http::StatusCode::NOT_FOUND,
+        "route_not_found",
+        "no such endpoint; see /docs for the API",
+    )
+}
+
+/// The whole application: API, OpenAPI document, Swagger UI and middleware.
+pub fn app(ms: Metastore, config: ServerConfig) -> Router {
+    let state = AppState {
+        ms,
+        metrics: Arc::new(Metrics::default()),
+        config: Arc::new(config),
+    };
+    let (api, doc) = routes();
+    let doc_json = doc.clone();
+    api.route_layer(middleware::from_fn_with_state(state.clone(), track))
+        .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc_json.clone()) }))
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/docs/openapi.json", doc))
+        .fallback(not_found)
+        .with_state(state)
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
+            let id = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), uri = %req.uri().path(), request_id = %id)
+        }))
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+/// Serves `app` on `listener` until `shutdown` completes, then lets
+/// in-flight requests finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
+    .map_err(|e| crate::Error::Internal(format!("server failed: {e}")))
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutting down: finishing in-flight requests");
+}

@@ -1,0 +1,373 @@
+//! Batches: stage, upload or register files, publish, store, roll back.
+
+use axum::extract::{Request, State};
+use axum::http::{StatusCode, header};
+use futures::StreamExt;
+
+use super::{partition, table};
+use crate::model::{Batch, BatchId, Commit, Event, Pin, RollbackRequest, TableIdent};
+use crate::server::AppState;
+use crate::server::api::{
+    AddFilesBody, CommittedParams, PartitionPageParams, PublishBody, RollbackBody, StageBody,
+    StoreParams, UploadParams, parse_expect,
+};
+use crate::server::error::{ApiError, ApiResult, ErrorBody};
+use crate::server::extract::{Caller, Json, Path, Query};
+use crate::{Error, PublishOptions, PublishSpec, StageOptions, Stored};
+
+/// Stages one batch per partition.
+#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/stage", tag = "batches",
+    params(("namespace" = String, Path), ("table" = String, Path)), request_body = StageBody,
+    responses((status = 201, body = Vec<Batch>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn stage(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path((ns, t)): Path<(String, String)>,
+    Json(body): Json<StageBody>,
+) -> ApiResult<(StatusCode, Json<Vec<Batch>>)> {
+    let parts = body
+        .partitions
+        .iter()
+        .map(|p| partition(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let opts = StageOptions {
+        idempotency_key: body.idempotency_key,
+        message: body.message,
+        metadata: body.metadata,
+    };
+    Ok((
+        StatusCode::CREATED,
+        Json(s.ms.stage(&ctx, &table(&ns, &t)?, &parts, &opts).await?),
+    ))
+}
+
+/// Lists a partition's batches (staged and committed), newest first.
+#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}/batches", tag = "batches",
+    params(("namespace" = String, Path), ("table" = String, Path), PartitionPageParams),
+    responses((status = 200, body = Vec<Batch>), (status = 404, body = ErrorBody)))]
+pub(crate) async fn list(
+    State(s): State<AppState>,
+    Path((ns, t)): Path<(String, String)>,
+    Query(q): Query<PartitionPageParams>,
+) -> ApiResult<Json<Vec<Batch>>> {
+    Ok(Json(
+        s.ms.batches(&table(&ns, &t)?, &partition(&q.partition)?)
+            .await?,
+    ))
+}
+
+/// Gets a batch with its files.
+#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}", tag = "batches",
+    params(("namespace" = String, Path), ("table" = String, Path), ("batch_id" = String, Path)),
+    responses((status = 200, body = Batch), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn get(
+    State(s): State<AppState>,
+    Path((ns, t, b)): Path<(String, String, String)>,
+) -> ApiResult<Json<Batch>> {
+    Ok(Json(
+        s.ms.batch(&table(&ns, &t)?, &BatchId::parse(&b)?).await?,
+    ))
+}
+
+/// Forgets a staged batch that was never published (a failed write).
+#[utoipa::path(delete, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}", tag = "batches",
+    params(("namespace" = String, Path), ("table" = String, Path), ("batch_id" = String, Path)),
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+pub(crate) async fn discard(
+    State(s): State<AppState>,
+    Path((ns, t, b)): Path<(String, String, String)>,
+) -> ApiResult<StatusCode> {
+    s.ms.catalog()
+        .discard(&table(&ns, &t)?, &BatchId::parse(&b)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Registers Parquet files a client wrote straight into the batch's prefix.
+#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}/files", tag = "batches",
+    params(("namespace" = String, Path), ("table" = String, Path), ("batch_id" = String, Path)), request_body = AddFilesBody,
+    responses((status = 200, body = Batch), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn add_files(
+    State(s): State<AppState>,
+    Path((ns, t, b)): Path<(String, String, String)>,
+    Json(body): Json<AddFilesBody>,
+) -> ApiResult<Json<Batch>> {
+    Ok(Json(
+        s.ms.add_files(&table(&ns, &t)?, &BatchId::parse(&b)?, &body.paths)
+            .await?,
+    ))
+}
+
+/// The kind of data in a request body, from its content type.
+enum Upload {
+    Parquet,
+    Arrow,
+}
+
+fn upload_kind(req: &Request) -> Result<Upload, ApiError> {
+    let ct = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let ct = ct.split(';').next().unwrap_or("").trim();
+    match ct {
+        "application/vnd.apache.parquet" | "application/x-parquet" | "application/parquet" => {
+            Ok(Upload::Parquet)
+        }
+        "application/vnd.apache.arrow.stream" => Ok(Upload::Arrow),
+        other => Err(ApiError::http(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!(
+                "unsupported content type {other:?}: send a Parquet file as application/vnd.apache.parquet or an Arrow IPC stream as application/vnd.apache.arrow.stream"
+            ),
+        )),
+    }
+}
+
+/// The body as a stream of chunks, refused with 413 past `limit` bytes.
+fn limited_body(s: &AppState, req: Request) -> Result<crate::Body, ApiError> {
+    let limit = s.config.max_upload_bytes;
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large(limit).into());
+    }
+    let mut seen = 0u64;
+    let stream = req.into_body().into_data_stream().map(move |chunk| {
+        let chunk = chunk.map_err(|e| {
+            Error::invalid(
+                "invalid_body",
+                format!("could not read the request body: {e}"),
+            )
+        })?;
+        seen += chunk.len() as u64;
+        if seen > limit {
+            Err(too_large(limit))
+        } else {
+            Ok(chunk)
+        }
+    });
+    Ok(stream.boxed())
+}
+
+fn too_large(limit: u64) -> Error {
+    Error::TooLarge(format!(
+        "the upload is larger than this server's limit of {limit} bytes: split the data over several writes to the batch, or write to the warehouse directly"
+    ))
+}
+
+async fn upload(
+    s: &AppState,
+    ident: &TableIdent,
+    batch: &BatchId,
+    mode: crate::model::SchemaMode,
+    req: Request,
+) -> ApiResult<Batch> {
+    let kind = upload_kind(&req)?;
+    let body = limited_body(s, req)?;
+    Ok(match kind {
+        Upload::Parquet => s.ms.upload_parquet(ident, batch, body, mode).await?,
+        Upload::Arrow => s.ms.upload_arrow(ident, batch, body, mode).await?,
+    })
+}
+
+/// Uploads data to a staged batch: a Parquet file or an Arrow IPC stream,
+/// streamed to the warehouse (413 past the server's limit).
+#[utoipa::path(put, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}/data", tag = "batches",
+    params(("namespace" = String, Path), ("table" = String, Path), ("batch_id" = String, Path), UploadParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.apache.parquet"),
+    responses((status = 200, body = Batch), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn upload_data(
+    State(s): State<AppState>,
+    Path((ns, t, b)): Path<(String, String, String)>,
+    Query(q): Query<UploadParams>,
+    req: Request,
+) -> ApiResult<Json<Batch>> {
+    let (ident, batch) = (table(&ns, &t)?, BatchId::parse(&b)?);
+    Ok(Json(
+        upload(&s, &ident, &batch, q.schema_mode.unwrap_or_default(), req).await?,
+    ))
+}
+
+/// Stores one partition in one call: stage, upload the body, publish.
+#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/store", tag = "batches",
+    params(("namespace" = String, Path), ("table" = String, Path), StoreParams),
+    request_body(content = Vec<u8>, content_type = "application/vnd.apache.parquet"),
+    responses((status = 201, body = Stored), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn store(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path((ns, t)): Path<(String, String)>,
+    Query(q): Query<StoreParams>,
+    req: Request,
+) -> ApiResult<(StatusCode, Json<Stored>)> {
+    let ident = table(&ns, &t)?;
+    let part = partition(&q.partition)?;
+    let expect = parse_expect(q.expected_batch.as_deref())?;
+    upload_kind(&req)?;
+    let stage = StageOptions {
+        idempotency_key: q.idempotency_key.clone(),
+        message: q.message.clone(),
+        metadata: Default::default(),
+    };
+    let batch =
+        s.ms.stage(&ctx, &ident, std::slice::from_ref(&part), &stage)
+            .await?
+            .remove(0);
+    let mode = q.schema_mode.unwrap_or_default();
+    let fresh = batch.state == crate::model::BatchState::Staged && batch.files.is_empty();
+    let result = async {
+        if fresh {
+            upload(&s, &ident, &batch.id, mode, req).await?;
+        }
+        let spec = PublishSpec {
+            partition: part.clone(),
+            batch: batch.id.clone(),
+            expect,
+        };
+        Ok::<_, ApiError>(
+            s.ms.publish(
+                &ctx,
+                &ident,
+                &[spec],
+                &PublishOptions {
+                    schema_mode: mode,
+                    message: None,
+                },
+            )
+            .await?,
+        )
+    }
+    .await;
+    match result {
+        Ok(commit) => {
+            s.metrics.publish(commit.events.len());
+            let batch = s.ms.batch(&ident, &batch.id).await?;
+            Ok((StatusCode::CREATED, Json(Stored { batch, commit })))
+        }
+        Err(e) => {
+            if fresh {
+                s.ms.abandon_failed_store(&ident, &batch).await;
+            }
+            if matches!(&e, ApiError::Core(Error::Conflict { .. })) {
+                s.metrics.conflict();
+            }
+            Err(e)
+        }
+    }
+}
+
+/// Publishes staged batches in one all-or-nothing transaction.
+#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/publish", tag = "batches",
+    params(("namespace" = String, Path), ("table" = String, Path)), request_body = PublishBody,
+    responses((status = 200, body = Commit), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
+pub(crate) async fn publish(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path((ns, t)): Path<(String, String)>,
+    Json(body): Json<PublishBody>,
+) -> ApiResult<Json<Commit>> {
+    let specs = body
+        .items
+        .iter()
+        .map(|i| {
+            Ok(PublishSpec {
+                partition: partition(&i.partition)?,
+                batch: BatchId::parse(&i.batch_id)?,
+                expect: parse_expect(i.expected_batch.as_deref())?,
+            })
+        })
+        .collect::<Result<Vec<_>, ApiError>>()?;
+    let opts = PublishOptions {
+        schema_mode: body.schema_mode.unwrap_or_default(),
+        message: body.message,
+    };
+    match s.ms.publish(&ctx, &table(&ns, &t)?, &specs, &opts).await {
+        Ok(c) => {
+            s.metrics.publish(c.events.len());
+            Ok(Json(c))
+        }
+        Err(e) => {
+            if matches!(e, Error::Conflict { .. }) {
+                s.metrics.conflict();
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Moves a partition back to its current batch's parent, or to `to`.
+#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/rollback", tag = "batches",
+    params(("namespace" = String, Path), ("table" = String, Path)), request_body = RollbackBody,
+    responses((status = 200, body = Event), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub(crate) async fn rollback(
+    State(s): State<AppState>,
+    Caller(ctx): Caller,
+    Path((ns, t)): Path<(String, String)>,
+    Json(body): Json<RollbackBody>,
+) -> ApiResult<Json<Event>> {
+    let req = RollbackRequest {
+        to: body.to.as_deref().map(BatchId::parse).transpose()?,
+        expect: body
+            .expected_batch
+            .as_deref()
+            .map(BatchId::parse)
+            .transpose()?,
+        message: body.message,
+    };
+    match s
+        .ms
+        .rollback(&ctx, &table(&ns, &t)?, &partition(&body.partition)?, &req)
+        .await
+    {
+        Ok(e) => {
+            s.metrics.rollback();
+            Ok(Json(e))
+        }
+        Err(e) => {
+            if matches!(e, Error::Conflict { .. }) {
+                s.metrics.conflict();
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// The unexpired pins that hold a batch ("who depends on it?").
+#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}/pins", tag = "pins",
+    params(("namespace" = String, Path), ("table" = String, Path), ("batch_id" = String, Path)),
+    responses((status = 200, body = Vec<Pin>), (status = 404, body = ErrorBody)))]
+pub(crate) async fn holders(
+    State(s): State<AppState>,
+    Path((ns, t, b)): Path<(String, String, String)>,
+) -> ApiResult<Json<Vec<Pin>>> {
+    Ok(Json(
+        s.ms.pins_holding(&table(&ns, &t)?, &BatchId::parse(&b)?)
+            .await?,
+    ))
+}
+
+/// Committed batches of every table in batch-ID order, for verification.
+#[utoipa::path(get, path = "/v1/batches", tag = "verify",
+    params(CommittedParams),
+    responses((status = 200, body = Vec<Batch>), (status = 400, body = ErrorBody)))]
+pub(crate) async fn committed(
+    State(s): State<AppState>,
+    Query(q): Query<CommittedParams>,
+) -> ApiResult<Json<Vec<Batch>>> {
+    let after = q.after.as_deref().map(BatchId::parse).transpose()?;
+    let limit = q
+        .limit
+        .unwrap_or(crate::model::DEFAULT_PAGE)
+        .clamp(1, crate::model::MAX_PAGE);
+    Ok(Json(
+        s.ms.catalog()
+            .committed_batches(after.as_ref(), limit)
+            .await?,
+    ))
+}

@@ -1,0 +1,58 @@
+//! Health, readiness, metrics and configuration.
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use futures::StreamExt;
+
+use crate::server::AppState;
+use crate::server::api::ServerInfo;
+use crate::server::error::{ApiError, ApiResult, ErrorBody};
+use crate::server::extract::Json;
+
+/// The process is up.
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = String)))]
+pub(crate) async fn healthz() -> &'static str {
+    "ok"
+}
+
+/// The database and the warehouse are reachable.
+#[utoipa::path(get, path = "/readyz", tag = "system",
+    responses((status = 200, body = String), (status = 503, body = ErrorBody)))]
+pub(crate) async fn readyz(State(s): State<AppState>) -> ApiResult<&'static str> {
+    let unavailable = |what: &str| {
+        ApiError::http(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "not_ready",
+            format!("the {what} is not reachable"),
+        )
+    };
+    s.ms.namespaces().await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness: database");
+        unavailable("database")
+    })?;
+    let mut listing = s.ms.storage().store().list(None);
+    if let Some(Err(e)) = listing.next().await {
+        tracing::warn!(error = %e, "readiness: warehouse");
+        return Err(unavailable("warehouse"));
+    }
+    Ok("ready")
+}
+
+/// Prometheus metrics.
+#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, body = String)))]
+pub(crate) async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        s.metrics.render(),
+    )
+}
+
+/// Where the data lives, for clients that write to the warehouse directly.
+#[utoipa::path(get, path = "/v1/config", tag = "system", responses((status = 200, body = ServerInfo)))]
+pub(crate) async fn config(State(s): State<AppState>) -> Json<ServerInfo> {
+    Json(ServerInfo {
+        warehouse: s.ms.storage().url().to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
+    })
+}
