@@ -117,6 +117,18 @@ pub enum Error {
     /// A body or upload over its size limit.
     #[error("{0}")]
     TooLarge(String),
+    /// An error a server reported to the remote client, kept with its
+    /// class, stable code and message so that remote and embedded callers
+    /// see the same error.
+    #[error("{message}")]
+    Remote {
+        /// The class (from the HTTP status).
+        kind: ErrorKind,
+        /// The server's stable code.
+        code: String,
+        /// The server's message.
+        message: String,
+    },
     /// The metadata database failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
@@ -180,6 +192,7 @@ impl Error {
             Error::Unauthorized(_) => ErrorKind::Unauthorized,
             Error::Forbidden(_) => ErrorKind::Forbidden,
             Error::TooLarge(_) => ErrorKind::TooLarge,
+            Error::Remote { kind, .. } => *kind,
             Error::Database(_) | Error::Storage(_) | Error::Data(_) | Error::Internal(_) => {
                 ErrorKind::Internal
             }
@@ -187,7 +200,7 @@ impl Error {
     }
 
     /// The stable machine-readable code of this error.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             Error::InvalidInput { code, .. } => code,
             Error::NotFound { object, .. } => match object {
@@ -210,6 +223,7 @@ impl Error {
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden(_) => "forbidden",
             Error::TooLarge(_) => "payload_too_large",
+            Error::Remote { code, .. } => code,
             Error::Database(_) => "database_error",
             Error::Storage(_) => "storage_error",
             Error::Data(_) => "data_error",

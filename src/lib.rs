@@ -13,6 +13,8 @@
 //! - [`metastore`]: the [`Metastore`] facade every edge calls.
 
 pub mod catalog;
+#[cfg(feature = "client")]
+pub mod client;
 pub mod data;
 pub mod error;
 pub mod model;
@@ -27,3 +29,6 @@ pub use metastore::{
     Body, Config, Metastore, PublishOptions, PublishSpec, ReadRequest, ResolveRequest,
     StageOptions, StoreOptions, Stored, VerifyReport, decode_ipc, encode_ipc,
 };
+
+/// The header an unauthenticated (loopback) deployment takes the principal from.
+pub const PRINCIPAL_HEADER: &str = "x-batchmeta-principal";

@@ -10,8 +10,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use crate::model::Context;
 
-/// The header an unauthenticated (loopback) deployment takes the principal from.
-pub const PRINCIPAL_HEADER: &str = "x-batchmeta-principal";
+pub use crate::PRINCIPAL_HEADER;
 /// The request id header (set by the server when the client sends none).
 pub const REQUEST_ID_HEADER: &str = "x-request-id";
 

@@ -12,4 +12,5 @@
 mod conformance;
 mod harness;
 mod processes;
+mod remote;
 mod sqlite;

@@ -1,0 +1,163 @@
+//! The HTTP plumbing of the remote catalog: requests, the principal and
+//! request-id headers, and errors mapped back to core errors.
+
+use std::fmt;
+use std::time::Duration;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::model::{BatchId, Context};
+
+/// A catalog behind a `meta serve` at `base` (`http://host:port`).
+#[derive(Clone)]
+pub struct RemoteCatalog {
+    base: String,
+    http: reqwest::Client,
+}
+
+impl fmt::Debug for RemoteCatalog {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RemoteCatalog").field("base", &self.base).finish()
+    }
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorDetail {
+    code: String,
+    message: String,
+    #[serde(default)]
+    current_batch: Option<BatchId>,
+}
+
+fn transport(base: &str, e: &reqwest::Error) -> Error {
+    Error::Remote {
+        kind: ErrorKind::Internal,
+        code: "server_unreachable".into(),
+        message: format!("cannot reach the batchmeta server at {base}: {e}; check the URL and that `meta serve` is running"),
+    }
+}
+
+fn kind_of(status: StatusCode) -> ErrorKind {
+    match status.as_u16() {
+        400 | 408 | 415 => ErrorKind::InvalidInput,
+        401 => ErrorKind::Unauthorized,
+        403 => ErrorKind::Forbidden,
+        404 => ErrorKind::NotFound,
+        409 => ErrorKind::Conflict,
+        413 => ErrorKind::TooLarge,
+        422 => ErrorKind::SchemaMismatch,
+        _ => ErrorKind::Internal,
+    }
+}
+
+impl RemoteCatalog {
+    /// A client of the server at `base` (`http://127.0.0.1:8080`).
+    pub fn new(base: &str) -> Result<Self> {
+        let base = base.trim_end_matches('/').to_owned();
+        if !(base.starts_with("http://") || base.starts_with("https://")) {
+            return Err(Error::invalid("invalid_url", format!("a server URL starts with http:// or https://, not {base:?}")));
+        }
+        let http = reqwest::Client::builder()
+            .pool_idle_timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(10))
+            .build()
+            .map_err(|e| transport(&base, &e))?;
+        Ok(Self { base, http })
+    }
+
+    /// The server URL.
+    pub fn url(&self) -> &str {
+        &self.base
+    }
+
+    /// The underlying HTTP client (shared connection pool).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// A request with the caller's principal and request id.
+    pub fn request(&self, ctx: &Context, method: Method, path: &str) -> RequestBuilder {
+        let mut rb = self.http.request(method, format!("{}{path}", self.base));
+        rb = rb.header(crate::PRINCIPAL_HEADER, &ctx.principal);
+        if let Some(id) = &ctx.request_id {
+            rb = rb.header("x-request-id", id);
+        }
+        rb
+    }
+
+    /// Sends a request and maps a non-2xx response to the core error.
+    pub async fn execute(&self, rb: RequestBuilder) -> Result<Response> {
+        let res = rb.send().await.map_err(|e| transport(&self.base, &e))?;
+        if res.status().is_success() {
+            return Ok(res);
+        }
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        Err(match serde_json::from_str::<ErrorBody>(&text) {
+            Ok(b) if b.error.code == "conflict" => Error::Conflict { message: b.error.message, current: b.error.current_batch },
+            Ok(b) => {
+                let kind = if status == StatusCode::CONFLICT && b.error.code.ends_with("_exists") {
+                    ErrorKind::AlreadyExists
+                } else {
+                    kind_of(status)
+                };
+                Error::Remote { kind, code: b.error.code, message: b.error.message }
+            }
+            Err(_) => Error::Remote {
+                kind: kind_of(status),
+                code: "unexpected_response".into(),
+                message: format!("the server answered {status} without an error body"),
+            },
+        })
+    }
+
+    async fn json<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T> {
+        let res = self.execute(rb).await?;
+        res.json::<T>().await.map_err(|e| Error::Remote {
+            kind: ErrorKind::Internal,
+            code: "unexpected_response".into(),
+            message: format!("cannot decode the server's response: {e}"),
+        })
+    }
+
+    pub(super) async fn get<T: DeserializeOwned, Q: Serialize + ?Sized>(&self, path: &str, query: &Q) -> Result<T> {
+        self.json(self.request(&Context::new("anonymous"), Method::GET, path).query(query)).await
+    }
+
+    pub(super) async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(&self, ctx: &Context, path: &str, body: &B) -> Result<T> {
+        self.json(self.request(ctx, Method::POST, path).json(body)).await
+    }
+
+    pub(super) async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(&self, ctx: &Context, method: Method, path: &str, body: Option<&B>) -> Result<T> {
+        let mut rb = self.request(ctx, method, path);
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        self.json(rb).await
+    }
+
+    pub(super) async fn send_empty(&self, ctx: &Context, method: Method, path: &str) -> Result<()> {
+        self.execute(self.request(ctx, method, path)).await.map(|_| ())
+    }
+
+    /// A long-poll GET: `None` when the server answers 408 `wait_timeout`.
+    pub(super) async fn long_poll<T: DeserializeOwned, Q: Serialize + ?Sized>(&self, path: &str, query: &Q, timeout: Duration) -> Result<Option<T>> {
+        let rb = self
+            .request(&Context::new("anonymous"), Method::GET, path)
+            .query(query)
+            .timeout(timeout + Duration::from_secs(30));
+        match self.json(rb).await {
+            Ok(v) => Ok(Some(v)),
+            Err(e) if e.code() == "wait_timeout" => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
