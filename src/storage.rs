@@ -96,8 +96,13 @@ impl Storage {
 
     /// The full URI of an object path, for tools that read files directly.
     pub fn uri(&self, path: &str) -> String {
-        format!("{}/{}", self.url.trim_end_matches('/'), path)
+        uri(&self.url, path)
     }
+}
+
+/// The full URI of an object path under a warehouse URL.
+pub fn uri(warehouse: &str, path: &str) -> String {
+    format!("{}/{}", warehouse.trim_end_matches('/'), path)
 }
 
 fn invalid_url(url: &str, why: &str) -> Error {

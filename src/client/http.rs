@@ -20,7 +20,9 @@ pub struct RemoteCatalog {
 
 impl fmt::Debug for RemoteCatalog {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("RemoteCatalog").field("base", &self.base).finish()
+        f.debug_struct("RemoteCatalog")
+            .field("base", &self.base)
+            .finish()
     }
 }
 
@@ -41,7 +43,9 @@ fn transport(base: &str, e: &reqwest::Error) -> Error {
     Error::Remote {
         kind: ErrorKind::Internal,
         code: "server_unreachable".into(),
-        message: format!("cannot reach the batchmeta server at {base}: {e}; check the URL and that `meta serve` is running"),
+        message: format!(
+            "cannot reach the batchmeta server at {base}: {e}; check the URL and that `meta serve` is running"
+        ),
     }
 }
 
@@ -63,7 +67,10 @@ impl RemoteCatalog {
     pub fn new(base: &str) -> Result<Self> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(Error::invalid("invalid_url", format!("a server URL starts with http:// or https://, not {base:?}")));
+            return Err(Error::invalid(
+                "invalid_url",
+                format!("a server URL starts with http:// or https://, not {base:?}"),
+            ));
         }
         let http = reqwest::Client::builder()
             .pool_idle_timeout(Duration::from_secs(60))
@@ -102,14 +109,21 @@ impl RemoteCatalog {
         let status = res.status();
         let text = res.text().await.unwrap_or_default();
         Err(match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(b) if b.error.code == "conflict" => Error::Conflict { message: b.error.message, current: b.error.current_batch },
+            Ok(b) if b.error.code == "conflict" => Error::Conflict {
+                message: b.error.message,
+                current: b.error.current_batch,
+            },
             Ok(b) => {
                 let kind = if status == StatusCode::CONFLICT && b.error.code.ends_with("_exists") {
                     ErrorKind::AlreadyExists
                 } else {
                     kind_of(status)
                 };
-                Error::Remote { kind, code: b.error.code, message: b.error.message }
+                Error::Remote {
+                    kind,
+                    code: b.error.code,
+                    message: b.error.message,
+                }
             }
             Err(_) => Error::Remote {
                 kind: kind_of(status),
@@ -128,15 +142,35 @@ impl RemoteCatalog {
         })
     }
 
-    pub(super) async fn get<T: DeserializeOwned, Q: Serialize + ?Sized>(&self, path: &str, query: &Q) -> Result<T> {
-        self.json(self.request(&Context::new("anonymous"), Method::GET, path).query(query)).await
+    pub(super) async fn get<T: DeserializeOwned, Q: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        query: &Q,
+    ) -> Result<T> {
+        self.json(
+            self.request(&Context::new("anonymous"), Method::GET, path)
+                .query(query),
+        )
+        .await
     }
 
-    pub(super) async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(&self, ctx: &Context, path: &str, body: &B) -> Result<T> {
-        self.json(self.request(ctx, Method::POST, path).json(body)).await
+    pub(super) async fn post<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        ctx: &Context,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        self.json(self.request(ctx, Method::POST, path).json(body))
+            .await
     }
 
-    pub(super) async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(&self, ctx: &Context, method: Method, path: &str, body: Option<&B>) -> Result<T> {
+    pub(super) async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        ctx: &Context,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<T> {
         let mut rb = self.request(ctx, method, path);
         if let Some(b) = body {
             rb = rb.json(b);
@@ -145,11 +179,18 @@ impl RemoteCatalog {
     }
 
     pub(super) async fn send_empty(&self, ctx: &Context, method: Method, path: &str) -> Result<()> {
-        self.execute(self.request(ctx, method, path)).await.map(|_| ())
+        self.execute(self.request(ctx, method, path))
+            .await
+            .map(|_| ())
     }
 
     /// A long-poll GET: `None` when the server answers 408 `wait_timeout`.
-    pub(super) async fn long_poll<T: DeserializeOwned, Q: Serialize + ?Sized>(&self, path: &str, query: &Q, timeout: Duration) -> Result<Option<T>> {
+    pub(super) async fn long_poll<T: DeserializeOwned, Q: Serialize + ?Sized>(
+        &self,
+        path: &str,
+        query: &Q,
+        timeout: Duration,
+    ) -> Result<Option<T>> {
         let rb = self
             .request(&Context::new("anonymous"), Method::GET, path)
             .query(query)

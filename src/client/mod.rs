@@ -2,6 +2,7 @@
 //! so that a [`crate::Metastore`] behaves the same embedded or remote,
 //! errors included. One `reqwest` client per catalog reuses connections.
 
+mod data;
 mod http;
 
 use std::time::Duration;
@@ -15,16 +16,16 @@ pub use http::RemoteCatalog;
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::model::{
-    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, Expect, MetadataUpdate, Namespace,
-    NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
+    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, Expect, MetadataUpdate,
+    Namespace, NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
     PartitionValues, Pin, PinName, PinTarget, PublishPlan, Resolved, RollbackRequest, StageRequest,
     Table, TableIdent, Version, Violation,
 };
 
 /// An empty query string.
-const NO_QUERY: &[(&str, &str)] = &[];
+pub(crate) const NO_QUERY: &[(&str, &str)] = &[];
 
-fn table_path(t: &TableIdent) -> String {
+pub(crate) fn table_path(t: &TableIdent) -> String {
     format!("/v1/namespaces/{}/tables/{}", t.namespace, t.name)
 }
 
@@ -60,16 +61,36 @@ impl Catalog for RemoteCatalog {
         self.get("/v1/namespaces", NO_QUERY).await
     }
 
-    async fn update_namespace(&self, ctx: &Context, name: &NamespaceName, update: &MetadataUpdate) -> Result<Namespace> {
-        self.send(ctx, reqwest::Method::PATCH, &format!("/v1/namespaces/{name}"), Some(update)).await
+    async fn update_namespace(
+        &self,
+        ctx: &Context,
+        name: &NamespaceName,
+        update: &MetadataUpdate,
+    ) -> Result<Namespace> {
+        self.send(
+            ctx,
+            reqwest::Method::PATCH,
+            &format!("/v1/namespaces/{name}"),
+            Some(update),
+        )
+        .await
     }
 
     async fn create_table(&self, ctx: &Context, t: &NewTable) -> Result<Table> {
-        let keys: Vec<_> = t.partition_keys.iter().map(|k| json!({ "name": k.name, "type": k.kind })).collect();
-        self.post(ctx, &format!("/v1/namespaces/{}/tables", t.ident.namespace), &json!({
-            "name": t.ident.name, "schema": t.schema, "partition_keys": keys,
-            "description": t.description, "owner": t.owner, "properties": t.properties,
-        })).await
+        let keys: Vec<_> = t
+            .partition_keys
+            .iter()
+            .map(|k| json!({ "name": k.name, "type": k.kind }))
+            .collect();
+        self.post(
+            ctx,
+            &format!("/v1/namespaces/{}/tables", t.ident.namespace),
+            &json!({
+                "name": t.ident.name, "schema": t.schema, "partition_keys": keys,
+                "description": t.description, "owner": t.owner, "properties": t.properties,
+            }),
+        )
+        .await
     }
 
     async fn get_table(&self, ident: &TableIdent) -> Result<Table> {
@@ -77,78 +98,170 @@ impl Catalog for RemoteCatalog {
     }
 
     async fn list_tables(&self, namespace: &NamespaceName) -> Result<Vec<Table>> {
-        self.get(&format!("/v1/namespaces/{namespace}/tables"), NO_QUERY).await
+        self.get(&format!("/v1/namespaces/{namespace}/tables"), NO_QUERY)
+            .await
     }
 
-    async fn update_table(&self, ctx: &Context, ident: &TableIdent, update: &MetadataUpdate) -> Result<Table> {
-        self.send(ctx, reqwest::Method::PATCH, &table_path(ident), Some(update)).await
+    async fn update_table(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        update: &MetadataUpdate,
+    ) -> Result<Table> {
+        self.send(
+            ctx,
+            reqwest::Method::PATCH,
+            &table_path(ident),
+            Some(update),
+        )
+        .await
     }
 
     async fn drop_table(&self, ctx: &Context, ident: &TableIdent) -> Result<()> {
-        self.send_empty(ctx, reqwest::Method::DELETE, &table_path(ident)).await
+        self.send_empty(ctx, reqwest::Method::DELETE, &table_path(ident))
+            .await
     }
 
-    async fn stage(&self, ctx: &Context, ident: &TableIdent, req: &StageRequest) -> Result<Vec<Batch>> {
+    async fn stage(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        req: &StageRequest,
+    ) -> Result<Vec<Batch>> {
         let parts: Vec<String> = req.partitions.iter().map(PartitionValues::path).collect();
-        self.post(ctx, &format!("{}/stage", table_path(ident)), &json!({
-            "partitions": parts, "idempotency_key": req.idempotency_key,
-            "message": req.message, "metadata": req.metadata,
-        })).await
+        self.post(
+            ctx,
+            &format!("{}/stage", table_path(ident)),
+            &json!({
+                "partitions": parts, "idempotency_key": req.idempotency_key,
+                "message": req.message, "metadata": req.metadata,
+            }),
+        )
+        .await
     }
 
     async fn discard(&self, ident: &TableIdent, batch: &BatchId) -> Result<()> {
-        self.send_empty(&Context::new("anonymous"), reqwest::Method::DELETE, &format!("{}/batches/{batch}", table_path(ident))).await
+        self.send_empty(
+            &Context::new("anonymous"),
+            reqwest::Method::DELETE,
+            &format!("{}/batches/{batch}", table_path(ident)),
+        )
+        .await
     }
 
-    async fn record_files(&self, ident: &TableIdent, batch: &BatchId, files: &[DataFile], _schema: &Schema) -> Result<Batch> {
+    async fn record_files(
+        &self,
+        ident: &TableIdent,
+        batch: &BatchId,
+        files: &[DataFile],
+        _schema: &Schema,
+    ) -> Result<Batch> {
         // The server reads each file's footer itself: it trusts no client's
         // sizes, row counts or schema.
-        let paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
-        self.post(&Context::new("anonymous"), &format!("{}/batches/{batch}/files", table_path(ident)), &json!({ "paths": paths })).await
+        let paths: Vec<String> = files.iter().map(|f| f.path.clone()).collect();
+        self.add_files(ident, batch, &paths).await
     }
 
     async fn get_batch(&self, ident: &TableIdent, batch: &BatchId) -> Result<Batch> {
-        self.get(&format!("{}/batches/{batch}", table_path(ident)), NO_QUERY).await
+        self.get(&format!("{}/batches/{batch}", table_path(ident)), NO_QUERY)
+            .await
     }
 
-    async fn publish(&self, ctx: &Context, ident: &TableIdent, plan: &PublishPlan) -> Result<Commit> {
+    async fn publish(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        plan: &PublishPlan,
+    ) -> Result<Commit> {
         let items: Vec<_> = plan.items.iter().map(|i| json!({
             "partition": i.partition.path(), "batch_id": i.batch, "expected_batch": expect_param(&i.expect),
         })).collect();
-        self.post(ctx, &format!("{}/publish", table_path(ident)), &json!({
-            "items": items, "schema_mode": plan.schema_mode, "message": plan.message,
-        })).await
+        self.post(
+            ctx,
+            &format!("{}/publish", table_path(ident)),
+            &json!({
+                "items": items, "schema_mode": plan.schema_mode, "message": plan.message,
+            }),
+        )
+        .await
     }
 
-    async fn rollback(&self, ctx: &Context, ident: &TableIdent, partition: &PartitionValues, req: &RollbackRequest) -> Result<Event> {
+    async fn rollback(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+        req: &RollbackRequest,
+    ) -> Result<Event> {
         self.post(ctx, &format!("{}/rollback", table_path(ident)), &json!({
             "partition": partition.path(), "to": req.to, "expected_batch": req.expect, "message": req.message,
         })).await
     }
 
-    async fn resolve(&self, ident: &TableIdent, partitions: Option<&[PartitionValues]>, version: &Version) -> Result<Vec<Resolved>> {
+    async fn resolve(
+        &self,
+        ident: &TableIdent,
+        partitions: Option<&[PartitionValues]>,
+        version: &Version,
+    ) -> Result<Vec<Resolved>> {
         let mut body = version_body(version);
         if let Some(ps) = partitions {
             body["partitions"] = json!(ps.iter().map(PartitionValues::path).collect::<Vec<_>>());
         }
-        self.post(&Context::new("anonymous"), &format!("{}/resolve", table_path(ident)), &body).await
+        self.post(
+            &Context::new("anonymous"),
+            &format!("{}/resolve", table_path(ident)),
+            &body,
+        )
+        .await
     }
 
-    async fn list_partitions(&self, ident: &TableIdent, q: &PartitionQuery) -> Result<Page<PartitionInfo>> {
-        self.get(&format!("{}/partitions", table_path(ident)), &[
-            ("prefix", q.prefix.clone()), ("from", q.from.clone()), ("to", q.to.clone()),
-            ("cursor", q.cursor.clone()), ("limit", q.limit.map(|l| l.to_string())),
-        ]).await
+    async fn list_partitions(
+        &self,
+        ident: &TableIdent,
+        q: &PartitionQuery,
+    ) -> Result<Page<PartitionInfo>> {
+        self.get(
+            &format!("{}/partitions", table_path(ident)),
+            &[
+                ("prefix", q.prefix.clone()),
+                ("from", q.from.clone()),
+                ("to", q.to.clone()),
+                ("cursor", q.cursor.clone()),
+                ("limit", q.limit.map(|l| l.to_string())),
+            ],
+        )
+        .await
     }
 
-    async fn history(&self, ident: &TableIdent, partition: &PartitionValues, cursor: Option<&str>, limit: Option<u32>) -> Result<Page<Event>> {
-        self.get(&format!("{}/history", table_path(ident)), &[
-            ("partition", Some(partition.path())), ("cursor", cursor.map(str::to_owned)), ("limit", limit.map(|l| l.to_string())),
-        ]).await
+    async fn history(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+        cursor: Option<&str>,
+        limit: Option<u32>,
+    ) -> Result<Page<Event>> {
+        self.get(
+            &format!("{}/history", table_path(ident)),
+            &[
+                ("partition", Some(partition.path())),
+                ("cursor", cursor.map(str::to_owned)),
+                ("limit", limit.map(|l| l.to_string())),
+            ],
+        )
+        .await
     }
 
-    async fn list_batches(&self, ident: &TableIdent, partition: &PartitionValues) -> Result<Vec<Batch>> {
-        self.get(&format!("{}/batches", table_path(ident)), &[("partition", partition.path())]).await
+    async fn list_batches(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+    ) -> Result<Vec<Batch>> {
+        self.get(
+            &format!("{}/batches", table_path(ident)),
+            &[("partition", partition.path())],
+        )
+        .await
     }
 
     async fn create_pin(&self, ctx: &Context, ident: &TableIdent, pin: &NewPin) -> Result<Pin> {
@@ -160,11 +273,13 @@ impl Catalog for RemoteCatalog {
             }
             PinTarget::AsOf { at } => body["as_of"] = json!(at),
         }
-        self.post(ctx, &format!("{}/pins", table_path(ident)), &body).await
+        self.post(ctx, &format!("{}/pins", table_path(ident)), &body)
+            .await
     }
 
     async fn get_pin(&self, ident: &TableIdent, name: &PinName) -> Result<Pin> {
-        self.get(&format!("{}/pins/{name}", table_path(ident)), NO_QUERY).await
+        self.get(&format!("{}/pins/{name}", table_path(ident)), NO_QUERY)
+            .await
     }
 
     async fn list_pins(&self, ident: Option<&TableIdent>) -> Result<Vec<Pin>> {
@@ -175,11 +290,20 @@ impl Catalog for RemoteCatalog {
     }
 
     async fn delete_pin(&self, ctx: &Context, ident: &TableIdent, name: &PinName) -> Result<()> {
-        self.send_empty(ctx, reqwest::Method::DELETE, &format!("{}/pins/{name}", table_path(ident))).await
+        self.send_empty(
+            ctx,
+            reqwest::Method::DELETE,
+            &format!("{}/pins/{name}", table_path(ident)),
+        )
+        .await
     }
 
     async fn pins_holding(&self, ident: &TableIdent, batch: &BatchId) -> Result<Vec<Pin>> {
-        self.get(&format!("{}/batches/{batch}/pins", table_path(ident)), NO_QUERY).await
+        self.get(
+            &format!("{}/batches/{batch}/pins", table_path(ident)),
+            NO_QUERY,
+        )
+        .await
     }
 
     async fn events(&self, q: &EventQuery) -> Result<Page<Event>> {
@@ -191,28 +315,63 @@ impl Catalog for RemoteCatalog {
             crate::model::Order::NewestFirst => "newest_first",
             crate::model::Order::OldestFirst => "oldest_first",
         };
-        self.get("/v1/events", &[
-            ("namespace", ns), ("table", table), ("partition", q.partition.as_ref().map(PartitionValues::path)),
-            ("principal", q.principal.clone()), ("action", q.action.map(|a| a.as_str().to_owned())),
-            ("since", q.since.map(|t| t.to_rfc3339())), ("until", q.until.map(|t| t.to_rfc3339())),
-            ("after", q.after.map(|a| a.to_string())), ("order", Some(order.to_owned())),
-            ("cursor", q.cursor.clone()), ("limit", q.limit.map(|l| l.to_string())),
-        ]).await
+        self.get(
+            "/v1/events",
+            &[
+                ("namespace", ns),
+                ("table", table),
+                ("partition", q.partition.as_ref().map(PartitionValues::path)),
+                ("principal", q.principal.clone()),
+                ("action", q.action.map(|a| a.as_str().to_owned())),
+                ("since", q.since.map(|t| t.to_rfc3339())),
+                ("until", q.until.map(|t| t.to_rfc3339())),
+                ("after", q.after.map(|a| a.to_string())),
+                ("order", Some(order.to_owned())),
+                ("cursor", q.cursor.clone()),
+                ("limit", q.limit.map(|l| l.to_string())),
+            ],
+        )
+        .await
     }
 
-    async fn wait_for(&self, ident: &TableIdent, partition: &PartitionValues, after: Option<&BatchId>, timeout: Duration) -> Result<Option<Resolved>> {
-        self.long_poll(&format!("{}/wait", table_path(ident)), &[
-            ("partition", Some(partition.path())), ("after", after.map(ToString::to_string)),
-            ("timeout_ms", Some(timeout.as_millis().to_string())),
-        ], timeout).await
+    async fn wait_for(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+        after: Option<&BatchId>,
+        timeout: Duration,
+    ) -> Result<Option<Resolved>> {
+        self.long_poll(
+            &format!("{}/wait", table_path(ident)),
+            &[
+                ("partition", Some(partition.path())),
+                ("after", after.map(ToString::to_string)),
+                ("timeout_ms", Some(timeout.as_millis().to_string())),
+            ],
+            timeout,
+        )
+        .await
     }
 
     async fn check_invariants(&self) -> Result<Vec<Violation>> {
-        let report: crate::VerifyReport = self.post(&Context::new("anonymous"), "/v1/verify?scope=catalog", &json!({})).await?;
+        let report: crate::VerifyReport = self
+            .post(
+                &Context::new("anonymous"),
+                "/v1/verify?scope=catalog",
+                &json!({}),
+            )
+            .await?;
         Ok(report.violations)
     }
 
     async fn committed_batches(&self, after: Option<&BatchId>, limit: u32) -> Result<Vec<Batch>> {
-        self.get("/v1/batches", &[("after", after.map(ToString::to_string)), ("limit", Some(limit.to_string()))]).await
+        self.get(
+            "/v1/batches",
+            &[
+                ("after", after.map(ToString::to_string)),
+                ("limit", Some(limit.to_string())),
+            ],
+        )
+        .await
     }
 }

@@ -17,6 +17,7 @@
 mod filter;
 mod object_file;
 mod partition_columns;
+mod predicate;
 mod prune;
 mod read;
 mod write;

@@ -13,7 +13,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, Scalar, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 
-use super::filter::{key_data_type, partition_value_array};
+use super::predicate::STRICT;
 use crate::error::{Error, Result};
 use crate::model::{KeyType, PartitionKey, PartitionValues};
 
@@ -191,6 +191,32 @@ fn canonical_text(column: &ArrayRef, key: &PartitionKey) -> Result<ArrayRef> {
         None => column.clone(),
     };
     Ok(arrow_cast::cast(&typed, &DataType::Utf8)?)
+}
+
+/// An array of `rows` copies of a partition value, typed for its key
+/// (string → Utf8, int → Int64, date → Date32).
+pub(super) fn partition_value_array(
+    kind: KeyType,
+    canonical: &str,
+    rows: usize,
+) -> Result<ArrayRef> {
+    let text: ArrayRef = Arc::new(StringArray::from(vec![canonical]));
+    let one = arrow_cast::cast_with_options(&text, &key_data_type(kind), &STRICT).map_err(|e| {
+        Error::Internal(format!(
+            "partition value {canonical:?} is not a {kind}: {e}"
+        ))
+    })?;
+    let zeros = arrow_array::UInt32Array::from(vec![0u32; rows]);
+    Ok(arrow_select::take::take(&one, &zeros, None)?)
+}
+
+/// The Arrow type of a partition key's column.
+fn key_data_type(kind: KeyType) -> DataType {
+    match kind {
+        KeyType::String => DataType::Utf8,
+        KeyType::Int => DataType::Int64,
+        KeyType::Date => DataType::Date32,
+    }
 }
 
 #[cfg(test)]

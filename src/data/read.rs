@@ -18,8 +18,9 @@ use object_store::path::Path;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 
-use super::filter::{Compiled, Filter};
+use super::filter::Filter;
 use super::object_file::{ObjectReader, invalid_file};
+use super::predicate::Compiled;
 use super::prune::row_groups_to_read;
 use crate::error::{Error, Result};
 use crate::model::DataFile;

@@ -71,22 +71,52 @@ impl Config {
     }
 }
 
+/// How a metastore reaches the data.
+#[derive(Debug, Clone)]
+pub(crate) enum DataAccess {
+    /// It reads and writes the warehouse itself.
+    Direct(Storage),
+    /// It has no storage access: data goes through a server.
+    #[cfg(feature = "client")]
+    Server {
+        /// The server.
+        client: crate::client::RemoteCatalog,
+        /// The server's warehouse URL (for file URIs).
+        warehouse: String,
+    },
+}
+
 /// The metastore: a catalog, a warehouse and the operations over both.
 #[derive(Debug, Clone)]
 pub struct Metastore {
     catalog: Arc<dyn Catalog>,
-    storage: Storage,
+    data: DataAccess,
     write_options: WriteOptions,
 }
 
 impl Metastore {
-    /// Joins a catalog and a warehouse.
+    /// Joins a catalog and a warehouse this process can reach.
     pub fn new(catalog: Arc<dyn Catalog>, storage: Storage) -> Self {
         Self {
             catalog,
-            storage,
+            data: DataAccess::Direct(storage),
             write_options: WriteOptions::default(),
         }
+    }
+
+    /// A client of a server whose warehouse this process cannot reach: data
+    /// is uploaded to and read from the server.
+    #[cfg(feature = "client")]
+    pub async fn through_server(client: crate::client::RemoteCatalog) -> Result<Self> {
+        let info = client.server_info().await?;
+        Ok(Self {
+            catalog: Arc::new(client.clone()),
+            data: DataAccess::Server {
+                client,
+                warehouse: info.warehouse,
+            },
+            write_options: WriteOptions::default(),
+        })
     }
 
     /// Opens the catalog and warehouse a [`Config`] names.
@@ -112,9 +142,32 @@ impl Metastore {
         &self.catalog
     }
 
-    /// The warehouse.
-    pub fn storage(&self) -> &Storage {
-        &self.storage
+    /// The warehouse, when this process reaches it directly.
+    pub fn storage(&self) -> Option<&Storage> {
+        match &self.data {
+            DataAccess::Direct(s) => Some(s),
+            #[cfg(feature = "client")]
+            DataAccess::Server { .. } => None,
+        }
+    }
+
+    /// The warehouse URL.
+    pub fn warehouse_url(&self) -> &str {
+        match &self.data {
+            DataAccess::Direct(s) => s.url(),
+            #[cfg(feature = "client")]
+            DataAccess::Server { warehouse, .. } => warehouse,
+        }
+    }
+
+    /// The warehouse, or an error for clients that go through a server.
+    pub(crate) fn direct(&self) -> Result<&Storage> {
+        self.storage().ok_or_else(|| {
+            crate::Error::invalid(
+                "no_storage_access",
+                "this client has no direct access to the warehouse; this operation runs on the server",
+            )
+        })
     }
 
     // ---- namespaces and tables -------------------------------------------

@@ -11,6 +11,7 @@ use super::Metastore;
 use crate::data::{self, Filter, ReadOptions};
 use crate::error::{Error, Result};
 use crate::model::{PartitionSpec, PartitionValues, Resolved, Table, TableIdent, Version};
+use crate::storage;
 
 /// Which partitions, at which version.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -59,7 +60,12 @@ impl Metastore {
             .resolve(ident, req)
             .await?
             .iter()
-            .flat_map(|r| r.batch.files.iter().map(|f| self.storage.uri(&f.path)))
+            .flat_map(|r| {
+                r.batch
+                    .files
+                    .iter()
+                    .map(|f| storage::uri(self.warehouse_url(), &f.path))
+            })
             .collect())
     }
 
@@ -99,6 +105,20 @@ impl Metastore {
         req: &ReadRequest,
     ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
         let table = self.table(ident).await?;
+        #[cfg(feature = "client")]
+        if let super::DataAccess::Server { client, .. } = &self.data {
+            let values = req
+                .resolve
+                .partitions
+                .as_ref()
+                .map(|ps| {
+                    ps.iter()
+                        .map(|p| PartitionValues::resolve(&table.partition_keys, p))
+                        .collect::<Result<Vec<_>>>()
+                })
+                .transpose()?;
+            return client.read(ident, values.as_deref(), req).await;
+        }
         let out_schema = Self::read_schema(&table, req.columns.as_deref())?;
         let key_names: Vec<&str> = table
             .partition_keys
@@ -143,7 +163,7 @@ impl Metastore {
             filters: row_filters,
             ..ReadOptions::default()
         };
-        let store = self.storage.store().clone();
+        let store = self.direct()?.store().clone();
         let keys = table.partition_keys.clone();
         let schema = out_schema.clone();
         let table_schema = table.schema.clone();

@@ -47,7 +47,7 @@ impl Metastore {
             b.location,
             b.files.len()
         ))?;
-        let store = self.storage.store().clone();
+        let store = self.direct()?.store().clone();
         let mut writer = object_store::buffered::BufWriter::new(store.clone(), path.clone());
         let mut size = 0u64;
         let copied: Result<()> = async {
@@ -116,6 +116,8 @@ struct Decoding {
     body: Body,
     decoder: StreamDecoder,
     buf: arrow::buffer::Buffer,
+    /// The schema once decoded (kept: the decoder forgets it at the end).
+    schema: Option<SchemaRef>,
 }
 
 impl Decoding {
@@ -123,7 +125,11 @@ impl Decoding {
     async fn next(&mut self) -> Result<Option<RecordBatch>> {
         loop {
             while !self.buf.is_empty() {
-                if let Some(b) = self.decoder.decode(&mut self.buf).map_err(invalid_ipc)? {
+                let decoded = self.decoder.decode(&mut self.buf).map_err(invalid_ipc)?;
+                if self.schema.is_none() {
+                    self.schema = self.decoder.schema();
+                }
+                if let Some(b) = decoded {
                     return Ok(Some(b));
                 }
             }
@@ -155,6 +161,7 @@ pub async fn decode_ipc(
         body,
         decoder: StreamDecoder::new(),
         buf: arrow::buffer::Buffer::from_vec(Vec::<u8>::new()),
+        schema: None,
     };
     let mut first = None;
     let schema = loop {
@@ -167,12 +174,16 @@ pub async fn decode_ipc(
                 first = Some(b);
                 break s;
             }
-            None => {
-                return Err(Error::invalid(
-                    "invalid_arrow_stream",
-                    "the Arrow IPC stream is empty: it has no schema",
-                ));
-            }
+            None => match d.schema.clone() {
+                // A stream with a schema and no batches.
+                Some(s) => break s,
+                None => {
+                    return Err(Error::invalid(
+                        "invalid_arrow_stream",
+                        "the Arrow IPC stream is empty: it has no schema",
+                    ));
+                }
+            },
         }
     };
     let rest = futures::stream::unfold(d, |mut d| async move {
@@ -187,10 +198,10 @@ pub async fn decode_ipc(
 }
 
 /// Encodes record batches as an Arrow IPC stream, a chunk per batch.
-pub fn encode_ipc(
+pub fn encode_ipc<'a>(
     schema: SchemaRef,
-    batches: impl Stream<Item = Result<RecordBatch>> + Send + 'static,
-) -> impl Stream<Item = Result<Bytes>> + Send + 'static {
+    batches: impl Stream<Item = Result<RecordBatch>> + Send + 'a,
+) -> impl Stream<Item = Result<Bytes>> + Send + 'a {
     let writer = arrow_ipc::writer::StreamWriter::try_new(Vec::new(), &schema).map_err(Error::from);
     let header = match &writer {
         Ok(_) => None,

@@ -35,6 +35,11 @@ impl Metastore {
     /// replay reproduces every pointer (3), and every file of every committed
     /// batch exists in the store with its recorded size (1, 2).
     pub async fn verify(&self) -> Result<VerifyReport> {
+        #[cfg(feature = "client")]
+        if let super::DataAccess::Server { client, .. } = &self.data {
+            return client.verify().await;
+        }
+        let storage = self.direct()?;
         let mut report = VerifyReport {
             violations: self.catalog.check_invariants().await?,
             ..VerifyReport::default()
@@ -49,11 +54,7 @@ impl Metastore {
                 for f in &b.files {
                     report.files += 1;
                     let subject = format!("{} {} batch {}", b.table, b.partition, b.id);
-                    let head = self
-                        .storage
-                        .store()
-                        .head(&storage::object_path(&f.path)?)
-                        .await;
+                    let head = storage.store().head(&storage::object_path(&f.path)?).await;
                     match head {
                         Ok(meta) if meta.size == f.size => {}
                         Ok(meta) => report.violations.push(Violation {

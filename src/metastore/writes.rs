@@ -191,6 +191,13 @@ impl Metastore {
         }
         let out_schema = std::sync::Arc::new(data_schema(&t, &schema));
         check_schema(&t.schema, &out_schema, mode)?;
+        #[cfg(feature = "client")]
+        if let super::DataAccess::Server { client, .. } = &self.data {
+            return client
+                .upload_arrow(ident, batch, schema, stream, mode)
+                .await;
+        }
+        let storage = self.direct()?;
         // Later writes to the same batch go to a sub-prefix so that their
         // file names never collide (puts are create-only).
         let prefix = storage::object_path(&if b.files.is_empty() {
@@ -203,7 +210,7 @@ impl Metastore {
         let stripped = stream
             .map(move |r| r.and_then(|rb| data::partition_columns_check(&rb, &keys, &values)));
         let written = data::write_files(
-            self.storage.store(),
+            storage.store(),
             &prefix,
             out_schema.clone(),
             Box::pin(stripped),
@@ -233,7 +240,10 @@ impl Metastore {
     /// Deletes the objects under a prefix that belongs to a staged (never
     /// published) batch. Best effort: failures are logged, not raised.
     async fn remove_unpublished(&self, prefix: &object_store::path::Path) {
-        let store = self.storage.store();
+        let Some(storage) = self.storage() else {
+            return;
+        };
+        let store = storage.store();
         let objects: Vec<_> = store.list(Some(prefix)).collect().await;
         for o in objects.into_iter().flatten() {
             if let Err(e) = store.delete(&o.location).await {
@@ -250,6 +260,10 @@ impl Metastore {
         batch: &BatchId,
         paths: &[String],
     ) -> Result<Batch> {
+        #[cfg(feature = "client")]
+        if let super::DataAccess::Server { client, .. } = &self.data {
+            return client.add_files(ident, batch, paths).await;
+        }
         let b = self.catalog.get_batch(ident, batch).await?;
         let mut files = Vec::with_capacity(paths.len());
         let mut schema: Option<Schema> = None;
@@ -263,7 +277,8 @@ impl Metastore {
                     ),
                 ));
             }
-            let info = data::inspect_file(self.storage.store(), &storage::object_path(p)?).await?;
+            let info =
+                data::inspect_file(self.direct()?.store(), &storage::object_path(p)?).await?;
             if let Some(s) = &schema {
                 schemas_compatible(s, &info.schema)?;
             }
@@ -362,8 +377,12 @@ impl Metastore {
         self.catalog.publish(ctx, ident, &plan).await
     }
 
-    /// Every file of a staged batch exists in the store with its recorded size.
+    /// Every file of a staged batch exists in the store with its recorded
+    /// size. A client without storage access leaves this to the server.
     async fn check_files(&self, b: &Batch) -> Result<()> {
+        let Some(storage) = self.storage() else {
+            return Ok(());
+        };
         for f in &b.files {
             if !storage::is_inside(&b.location, &f.path) {
                 return Err(Error::invalid(
@@ -374,12 +393,7 @@ impl Metastore {
                     ),
                 ));
             }
-            match self
-                .storage
-                .store()
-                .head(&storage::object_path(&f.path)?)
-                .await
-            {
+            match storage.store().head(&storage::object_path(&f.path)?).await {
                 Ok(meta) if meta.size == f.size => {}
                 Ok(meta) => {
                     return Err(Error::invalid(
@@ -475,16 +489,19 @@ impl Metastore {
     /// refuses to discard a batch that did get published, and only then are
     /// its files removed. Best effort: failures are logged.
     pub async fn abandon_failed_store(&self, ident: &TableIdent, batch: &Batch) {
-        match self.catalog.discard(ident, &batch.id).await {
-            Ok(()) => {
-                if let Ok(prefix) = storage::object_path(&batch.location) {
-                    self.remove_unpublished(&prefix).await;
-                }
-            }
-            Err(e) => {
-                tracing::warn!(batch = %batch.id, error = %e, "could not discard a failed store's batch");
-            }
+        if let Err(e) = self.discard(ident, batch).await {
+            tracing::warn!(batch = %batch.id, error = %e, "could not discard a failed store's batch");
         }
+    }
+
+    /// Forgets a staged batch that was never published and removes its
+    /// files. Published batches are refused (they are never deleted).
+    pub async fn discard(&self, ident: &TableIdent, batch: &Batch) -> Result<()> {
+        self.catalog.discard(ident, &batch.id).await?;
+        if let Ok(prefix) = storage::object_path(&batch.location) {
+            self.remove_unpublished(&prefix).await;
+        }
+        Ok(())
     }
 
     /// Rolls a partition back to its current batch's parent, or to `req.to`.

@@ -599,3 +599,13 @@ pub struct Violation {
     /// What is wrong.
     pub message: String,
 }
+
+/// `GET /v1/config`: where the data lives, for clients that write directly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ServerInfo {
+    /// The warehouse URL.
+    pub warehouse: String,
+    /// The batchmeta version of the server.
+    pub version: String,
+}

@@ -5,6 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
+pub use crate::model::ServerInfo;
+
 use super::error::ApiError;
 use crate::model::{
     Action, BatchId, EventQuery, Expect, NamespaceName, Order, PartitionSpec, PinName, Properties,
@@ -354,15 +356,6 @@ pub fn parse_expect(s: Option<&str>) -> Result<Option<Expect>, ApiError> {
         Some("none") => Ok(Some(Expect::Empty)),
         Some(b) => Ok(Some(Expect::Batch(BatchId::parse(b)?))),
     }
-}
-
-/// `GET /v1/config`: where the data lives, for clients that write directly.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
-pub struct ServerInfo {
-    /// The warehouse URL.
-    pub warehouse: String,
-    /// The batchmeta version of the server.
-    pub version: String,
 }
 
 impl EventsParams {

@@ -26,6 +26,8 @@ pub trait Backend: Send + Sync {
 /// A fresh metastore on some backend.
 pub struct Env {
     pub ms: Metastore,
+    /// The warehouse behind `ms`, for checks that look at the objects.
+    pub storage: batchmeta::storage::Storage,
     pub backend: Arc<dyn Backend>,
     pub ctx: Context,
     /// Keeps temporary directories alive.
@@ -43,8 +45,7 @@ pub struct Snapshot {
 impl Env {
     pub async fn snapshot(&self) -> Snapshot {
         let objects = self
-            .ms
-            .storage()
+            .storage
             .store()
             .list(None)
             .map_ok(|m| (m.location.to_string(), m.size))
@@ -68,8 +69,7 @@ impl Env {
 
     pub async fn object_bytes(&self, path: &str) -> bytes::Bytes {
         let p = object_store::path::Path::parse(path).unwrap();
-        self.ms
-            .storage()
+        self.storage
             .store()
             .get(&p)
             .await

@@ -51,6 +51,7 @@ async fn two_processes_share_one_sqlite_file() {
     // Create the table through the harness helpers on this metastore.
     let env = crate::harness::Env {
         ms: ms.clone(),
+        storage: ms.storage().unwrap().clone(),
         backend: std::sync::Arc::new(NoCounts),
         ctx: ctx.clone(),
         _guard: Box::new(()),

@@ -22,11 +22,16 @@ impl Drop for ServerGuard {
 }
 
 /// Starts a server on the given metastore; returns its base URL.
-pub async fn start_server(ms: Metastore, config: ServerConfig) -> (String, Box<dyn std::any::Any + Send + Sync>) {
+pub async fn start_server(
+    ms: Metastore,
+    config: ServerConfig,
+) -> (String, Box<dyn std::any::Any + Send + Sync>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     let task = tokio::spawn(async move {
-        serve(listener, app(ms, config), std::future::pending()).await.unwrap();
+        serve(listener, app(ms, config), std::future::pending())
+            .await
+            .unwrap();
     });
     (url, Box::new(ServerGuard(task)))
 }
@@ -34,9 +39,13 @@ pub async fn start_server(ms: Metastore, config: ServerConfig) -> (String, Box<d
 pub async fn env_with_clock(clock: Arc<dyn Clock>) -> Env {
     let server_side = crate::sqlite::env_with_clock(clock).await;
     let (url, guard) = start_server(server_side.ms.clone(), ServerConfig::default()).await;
-    let client = Metastore::new(Arc::new(RemoteCatalog::new(&url).unwrap()), server_side.ms.storage().clone());
+    let client = Metastore::new(
+        Arc::new(RemoteCatalog::new(&url).unwrap()),
+        server_side.storage.clone(),
+    );
     Env {
         ms: client,
+        storage: server_side.storage.clone(),
         backend: server_side.backend.clone(),
         ctx: server_side.ctx.clone(),
         _guard: Box::new((guard, server_side)),
@@ -45,6 +54,41 @@ pub async fn env_with_clock(clock: Arc<dyn Clock>) -> Env {
 
 pub async fn env() -> Env {
     env_with_clock(Arc::new(SystemClock)).await
+}
+
+/// A client with no access to the warehouse: data goes up and down through the server.
+pub async fn env_through_server() -> Env {
+    let server_side = crate::sqlite::env().await;
+    let (url, guard) = start_server(server_side.ms.clone(), ServerConfig::default()).await;
+    let client = Metastore::through_server(RemoteCatalog::new(&url).unwrap())
+        .await
+        .unwrap();
+    assert!(client.storage().is_none());
+    Env {
+        ms: client,
+        storage: server_side.storage.clone(),
+        backend: server_side.backend.clone(),
+        ctx: server_side.ctx.clone(),
+        _guard: Box::new((guard, server_side)),
+    }
+}
+
+/// The suite again, with every byte of data going through the server.
+mod through_server {
+    use super::env_through_server as env;
+
+    macro_rules! run_conformance {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $name() {
+                    crate::conformance::$name(&env().await).await;
+                }
+            )*
+        };
+    }
+
+    crate::conformance::for_each_case!(run_conformance);
 }
 
 macro_rules! run_conformance {

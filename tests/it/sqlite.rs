@@ -50,7 +50,8 @@ pub async fn env_with_clock(clock: Arc<dyn Clock>) -> Env {
     let catalog = SqliteCatalog::open_with_clock(&path, clock).await.unwrap();
     let storage = Storage::open(dir.path().join("warehouse").to_str().unwrap()).unwrap();
     Env {
-        ms: Metastore::new(Arc::new(catalog), storage),
+        ms: Metastore::new(Arc::new(catalog), storage.clone()),
+        storage,
         backend: Arc::new(SqliteBackend { path }),
         ctx: Context::new("tester"),
         _guard: Box::new(dir),

@@ -46,13 +46,19 @@ pub(crate) struct VerifyParams {
 /// Checks every invariant over the whole catalog and warehouse.
 #[utoipa::path(post, path = "/v1/verify", tag = "verify", params(VerifyParams),
     responses((status = 200, body = VerifyReport), (status = 400, body = ErrorBody)))]
-pub(crate) async fn verify(State(s): State<AppState>, Query(q): Query<VerifyParams>) -> ApiResult<Json<VerifyReport>> {
+pub(crate) async fn verify(
+    State(s): State<AppState>,
+    Query(q): Query<VerifyParams>,
+) -> ApiResult<Json<VerifyReport>> {
     match q.scope.as_deref() {
         None | Some("all") => Ok(Json(s.ms.verify().await?)),
         Some("catalog") => Ok(Json(VerifyReport {
             violations: s.ms.catalog().check_invariants().await?,
             ..VerifyReport::default()
         })),
-        Some(other) => Err(ApiError::bad_request("invalid_query", format!("unknown verify scope {other:?}: use all or catalog"))),
+        Some(other) => Err(ApiError::bad_request(
+            "invalid_query",
+            format!("unknown verify scope {other:?}: use all or catalog"),
+        )),
     }
 }

@@ -31,7 +31,8 @@ pub(crate) async fn readyz(State(s): State<AppState>) -> ApiResult<&'static str>
         tracing::warn!(error = %e, "readiness: database");
         unavailable("database")
     })?;
-    let mut listing = s.ms.storage().store().list(None);
+    let storage = s.ms.direct()?;
+    let mut listing = storage.store().list(None);
     if let Some(Err(e)) = listing.next().await {
         tracing::warn!(error = %e, "readiness: warehouse");
         return Err(unavailable("warehouse"));
@@ -52,7 +53,7 @@ pub(crate) async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
 #[utoipa::path(get, path = "/v1/config", tag = "system", responses((status = 200, body = ServerInfo)))]
 pub(crate) async fn config(State(s): State<AppState>) -> Json<ServerInfo> {
     Json(ServerInfo {
-        warehouse: s.ms.storage().url().to_owned(),
+        warehouse: s.ms.warehouse_url().to_owned(),
         version: env!("CARGO_PKG_VERSION").to_owned(),
     })
 }

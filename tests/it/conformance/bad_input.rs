@@ -399,7 +399,7 @@ pub async fn publishing_broken_batches_is_refused(env: &Env) {
     let t = env.table("s", "t", &[("d", KeyType::String)]).await;
     let p = PartitionSpec::parse("d=x").unwrap();
     let (t, p) = (&t, &p);
-    let store = env.ms.storage().store().clone();
+    let store = env.storage.store().clone();
     let stage = || async {
         env.ms
             .stage(&env.ctx, t, std::slice::from_ref(p), &Default::default())

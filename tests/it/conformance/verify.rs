@@ -14,8 +14,7 @@ pub async fn verify_is_clean_and_finds_missing_files(env: &Env) {
     assert!(clean.files >= 3);
     // Break it: remove a file of a committed batch behind the metastore's back.
     let victim = &b.batch.files[0].path;
-    env.ms
-        .storage()
+    env.storage
         .store()
         .delete(&object_store::path::Path::parse(victim).unwrap())
         .await

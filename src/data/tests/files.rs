@@ -1,0 +1,246 @@
+//! File layout: rolling, create-only uploads, empty inputs, schema conformance, bad files, schema evolution.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use arrow::compute::concat_batches;
+use arrow_array::types::{Int8Type, Int32Type};
+use arrow_array::{ArrayRef, DictionaryArray, Float64Array, Int64Array, RecordBatch, StringArray};
+use arrow_schema::{DataType, Field, Schema};
+use object_store::path::Path;
+use object_store::{ObjectStoreExt, PutPayload};
+
+use super::every_type::all_types_schema;
+use super::*;
+use crate::data::Scalar;
+
+#[tokio::test]
+async fn files_roll_at_the_target_size_and_rows_stay_in_order() {
+    let store = memory();
+    let target = 256 * 1024;
+    let batches: Vec<RecordBatch> = (0..10).map(|i| numbers(i * 30_000, 30_000)).collect();
+    let opts = WriteOptions {
+        target_file_size: target,
+        ..WriteOptions::default()
+    };
+    let files = write(&store, "p", &batches, &opts).await.unwrap();
+    assert!(files.len() >= 4, "{} files", files.len());
+    for (i, f) in files.iter().enumerate() {
+        assert_eq!(f.path, format!("p/part-{i:05}.parquet"));
+        let head = store.head(&Path::from(f.path.as_str())).await.unwrap();
+        assert_eq!(head.size, f.size);
+        if i + 1 < files.len() {
+            let ratio = f.size as f64 / target as f64;
+            assert!((0.7..1.3).contains(&ratio), "file {i} is {} bytes", f.size);
+        }
+    }
+    let schema = batches[0].schema();
+    let (got, _) = read_all(&store, &files, &schema, &ReadOptions::default()).await;
+    assert_batches_equal(&got, &concat_batches(&schema, &batches).unwrap());
+}
+
+#[tokio::test]
+async fn writes_are_create_only() {
+    let (_dir, local) = local();
+    for store in [memory(), local] {
+        let first = write(&store, "b/1", &[numbers(0, 100)], &WriteOptions::default())
+            .await
+            .unwrap();
+        let path = Path::from(first[0].path.as_str());
+        let before = store.get(&path).await.unwrap().bytes().await.unwrap();
+        let e = write(
+            &store,
+            "b/1",
+            &[numbers(1000, 50)],
+            &WriteOptions::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code(), "conflict", "{e}");
+        assert!(e.to_string().contains("already exists"), "{e}");
+        let after = store.get(&path).await.unwrap().bytes().await.unwrap();
+        assert_eq!(before, after, "the first file is untouched");
+    }
+}
+
+#[tokio::test]
+async fn an_empty_input_writes_one_empty_file_with_the_schema() {
+    let store = memory();
+    let schema = all_types_schema();
+    let files = write_files(
+        &store,
+        &Path::from("e"),
+        schema.clone(),
+        batches_stream(Vec::new()),
+        &WriteOptions::default(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].rows, 0);
+    let info = inspect_file(&store, &Path::from(files[0].path.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(info.rows, 0);
+    assert_eq!(info.schema, *schema);
+    let (got, _) = read_all(&store, &files, &schema, &ReadOptions::default()).await;
+    assert_eq!(got.num_rows(), 0);
+}
+
+#[tokio::test]
+async fn batches_are_conformed_to_the_schema() {
+    let store = memory();
+    let schema = Arc::new(Schema::new_with_metadata(
+        vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new("v", DataType::Int64, true),
+        ],
+        HashMap::from([("pandas".to_owned(), "{}".to_owned())]),
+    ));
+    // Columns in another order, `k` as a dictionary, no metadata.
+    let dict: DictionaryArray<Int8Type> = vec!["a", "b", "a"].into_iter().collect();
+    let batch = RecordBatch::try_from_iter(vec![
+        ("v", Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef),
+        ("k", Arc::new(dict) as ArrayRef),
+    ])
+    .unwrap();
+    let files = write_files(
+        &store,
+        &Path::from("c"),
+        schema.clone(),
+        batches_stream(vec![batch]),
+        &WriteOptions::default(),
+    )
+    .await
+    .unwrap();
+    let info = inspect_file(&store, &Path::from(files[0].path.as_str()))
+        .await
+        .unwrap();
+    assert_eq!(info.schema, *schema);
+
+    let extra = RecordBatch::try_from_iter(vec![
+        ("k", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
+        ("v", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
+        ("w", Arc::new(Int64Array::from(vec![1])) as ArrayRef),
+    ])
+    .unwrap();
+    let wrong = RecordBatch::try_from_iter(vec![
+        ("k", Arc::new(StringArray::from(vec!["a"])) as ArrayRef),
+        ("v", Arc::new(Float64Array::from(vec![1.0])) as ArrayRef),
+    ])
+    .unwrap();
+    for bad in [extra, wrong] {
+        let e = write_files(
+            &store,
+            &Path::from("d"),
+            schema.clone(),
+            batches_stream(vec![bad]),
+            &WriteOptions::default(),
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code(), "schema_mismatch", "{e}");
+    }
+}
+
+#[tokio::test]
+async fn files_that_are_not_parquet_are_invalid() {
+    let store = memory();
+    let files = write(&store, "ok", &[numbers(0, 1000)], &WriteOptions::default())
+        .await
+        .unwrap();
+    let good = store
+        .get(&Path::from(files[0].path.as_str()))
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let cases: Vec<(&str, bytes::Bytes)> = vec![
+        (
+            "bad/text.parquet",
+            bytes::Bytes::from_static(b"name,value\na,1\n"),
+        ),
+        ("bad/tiny.parquet", bytes::Bytes::from_static(b"PA")),
+        ("bad/truncated.parquet", good.slice(..good.len() - 10)),
+        ("bad/headless.parquet", good.slice(good.len() / 2..)),
+    ];
+    for (path, bytes) in cases {
+        let path = Path::from(path);
+        store.put(&path, PutPayload::from(bytes)).await.unwrap();
+        let e = inspect_file(&store, &path).await.unwrap_err();
+        assert_eq!(e.code(), "invalid_data_file", "{path}: {e}");
+    }
+    let e = inspect_file(&store, &Path::from("bad/missing.parquet"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "storage_error");
+}
+
+#[tokio::test]
+async fn files_missing_a_column_read_it_as_nulls() {
+    let store = memory();
+    let old = RecordBatch::try_from_iter(vec![(
+        "a",
+        Arc::new(Int64Array::from(vec![1, 2, 3])) as ArrayRef,
+    )])
+    .unwrap();
+    let dict: DictionaryArray<Int32Type> = vec!["x", "y"].into_iter().collect();
+    let new = RecordBatch::try_from_iter(vec![
+        ("a", Arc::new(Int64Array::from(vec![4, 5])) as ArrayRef),
+        ("b", Arc::new(dict) as ArrayRef),
+    ])
+    .unwrap();
+    let mut files = write(&store, "m/1", &[old], &WriteOptions::default())
+        .await
+        .unwrap();
+    files.extend(
+        write(&store, "m/2", &[new], &WriteOptions::default())
+            .await
+            .unwrap(),
+    );
+    // The merged table schema: `b` added as nullable plain Utf8.
+    let table = Schema::new(vec![
+        Field::new("a", DataType::Int64, true),
+        Field::new("b", DataType::Utf8, true),
+    ]);
+    let (got, _) = read_all(&store, &files, &table, &ReadOptions::default()).await;
+    let want = RecordBatch::try_new(
+        Arc::new(table.clone()),
+        vec![
+            Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5])),
+            Arc::new(StringArray::from(vec![
+                None,
+                None,
+                None,
+                Some("x"),
+                Some("y"),
+            ])),
+        ],
+    )
+    .unwrap();
+    assert_batches_equal(&got, &want);
+
+    let only = |f: Filter| ReadOptions {
+        filters: vec![f],
+        ..ReadOptions::default()
+    };
+    let (got, stats) = read_all(
+        &store,
+        &files,
+        &table,
+        &only(Filter::new("b", FilterOp::Eq, "y")),
+    )
+    .await;
+    assert_batches_equal(&got, &want.slice(4, 1));
+    assert_eq!(stats.files_skipped(), 1, "the old file cannot hold b = y");
+    let (got, stats) = read_all(
+        &store,
+        &files,
+        &table,
+        &only(Filter::new("b", FilterOp::IsNull, Scalar::Null)),
+    )
+    .await;
+    assert_batches_equal(&got, &want.slice(0, 3));
+    assert_eq!(stats.files_skipped(), 0);
+}
