@@ -21,7 +21,7 @@ async fn main() -> batchmeta::Result<()> {
     eprintln!(
         "catalog: {}\nwarehouse: {}",
         config.resolved_database_url(),
-        ms.storage().url()
+        ms.warehouse_url()
     );
     let ctx = Context::new("tour");
 

@@ -26,8 +26,8 @@ pub mod server;
 
 pub use error::{Error, ErrorKind, Result};
 pub use metastore::{
-    Body, Config, Metastore, PublishOptions, PublishSpec, ReadRequest, ResolveRequest,
-    StageOptions, StoreOptions, Stored, VerifyReport, decode_ipc, encode_ipc,
+    Body, Config, ConnectOptions, Metastore, PublishOptions, PublishSpec, ReadRequest,
+    ResolveRequest, StageOptions, StoreOptions, Stored, VerifyReport, decode_ipc, encode_ipc,
 };
 
 /// The header an unauthenticated (loopback) deployment takes the principal from.

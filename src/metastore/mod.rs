@@ -4,6 +4,7 @@
 //! data layer (Parquet): a publish checks each batch's files in the store and
 //! its schema against the table before the catalog moves any pointer.
 
+mod connect;
 mod reads;
 mod transfer;
 mod verify;
@@ -22,6 +23,7 @@ use crate::model::{
 };
 use crate::storage::Storage;
 
+pub use connect::{ConnectOptions, Target, target};
 pub use reads::{ReadRequest, ResolveRequest};
 pub use transfer::{Body, decode_ipc, encode_ipc};
 pub use verify::VerifyReport;

@@ -140,6 +140,9 @@ impl Metastore {
             .iter()
             .cloned()
             .partition(|f| key_names.contains(&f.column.as_str()));
+        // A filter on a partition key must fit the key's type.
+        let key_schema = Schema::new(data::partition_fields(&table.partition_keys));
+        data::check_filters(&key_filters, &key_schema)?;
         let kept: Vec<Resolved> = resolved
             .into_iter()
             .filter(|r| {

@@ -163,27 +163,17 @@ pub async fn decode_ipc(
         buf: arrow::buffer::Buffer::from_vec(Vec::<u8>::new()),
         schema: None,
     };
-    let mut first = None;
-    let schema = loop {
-        if let Some(s) = d.decoder.schema() {
-            break s;
-        }
-        match d.next().await? {
-            Some(b) => {
-                let s = b.schema();
-                first = Some(b);
-                break s;
-            }
-            None => match d.schema.clone() {
-                // A stream with a schema and no batches.
-                Some(s) => break s,
-                None => {
-                    return Err(Error::invalid(
-                        "invalid_arrow_stream",
-                        "the Arrow IPC stream is empty: it has no schema",
-                    ));
-                }
-            },
+    // The first decoded batch (if any) carries the schema; a stream with a
+    // schema and no batches still has one once it ends.
+    let first = d.next().await?;
+    let schema = match (&first, d.schema.clone()) {
+        (Some(b), _) => b.schema(),
+        (None, Some(s)) => s,
+        (None, None) => {
+            return Err(Error::invalid(
+                "invalid_arrow_stream",
+                "the Arrow IPC stream is empty: it has no schema",
+            ));
         }
     };
     let rest = futures::stream::unfold(d, |mut d| async move {

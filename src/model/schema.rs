@@ -81,10 +81,10 @@ pub fn parse_data_type(s: &str) -> Result<DataType> {
         .and_then(|r| r.strip_suffix(')'))
     {
         let mut it = args.split(',').map(|x| x.trim().parse::<i16>());
-        if let (Some(Ok(p)), Some(Ok(sc)), None) = (it.next(), it.next(), it.next()) {
-            if let Ok(p) = u8::try_from(p) {
-                return Ok(DataType::Decimal128(p, sc as i8));
-            }
+        if let (Some(Ok(p)), Some(Ok(sc)), None) = (it.next(), it.next(), it.next())
+            && let (Ok(p), Ok(sc)) = (u8::try_from(p), i8::try_from(sc))
+        {
+            return Ok(DataType::Decimal128(p, sc));
         }
     }
     t.parse::<DataType>().map_err(|_| {
