@@ -1,0 +1,79 @@
+//! `meta serve`.
+
+use batchmeta::server::{ServerConfig, app, serve, shutdown_signal};
+use batchmeta::{Config, Error, Metastore, Result};
+
+use crate::args::{Global, ServeArgs};
+
+/// Runs the HTTP service until SIGINT/SIGTERM; in-flight requests finish.
+pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
+    if !args.bind.ip().is_loopback() && !args.insecure {
+        return Err(Error::invalid(
+            "insecure_bind",
+            format!(
+                "refusing to serve on {} without authentication; hint: bind 127.0.0.1, or pass --insecure if the network is trusted",
+                args.bind
+            ),
+        ));
+    }
+    let config = Config {
+        database_url: args.database_url.clone(),
+        warehouse: global.warehouse.clone(),
+        dir: None,
+    };
+    let ms = Metastore::open(&config).await?;
+    let listener = tokio::net::TcpListener::bind(args.bind)
+        .await
+        .map_err(|e| {
+            Error::invalid(
+                "bind_failed",
+                format!(
+                    "cannot listen on {}: {e}; hint: pick another --bind address",
+                    args.bind
+                ),
+            )
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| Error::Internal(e.to_string()))?;
+    eprintln!(
+        "batchmeta {} serving on http://{addr}",
+        env!("CARGO_PKG_VERSION")
+    );
+    eprintln!("catalog: {}", redact(&config.resolved_database_url()));
+    eprintln!("warehouse: {}", ms.warehouse_url());
+    eprintln!("API docs: http://{addr}/docs");
+    let server = ServerConfig {
+        max_upload_bytes: args.max_upload_bytes,
+    };
+    serve(listener, app(ms, server), shutdown_signal()).await
+}
+
+/// A database URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(
+            super::redact("sqlite://.batchmeta/catalog.db"),
+            "sqlite://.batchmeta/catalog.db"
+        );
+    }
+}
