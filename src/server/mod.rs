@@ -62,6 +62,7 @@ pub struct AppState {
 
 #[derive(OpenApi)]
 #[openapi(
+    components(schemas(crate::model::Order, crate::model::SchemaMode)),
     info(
         title = "batchmeta",
         description = "A versioned table metastore: batch-ID partitions, atomic publish, rollback, audit trail, pins, time travel."

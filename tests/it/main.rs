@@ -11,6 +11,7 @@
 
 mod conformance;
 mod harness;
+mod http;
 mod processes;
 mod remote;
 mod sqlite;

@@ -16,7 +16,7 @@ use crate::server::extract::{Caller, Json, Path, Query};
 use crate::{Error, PublishOptions, PublishSpec, StageOptions, Stored};
 
 /// Stages one batch per partition.
-#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/stage", tag = "batches",
+#[utoipa::path(operation_id = "stage", post, path = "/v1/namespaces/{namespace}/tables/{table}/stage", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path)), request_body = StageBody,
     responses((status = 201, body = Vec<Batch>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn stage(
@@ -42,7 +42,7 @@ pub(crate) async fn stage(
 }
 
 /// Lists a partition's batches (staged and committed), newest first.
-#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}/batches", tag = "batches",
+#[utoipa::path(operation_id = "list_batches", get, path = "/v1/namespaces/{namespace}/tables/{table}/batches", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path), PartitionPageParams),
     responses((status = 200, body = Vec<Batch>), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list(
@@ -57,7 +57,7 @@ pub(crate) async fn list(
 }
 
 /// Gets a batch with its files.
-#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}", tag = "batches",
+#[utoipa::path(operation_id = "get_batch", get, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path), ("batch_id" = String, Path)),
     responses((status = 200, body = Batch), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn get(
@@ -70,7 +70,7 @@ pub(crate) async fn get(
 }
 
 /// Forgets a staged batch that was never published (a failed write).
-#[utoipa::path(delete, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}", tag = "batches",
+#[utoipa::path(operation_id = "discard_batch", delete, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path), ("batch_id" = String, Path)),
     responses((status = 204), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn discard(
@@ -84,7 +84,7 @@ pub(crate) async fn discard(
 }
 
 /// Registers Parquet files a client wrote straight into the batch's prefix.
-#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}/files", tag = "batches",
+#[utoipa::path(operation_id = "add_files", post, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}/files", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path), ("batch_id" = String, Path)), request_body = AddFilesBody,
     responses((status = 200, body = Batch), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn add_files(
@@ -178,7 +178,7 @@ async fn upload(
 
 /// Uploads data to a staged batch: a Parquet file or an Arrow IPC stream,
 /// streamed to the warehouse (413 past the server's limit).
-#[utoipa::path(put, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}/data", tag = "batches",
+#[utoipa::path(operation_id = "upload_data", put, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}/data", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path), ("batch_id" = String, Path), UploadParams),
     request_body(content = Vec<u8>, content_type = "application/vnd.apache.parquet"),
     responses((status = 200, body = Batch), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -195,7 +195,7 @@ pub(crate) async fn upload_data(
 }
 
 /// Stores one partition in one call: stage, upload the body, publish.
-#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/store", tag = "batches",
+#[utoipa::path(operation_id = "store", post, path = "/v1/namespaces/{namespace}/tables/{table}/store", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path), StoreParams),
     request_body(content = Vec<u8>, content_type = "application/vnd.apache.parquet"),
     responses((status = 201, body = Stored), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -263,7 +263,7 @@ pub(crate) async fn store(
 }
 
 /// Publishes staged batches in one all-or-nothing transaction.
-#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/publish", tag = "batches",
+#[utoipa::path(operation_id = "publish", post, path = "/v1/namespaces/{namespace}/tables/{table}/publish", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path)), request_body = PublishBody,
     responses((status = 200, body = Commit), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn publish(
@@ -302,7 +302,7 @@ pub(crate) async fn publish(
 }
 
 /// Moves a partition back to its current batch's parent, or to `to`.
-#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/rollback", tag = "batches",
+#[utoipa::path(operation_id = "rollback", post, path = "/v1/namespaces/{namespace}/tables/{table}/rollback", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path)), request_body = RollbackBody,
     responses((status = 200, body = Event), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn rollback(
@@ -339,7 +339,7 @@ pub(crate) async fn rollback(
 }
 
 /// The unexpired pins that hold a batch ("who depends on it?").
-#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}/pins", tag = "pins",
+#[utoipa::path(operation_id = "pins_holding_batch", get, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}/pins", tag = "pins",
     params(("namespace" = String, Path), ("table" = String, Path), ("batch_id" = String, Path)),
     responses((status = 200, body = Vec<Pin>), (status = 404, body = ErrorBody)))]
 pub(crate) async fn holders(
@@ -353,7 +353,7 @@ pub(crate) async fn holders(
 }
 
 /// Committed batches of every table in batch-ID order, for verification.
-#[utoipa::path(get, path = "/v1/batches", tag = "verify",
+#[utoipa::path(operation_id = "list_committed_batches", get, path = "/v1/batches", tag = "verify",
     params(CommittedParams),
     responses((status = 200, body = Vec<Batch>), (status = 400, body = ErrorBody)))]
 pub(crate) async fn committed(

@@ -11,7 +11,7 @@ use crate::server::extract::{Json, Query};
 
 /// Queries the audit trail: filters, cursor pages newest first, or a change
 /// feed with `after=<event id>` in id order.
-#[utoipa::path(get, path = "/v1/events", tag = "events", params(EventsParams),
+#[utoipa::path(operation_id = "list_events", get, path = "/v1/events", tag = "events", params(EventsParams),
     responses((status = 200, body = Page<Event>), (status = 400, body = ErrorBody)))]
 pub(crate) async fn list(
     State(s): State<AppState>,
@@ -44,7 +44,7 @@ pub(crate) struct VerifyParams {
 }
 
 /// Checks every invariant over the whole catalog and warehouse.
-#[utoipa::path(post, path = "/v1/verify", tag = "verify", params(VerifyParams),
+#[utoipa::path(operation_id = "verify", post, path = "/v1/verify", tag = "verify", params(VerifyParams),
     responses((status = 200, body = VerifyReport), (status = 400, body = ErrorBody)))]
 pub(crate) async fn verify(
     State(s): State<AppState>,

@@ -10,14 +10,14 @@ use crate::server::error::{ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path};
 
 /// Lists namespaces.
-#[utoipa::path(get, path = "/v1/namespaces", tag = "namespaces",
+#[utoipa::path(operation_id = "list_namespaces", get, path = "/v1/namespaces", tag = "namespaces",
     responses((status = 200, body = Vec<Namespace>)))]
 pub(crate) async fn list(State(s): State<AppState>) -> ApiResult<Json<Vec<Namespace>>> {
     Ok(Json(s.ms.namespaces().await?))
 }
 
 /// Creates a namespace.
-#[utoipa::path(post, path = "/v1/namespaces", tag = "namespaces", request_body = CreateNamespace,
+#[utoipa::path(operation_id = "create_namespace", post, path = "/v1/namespaces", tag = "namespaces", request_body = CreateNamespace,
     responses((status = 201, body = Namespace), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn create(
     State(s): State<AppState>,
@@ -37,7 +37,7 @@ pub(crate) async fn create(
 }
 
 /// Gets a namespace.
-#[utoipa::path(get, path = "/v1/namespaces/{namespace}", tag = "namespaces",
+#[utoipa::path(operation_id = "get_namespace", get, path = "/v1/namespaces/{namespace}", tag = "namespaces",
     params(("namespace" = String, Path)),
     responses((status = 200, body = Namespace), (status = 404, body = ErrorBody)))]
 pub(crate) async fn get(
@@ -48,7 +48,7 @@ pub(crate) async fn get(
 }
 
 /// Updates a namespace's description, owner or properties.
-#[utoipa::path(patch, path = "/v1/namespaces/{namespace}", tag = "namespaces",
+#[utoipa::path(operation_id = "update_namespace", patch, path = "/v1/namespaces/{namespace}", tag = "namespaces",
     params(("namespace" = String, Path)), request_body = MetadataUpdate,
     responses((status = 200, body = Namespace), (status = 404, body = ErrorBody)))]
 pub(crate) async fn update(

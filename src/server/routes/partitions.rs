@@ -21,7 +21,7 @@ use crate::{ReadRequest, encode_ipc};
 pub(crate) const ARROW_STREAM: &str = "application/vnd.apache.arrow.stream";
 
 /// Lists published partitions in key order, a page at a time.
-#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}/partitions", tag = "partitions",
+#[utoipa::path(operation_id = "list_partitions", get, path = "/v1/namespaces/{namespace}/tables/{table}/partitions", tag = "partitions",
     params(("namespace" = String, Path), ("table" = String, Path), PartitionsParams),
     responses((status = 200, body = Page<PartitionInfo>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list(
@@ -40,7 +40,7 @@ pub(crate) async fn list(
 }
 
 /// Resolves partitions to batches and their files (current, `batch_id`, `as_of` or `pin`).
-#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/resolve", tag = "partitions",
+#[utoipa::path(operation_id = "resolve", post, path = "/v1/namespaces/{namespace}/tables/{table}/resolve", tag = "partitions",
     params(("namespace" = String, Path), ("table" = String, Path)), request_body = ResolveBody,
     responses((status = 200, body = Vec<Resolved>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn resolve(
@@ -54,7 +54,7 @@ pub(crate) async fn resolve(
 }
 
 /// The pointer moves of one partition, newest first.
-#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}/history", tag = "partitions",
+#[utoipa::path(operation_id = "history", get, path = "/v1/namespaces/{namespace}/tables/{table}/history", tag = "partitions",
     params(("namespace" = String, Path), ("table" = String, Path), PartitionPageParams),
     responses((status = 200, body = Page<Event>), (status = 404, body = ErrorBody)))]
 pub(crate) async fn history(
@@ -75,7 +75,7 @@ pub(crate) async fn history(
 
 /// Long-polls until the partition is published with a batch other than
 /// `after`; 408 `wait_timeout` when nothing happens in time.
-#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}/wait", tag = "partitions",
+#[utoipa::path(operation_id = "wait", get, path = "/v1/namespaces/{namespace}/tables/{table}/wait", tag = "partitions",
     params(("namespace" = String, Path), ("table" = String, Path), WaitParams),
     responses((status = 200, body = Resolved), (status = 408, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn wait(
@@ -110,7 +110,7 @@ pub(crate) async fn wait(
 
 /// Reads resolved partitions as one Arrow IPC stream (partition columns
 /// restored), for clients without storage credentials.
-#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/read", tag = "partitions",
+#[utoipa::path(operation_id = "read", post, path = "/v1/namespaces/{namespace}/tables/{table}/read", tag = "partitions",
     params(("namespace" = String, Path), ("table" = String, Path)), request_body = ReadBody,
     responses((status = 200, content_type = "application/vnd.apache.arrow.stream", body = Vec<u8>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn read(

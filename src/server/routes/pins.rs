@@ -11,7 +11,7 @@ use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path};
 
 /// Lists a table's pins.
-#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}/pins", tag = "pins",
+#[utoipa::path(operation_id = "list_pins", get, path = "/v1/namespaces/{namespace}/tables/{table}/pins", tag = "pins",
     params(("namespace" = String, Path), ("table" = String, Path)),
     responses((status = 200, body = Vec<Pin>), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list(
@@ -22,13 +22,13 @@ pub(crate) async fn list(
 }
 
 /// Lists every pin of every table.
-#[utoipa::path(get, path = "/v1/pins", tag = "pins", responses((status = 200, body = Vec<Pin>)))]
+#[utoipa::path(operation_id = "list_all_pins", get, path = "/v1/pins", tag = "pins", responses((status = 200, body = Vec<Pin>)))]
 pub(crate) async fn list_all(State(s): State<AppState>) -> ApiResult<Json<Vec<Pin>>> {
     Ok(Json(s.ms.pins(None).await?))
 }
 
 /// Creates a pin on a batch (`partition` + `batch_id`) or on the table as of a time.
-#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables/{table}/pins", tag = "pins",
+#[utoipa::path(operation_id = "create_pin", post, path = "/v1/namespaces/{namespace}/tables/{table}/pins", tag = "pins",
     params(("namespace" = String, Path), ("table" = String, Path)), request_body = CreatePinBody,
     responses((status = 201, body = Pin), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn create(
@@ -65,7 +65,7 @@ pub(crate) async fn create(
 }
 
 /// Gets a pin.
-#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}/pins/{pin}", tag = "pins",
+#[utoipa::path(operation_id = "get_pin", get, path = "/v1/namespaces/{namespace}/tables/{table}/pins/{pin}", tag = "pins",
     params(("namespace" = String, Path), ("table" = String, Path), ("pin" = String, Path)),
     responses((status = 200, body = Pin), (status = 404, body = ErrorBody)))]
 pub(crate) async fn get(
@@ -76,7 +76,7 @@ pub(crate) async fn get(
 }
 
 /// Deletes a pin.
-#[utoipa::path(delete, path = "/v1/namespaces/{namespace}/tables/{table}/pins/{pin}", tag = "pins",
+#[utoipa::path(operation_id = "delete_pin", delete, path = "/v1/namespaces/{namespace}/tables/{table}/pins/{pin}", tag = "pins",
     params(("namespace" = String, Path), ("table" = String, Path), ("pin" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub(crate) async fn delete(

@@ -11,13 +11,13 @@ use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::Json;
 
 /// The process is up.
-#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = String)))]
+#[utoipa::path(operation_id = "healthz", get, path = "/healthz", tag = "system", responses((status = 200, body = String)))]
 pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
 /// The database and the warehouse are reachable.
-#[utoipa::path(get, path = "/readyz", tag = "system",
+#[utoipa::path(operation_id = "readyz", get, path = "/readyz", tag = "system",
     responses((status = 200, body = String), (status = 503, body = ErrorBody)))]
 pub(crate) async fn readyz(State(s): State<AppState>) -> ApiResult<&'static str> {
     let unavailable = |what: &str| {
@@ -41,7 +41,7 @@ pub(crate) async fn readyz(State(s): State<AppState>) -> ApiResult<&'static str>
 }
 
 /// Prometheus metrics.
-#[utoipa::path(get, path = "/metrics", tag = "system", responses((status = 200, body = String)))]
+#[utoipa::path(operation_id = "metrics", get, path = "/metrics", tag = "system", responses((status = 200, body = String)))]
 pub(crate) async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
@@ -50,7 +50,7 @@ pub(crate) async fn metrics(State(s): State<AppState>) -> impl IntoResponse {
 }
 
 /// Where the data lives, for clients that write to the warehouse directly.
-#[utoipa::path(get, path = "/v1/config", tag = "system", responses((status = 200, body = ServerInfo)))]
+#[utoipa::path(operation_id = "get_config", get, path = "/v1/config", tag = "system", responses((status = 200, body = ServerInfo)))]
 pub(crate) async fn config(State(s): State<AppState>) -> Json<ServerInfo> {
     Json(ServerInfo {
         warehouse: s.ms.warehouse_url().to_owned(),

@@ -15,7 +15,7 @@ use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path};
 
 /// Lists the tables of a namespace.
-#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables", tag = "tables",
+#[utoipa::path(operation_id = "list_tables", get, path = "/v1/namespaces/{namespace}/tables", tag = "tables",
     params(("namespace" = String, Path)),
     responses((status = 200, body = Vec<Table>), (status = 404, body = ErrorBody)))]
 pub(crate) async fn list(
@@ -48,7 +48,7 @@ fn schema_of(body: &CreateTable) -> Result<Schema, ApiError> {
 }
 
 /// Creates a table.
-#[utoipa::path(post, path = "/v1/namespaces/{namespace}/tables", tag = "tables",
+#[utoipa::path(operation_id = "create_table", post, path = "/v1/namespaces/{namespace}/tables", tag = "tables",
     params(("namespace" = String, Path)), request_body = CreateTable,
     responses((status = 201, body = Table), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn create(
@@ -77,7 +77,7 @@ pub(crate) async fn create(
 }
 
 /// Gets a table.
-#[utoipa::path(get, path = "/v1/namespaces/{namespace}/tables/{table}", tag = "tables",
+#[utoipa::path(operation_id = "get_table", get, path = "/v1/namespaces/{namespace}/tables/{table}", tag = "tables",
     params(("namespace" = String, Path), ("table" = String, Path)),
     responses((status = 200, body = Table), (status = 404, body = ErrorBody)))]
 pub(crate) async fn get(
@@ -88,7 +88,7 @@ pub(crate) async fn get(
 }
 
 /// Updates a table's description, owner or properties.
-#[utoipa::path(patch, path = "/v1/namespaces/{namespace}/tables/{table}", tag = "tables",
+#[utoipa::path(operation_id = "update_table", patch, path = "/v1/namespaces/{namespace}/tables/{table}", tag = "tables",
     params(("namespace" = String, Path), ("table" = String, Path)), request_body = MetadataUpdate,
     responses((status = 200, body = Table), (status = 404, body = ErrorBody)))]
 pub(crate) async fn update(
@@ -103,7 +103,7 @@ pub(crate) async fn update(
 }
 
 /// Drops a table: it leaves listings; its data and history stay.
-#[utoipa::path(delete, path = "/v1/namespaces/{namespace}/tables/{table}", tag = "tables",
+#[utoipa::path(operation_id = "drop_table", delete, path = "/v1/namespaces/{namespace}/tables/{table}", tag = "tables",
     params(("namespace" = String, Path), ("table" = String, Path)),
     responses((status = 204), (status = 404, body = ErrorBody)))]
 pub(crate) async fn drop(
