@@ -70,6 +70,16 @@ fn parquet_bytes(batch: &arrow_array::RecordBatch) -> Vec<u8> {
     out
 }
 
+/// label, method, path, body (content type, bytes), expected status, expected code.
+type Case = (
+    &'static str,
+    reqwest::Method,
+    String,
+    Option<(&'static str, Vec<u8>)>,
+    u16,
+    &'static str,
+);
+
 fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str, label: &str) {
     assert_eq!(status, want_status, "{label}: {body}");
     assert_eq!(body["error"]["code"], want_code, "{label}: {body}");
@@ -95,7 +105,7 @@ async fn every_error_status_has_the_error_body_and_changes_nothing() {
     let tp = "/v1/namespaces/sales/tables/sold_items";
     let before = env.snapshot().await;
 
-    let cases: Vec<(&str, M, String, Option<(&str, Vec<u8>)>, u16, &str)> = vec![
+    let cases: Vec<Case> = vec![
         (
             "malformed json",
             M::POST,
