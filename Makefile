@@ -4,8 +4,12 @@ CARGO ?= cargo
 
 .PHONY: run test check fmt tour
 
-## Run the tour of the Rust library on the embedded default (.batchmeta/).
+## Run `meta serve` on the embedded default (.batchmeta/) at 127.0.0.1:8080.
 run:
+	$(CARGO) run -p batchmeta-cli --bin meta -- serve
+
+## The tour of the Rust library on the embedded default.
+tour:
 	$(CARGO) run --example tour
 
 ## The whole test suite (CI runs exactly this through .ci/run).
