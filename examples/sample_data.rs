@@ -16,10 +16,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for (n, price) in [(1, 9.99), (2, 0.0)] {
         let batch = RecordBatch::try_new(
             schema.clone(),
-            vec![Arc::new(Int64Array::from(vec![1, 2, 3])), Arc::new(Float64Array::from(vec![price; 3]))],
+            vec![
+                Arc::new(Int64Array::from(vec![1, 2, 3])),
+                Arc::new(Float64Array::from(vec![price; 3])),
+            ],
         )?;
         let path = format!("examples/data/sold_items-{n}.parquet");
-        let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path)?, schema.clone(), None)?;
+        let mut w = parquet::arrow::ArrowWriter::try_new(
+            std::fs::File::create(&path)?,
+            schema.clone(),
+            None,
+        )?;
         w.write(&batch)?;
         w.close()?;
         println!("wrote {path}");

@@ -7,6 +7,7 @@
 
 mod meta;
 mod pins;
+mod plans;
 mod reads;
 mod rows;
 mod verify;

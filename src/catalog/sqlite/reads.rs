@@ -322,14 +322,14 @@ impl SqliteCatalog {
         }
         // Event time never decreases along ids, so a time range is an id range.
         if let Some(since) = q.since {
-            qb.push(" AND id >= coalesce((SELECT min(id) FROM events WHERE at >= ")
+            qb.push(" AND id >= coalesce((SELECT id FROM events WHERE at >= ")
                 .push_bind(micros(since))
-                .push("), 9223372036854775807)");
+                .push(" ORDER BY at, id LIMIT 1), 9223372036854775807)");
         }
         if let Some(until) = q.until {
-            qb.push(" AND id < coalesce((SELECT min(id) FROM events WHERE at >= ")
+            qb.push(" AND id < coalesce((SELECT id FROM events WHERE at >= ")
                 .push_bind(micros(until))
-                .push("), 9223372036854775807)");
+                .push(" ORDER BY at, id LIMIT 1), 9223372036854775807)");
         }
         if let Some(after) = q.after {
             qb.push(" AND id > ").push_bind(after);
