@@ -11,7 +11,7 @@ pub use batch_id::BatchId;
 pub use entities::*;
 pub use names::{KeyName, NamespaceName, PinName, TableIdent, TableName};
 pub(crate) use names::shown;
-pub(crate) use partition::range_bound;
+pub(crate) use partition::{prefix_bound, range_bound};
 pub use partition::{
     KeyType, MAX_VALUE_BYTES, PartitionKey, PartitionSpec, PartitionValues, escape, unescape,
 };

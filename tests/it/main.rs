@@ -6,5 +6,8 @@
 
 mod conformance;
 mod harness;
+mod postgres;
 mod processes;
+mod s3;
+mod services;
 mod sqlite;
