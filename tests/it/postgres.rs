@@ -351,3 +351,69 @@ async fn the_change_feed_never_skips_an_event() {
         "event time never decreases along ids"
     );
 }
+
+/// Input SQLite stores but PostgreSQL cannot is refused as bad input (not a
+/// 500) and changes nothing; times before `timestamptz`'s range answer as
+/// SQLite does.
+#[tokio::test]
+async fn input_postgres_cannot_store_is_refused_cleanly() {
+    use batchmeta::ResolveRequest;
+    use batchmeta::model::{NewPin, PinName, PinTarget, Version};
+    use chrono::{TimeZone, Utc};
+    let Some(env) = env().await else { return };
+    let t = env.table("s", "t", &[("d", KeyType::String)]).await;
+    env.store(&t, "d=x", 0, 1, "a").await;
+    let before = env.snapshot().await;
+    let nul_message = StoreOptions {
+        message: Some("bad\0message".into()),
+        ..Default::default()
+    };
+    let e = env
+        .store_with(&t, "d=y", frame(0, 1, "b"), &nul_message)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "invalid_text", "{e}");
+    let mut nul_metadata = StoreOptions::default();
+    nul_metadata.metadata.insert("job".into(), "a\0b".into());
+    let e = env
+        .store_with(&t, "d=y", frame(0, 1, "b"), &nul_metadata)
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "invalid_text", "{e}");
+    let ancient = Utc.with_ymd_and_hms(-5000, 1, 1, 0, 0, 0).unwrap();
+    let pin = NewPin {
+        name: PinName::new("old").unwrap(),
+        owner: None,
+        reason: None,
+        target: PinTarget::AsOf { at: ancient },
+        expires_at: None,
+    };
+    let e = env.ms.create_pin(&env.ctx, &t, &pin).await.unwrap_err();
+    assert_eq!(e.code(), "invalid_time", "{e}");
+    assert_eq!(
+        env.snapshot().await,
+        before,
+        "refused input changes nothing"
+    );
+    // Reading as of a time before anything existed: not found, as on SQLite.
+    let req = ResolveRequest {
+        partitions: Some(vec![PartitionSpec::parse("d=x").unwrap()]),
+        version: Version::AsOf(ancient),
+    };
+    assert_eq!(
+        env.ms.resolve(&t, &req).await.unwrap_err().code(),
+        "partition_not_found"
+    );
+    let all = ResolveRequest {
+        partitions: None,
+        version: Version::AsOf(ancient),
+    };
+    assert!(env.ms.resolve(&t, &all).await.unwrap().is_empty());
+    let q = EventQuery {
+        since: Some(ancient),
+        ..Default::default()
+    };
+    let every = env.ms.events(&EventQuery::default()).await.unwrap().items;
+    assert_eq!(env.ms.events(&q).await.unwrap().items, every);
+    assert_eq!(every.len(), 3);
+}

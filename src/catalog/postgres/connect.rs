@@ -80,8 +80,20 @@ pub(super) async fn pool(url: &str, options: &PostgresOptions) -> Result<PgPool>
                     redact::scrub_url_secrets(&e.to_string(), url)
                 ),
             )
-        })?
-        .application_name("batchmeta");
+        })?;
+    // Defaults the URL may override: a name in pg_stat_activity, and a
+    // bound on waiting for a lock (SQLite's busy timeout is 60 s too).
+    let lower = url.to_ascii_lowercase();
+    let connect = if lower.contains("application_name") {
+        connect
+    } else {
+        connect.application_name("batchmeta")
+    };
+    let connect = if lower.contains("lock_timeout") {
+        connect
+    } else {
+        connect.options([("lock_timeout", "60s")])
+    };
     let unreachable = |e: sqlx::Error| {
         Error::Internal(format!(
             "cannot connect to PostgreSQL at {shown}: {}; check that the server runs and the url, user and password are right",

@@ -19,6 +19,7 @@
 mod connect;
 mod meta;
 mod pins;
+mod pointer;
 mod reads;
 mod rows;
 mod verify;
@@ -123,9 +124,9 @@ impl PostgresCatalog {
 }
 
 /// Lifts the database errors that are the caller's input problem into
-/// invalid-input errors, as SQLite would accept the input or the model
-/// refuses it: text PostgreSQL cannot store (a NUL character) and keys too
-/// long for an index.
+/// invalid-input errors: input SQLite stores but PostgreSQL cannot (text
+/// with a NUL character, times beyond `timestamptz`'s range, keys too long
+/// for an index) is refused with a clear message instead of a 500.
 fn refine(e: Error) -> Error {
     let Error::Database(sqlx::Error::Database(db)) = &e else {
         return e;
@@ -135,6 +136,11 @@ fn refine(e: Error) -> Error {
         Some("22021" | "22P05") => Error::invalid(
             "invalid_text",
             "text cannot contain NUL (\\u0000) characters: remove them and retry",
+        ),
+        // datetime_field_overflow: beyond timestamptz's 4713 BC to 294276 AD
+        Some("22008") => Error::invalid(
+            "invalid_time",
+            "a time is out of the catalog's range: use a time between 4713 BC and 294276 AD",
         ),
         // program_limit_exceeded: e.g. an index row too large
         Some("54000") => Error::invalid(

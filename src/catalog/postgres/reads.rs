@@ -26,7 +26,7 @@ pub(super) async fn batch_as_of(
          ORDER BY at DESC, id DESC LIMIT 1",
     )
     .bind(pid)
-    .bind(at)
+    .bind(rows::query_time(at))
     .fetch_optional(&mut *conn)
     .await?;
     id.flatten().map(|s| BatchId::parse(&s)).transpose()
@@ -54,7 +54,7 @@ async fn all_as_of(
                  AND e.at <= $1 ORDER BY e.at DESC, e.id DESC LIMIT 1) AS batch \
                  FROM partitions p WHERE p.table_id = $2 ORDER BY p.sort_key",
             )
-            .bind(at)
+            .bind(rows::query_time(at))
             .bind(t.id)
             .fetch_all(&mut *conn)
             .await?
@@ -337,12 +337,12 @@ impl PostgresCatalog {
         // Event time never decreases along ids, so a time range is an id range.
         if let Some(since) = q.since {
             qb.push(" AND id >= coalesce((SELECT min(id) FROM events WHERE at >= ")
-                .push_bind(since)
+                .push_bind(rows::query_time(since))
                 .push("), 9223372036854775807)");
         }
         if let Some(until) = q.until {
             qb.push(" AND id < coalesce((SELECT min(id) FROM events WHERE at >= ")
-                .push_bind(until)
+                .push_bind(rows::query_time(until))
                 .push("), 9223372036854775807)");
         }
         if let Some(after) = q.after {

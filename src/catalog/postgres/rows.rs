@@ -39,6 +39,16 @@ pub(super) fn micros(t: DateTime<Utc>) -> DateTime<Utc> {
     DateTime::from_timestamp_micros(t.timestamp_micros()).unwrap_or(t)
 }
 
+/// A caller's time as a query bound. `timestamptz` starts in 4713 BC, far
+/// earlier than any event, so clamping earlier times there changes no
+/// answer (SQLite takes them as they are).
+pub(super) fn query_time(t: DateTime<Utc>) -> DateTime<Utc> {
+    match chrono::NaiveDate::from_ymd_opt(-4000, 1, 1).and_then(|d| d.and_hms_opt(0, 0, 0)) {
+        Some(earliest) => t.max(earliest.and_utc()),
+        None => t,
+    }
+}
+
 /// A value as a `jsonb` parameter.
 pub(super) fn to_json<T: serde::Serialize>(v: &T) -> Json<&T> {
     Json(v)
