@@ -417,3 +417,107 @@ async fn input_postgres_cannot_store_is_refused_cleanly() {
     assert_eq!(env.ms.events(&q).await.unwrap().items, every);
     assert_eq!(every.len(), 3);
 }
+
+/// Retries with one idempotency key, from several tasks at once, all get
+/// the one batch: the key lookup and the mint happen under one lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_retries_with_one_key_share_a_batch() {
+    use batchmeta::StageOptions;
+    let Some(env) = env().await else { return };
+    let t = env.table("s", "t", &[("d", KeyType::String)]).await;
+    let p = PartitionSpec::parse("d=x").unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|_| {
+            let (ms, ctx, t, p) = (env.ms.clone(), env.ctx.clone(), t.clone(), p.clone());
+            tokio::spawn(async move {
+                let opts = StageOptions {
+                    idempotency_key: Some("job-1".into()),
+                    ..Default::default()
+                };
+                ms.stage(&ctx, &t, &[p], &opts).await.unwrap().remove(0).id
+            })
+        })
+        .collect();
+    let mut ids = BTreeSet::new();
+    for task in tasks {
+        ids.insert(task.await.unwrap());
+    }
+    assert_eq!(ids.len(), 1, "{ids:?}");
+    assert_eq!(env.ms.batches(&t, &p).await.unwrap().len(), 1);
+}
+
+/// Stores that fail (and discard their staged batch and new partition row)
+/// racing stores that succeed on the same new partitions: every good store
+/// lands, every bad one is refused as bad input and leaves nothing behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn failed_stores_racing_good_ones_leave_nothing_behind() {
+    use arrow_array::{Int64Array, RecordBatch, StringArray};
+    use arrow_schema::{DataType, Field, Schema};
+    let Some(env) = env().await else { return };
+    let t = env.table("s", "t", &[("d", KeyType::String)]).await;
+    let wrong = Arc::new(Schema::new(vec![
+        Field::new("id", DataType::Int64, false),
+        Field::new("value", DataType::Utf8, true),
+        Field::new("d", DataType::Utf8, true),
+    ]));
+    let tasks: Vec<_> = (0..6)
+        .map(|task| {
+            let (ms, ctx, t, wrong) = (env.ms.clone(), env.ctx.clone(), t.clone(), wrong.clone());
+            tokio::spawn(async move {
+                for i in 0..8 {
+                    let p = PartitionSpec::parse(&format!("d=p{i}")).unwrap();
+                    let good = task % 2 == 0 && i % 2 == 0;
+                    let rb = if good {
+                        frame(i, 1, "good")
+                    } else {
+                        // Rows that belong to another partition: refused at write.
+                        RecordBatch::try_new(
+                            wrong.clone(),
+                            vec![
+                                Arc::new(Int64Array::from(vec![1])),
+                                Arc::new(StringArray::from(vec!["bad"])),
+                                Arc::new(StringArray::from(vec!["elsewhere"])),
+                            ],
+                        )
+                        .unwrap()
+                    };
+                    let r = ms
+                        .store(
+                            &ctx,
+                            &t,
+                            &p,
+                            rb.schema(),
+                            stream_of(vec![rb]),
+                            &StoreOptions::default(),
+                        )
+                        .await;
+                    match (good, r) {
+                        (true, r) => assert!(r.is_ok(), "{r:?}"),
+                        (false, Err(e)) => assert_eq!(e.code(), "partition_mismatch", "{e}"),
+                        (false, Ok(_)) => panic!("a bad store was accepted"),
+                    }
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let parts = env
+        .ms
+        .partitions(&t, &Default::default())
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(parts.len(), 4, "p0, p2, p4, p6 were published");
+    let rows = env.snapshot().await.rows;
+    assert_eq!(
+        rows["partitions"], 4,
+        "no partition row of a failed store is left"
+    );
+    assert_eq!(
+        rows["batches"], 12,
+        "3 good stores on each of 4 partitions, no staged leftovers"
+    );
+    assert!(env.ms.verify().await.unwrap().is_clean());
+}

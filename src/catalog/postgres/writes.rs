@@ -35,9 +35,12 @@ async fn ensure_partition(
     // A discard may delete the row between the insert and the lock; then the
     // lock finds nothing and the insert runs again.
     for _ in 0..16 {
+        // No conflict target: every unique index is an arbiter. With only
+        // (table_id, path) named, a concurrent insert of the same partition
+        // would fail on the (table_id, sort_key) index instead of waiting.
         sqlx::query(
             "INSERT INTO partitions (table_id, path, sort_key, version, updated_at) \
-             VALUES ($1, $2, $3, 0, $4) ON CONFLICT (table_id, path) DO NOTHING",
+             VALUES ($1, $2, $3, 0, $4) ON CONFLICT DO NOTHING",
         )
         .bind(t.id)
         .bind(values.path())
