@@ -28,7 +28,12 @@ async fn main() -> batchmeta::Result<()> {
     // A namespace and a table partitioned by date.
     let ns = NamespaceName::new("sales")?;
     if ms.namespace(&ns).await.is_err() {
-        let new = NewNamespace { name: ns, description: None, owner: None, properties: Default::default() };
+        let new = NewNamespace {
+            name: ns,
+            description: None,
+            owner: None,
+            properties: Default::default(),
+        };
         ms.create_namespace(&ctx, &new).await?;
     }
     let table = TableIdent::parse("sales.sold_items")?;
@@ -59,12 +64,28 @@ async fn main() -> batchmeta::Result<()> {
             ],
         )?;
         let stream = futures::stream::iter(vec![Ok(batch)]);
-        let stored = ms.store(&ctx, &table, &day, schema.clone(), stream, &StoreOptions::default()).await?;
-        println!("write {}: batch {} at {}", i + 1, stored.batch.id, stored.batch.location);
+        let stored = ms
+            .store(
+                &ctx,
+                &table,
+                &day,
+                schema.clone(),
+                stream,
+                &StoreOptions::default(),
+            )
+            .await?;
+        println!(
+            "write {}: batch {} at {}",
+            i + 1,
+            stored.batch.id,
+            stored.batch.location
+        );
     }
 
     // The last write was bad (prices of 0.0): roll the partition back.
-    let event = ms.rollback(&ctx, &table, &day, &RollbackRequest::default()).await?;
+    let event = ms
+        .rollback(&ctx, &table, &day, &RollbackRequest::default())
+        .await?;
     println!(
         "rolled back {} -> {}",
         event.from_batch.map(|b| b.to_string()).unwrap_or_default(),
@@ -72,36 +93,86 @@ async fn main() -> batchmeta::Result<()> {
     );
 
     // Read it back: partition columns restored.
-    let req = ReadRequest { resolve: ResolveRequest { partitions: Some(vec![day.clone()]), version: Version::Current }, columns: None, filters: vec![] };
+    let req = ReadRequest {
+        resolve: ResolveRequest {
+            partitions: Some(vec![day.clone()]),
+            version: Version::Current,
+        },
+        columns: None,
+        filters: vec![],
+    };
     let (_, rows) = ms.read(&table, &req).await?;
     let batches: Vec<RecordBatch> = rows.try_collect().await?;
     println!("{}", arrow::util::pretty::pretty_format_batches(&batches)?);
 
     // History of the partition, newest first.
     for e in ms.history(&table, &day, None, Some(10)).await?.items {
-        println!("{} {:>8} {:?} -> {:?} by {}", e.at, e.action.as_str(), e.from_batch, e.to_batch, e.principal);
+        println!(
+            "{} {:>8} {:?} -> {:?} by {}",
+            e.at,
+            e.action.as_str(),
+            e.from_batch,
+            e.to_batch,
+            e.principal
+        );
     }
 
     // Pin the current batch for a downstream report.
-    let current = ms.resolve(&table, &ResolveRequest { partitions: Some(vec![day.clone()]), version: Version::Current }).await?;
+    let current = ms
+        .resolve(
+            &table,
+            &ResolveRequest {
+                partitions: Some(vec![day.clone()]),
+                version: Version::Current,
+            },
+        )
+        .await?;
     let pin = PinName::new("monthly_report")?;
     if ms.pin(&table, &pin).await.is_err() {
         let new = NewPin {
             name: pin,
             owner: Some("finance".into()),
             reason: Some("October close".into()),
-            target: PinTarget::Batch { partition: current[0].partition.clone(), batch: current[0].batch.id.clone() },
+            target: PinTarget::Batch {
+                partition: current[0].partition.clone(),
+                batch: current[0].batch.id.clone(),
+            },
             expires_at: None,
         };
         ms.create_pin(&ctx, &table, &new).await?;
     }
     let holders = ms.pins_holding(&table, &current[0].batch.id).await?;
-    println!("pins holding {}: {:?}", current[0].batch.id, holders.iter().map(|p| p.name.to_string()).collect::<Vec<_>>());
+    println!(
+        "pins holding {}: {:?}",
+        current[0].batch.id,
+        holders
+            .iter()
+            .map(|p| p.name.to_string())
+            .collect::<Vec<_>>()
+    );
 
     // The audit trail and a full check of every invariant.
-    let events = ms.events(&EventQuery { table: Some(table.clone()), limit: Some(5), ..Default::default() }).await?;
-    println!("latest events: {:?}", events.items.iter().map(|e| e.action.as_str()).collect::<Vec<_>>());
+    let events = ms
+        .events(&EventQuery {
+            table: Some(table.clone()),
+            limit: Some(5),
+            ..Default::default()
+        })
+        .await?;
+    println!(
+        "latest events: {:?}",
+        events
+            .items
+            .iter()
+            .map(|e| e.action.as_str())
+            .collect::<Vec<_>>()
+    );
     let report = ms.verify().await?;
-    println!("verify: {} batches, {} files, {} violations", report.batches, report.files, report.violations.len());
+    println!(
+        "verify: {} batches, {} files, {} violations",
+        report.batches,
+        report.files,
+        report.violations.len()
+    );
     Ok(())
 }

@@ -12,18 +12,17 @@
 //! - [`data`]: Arrow record batches to and from Parquet.
 //! - [`metastore`]: the [`Metastore`] facade every edge calls.
 
+pub mod catalog;
 pub mod data;
 pub mod error;
-pub mod catalog;
 pub mod model;
 pub mod redact;
 pub mod storage;
 
-
 pub mod metastore;
 
+pub use error::{Error, ErrorKind, Result};
 pub use metastore::{
     Config, Metastore, PublishOptions, PublishSpec, ReadRequest, ResolveRequest, StageOptions,
     StoreOptions, Stored, VerifyReport,
 };
-pub use error::{Error, ErrorKind, Result};

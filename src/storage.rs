@@ -140,7 +140,11 @@ pub fn table_location(table: &TableIdent) -> String {
 }
 
 /// The prefix of one batch: `<table location>/<partition path>/<batch id>`.
-pub fn batch_location(table_location: &str, partition: &PartitionValues, batch: &BatchId) -> String {
+pub fn batch_location(
+    table_location: &str,
+    partition: &PartitionValues,
+    batch: &BatchId,
+) -> String {
     let p = partition.path();
     if p.is_empty() {
         format!("{table_location}/{batch}")
@@ -152,12 +156,8 @@ pub fn batch_location(table_location: &str, partition: &PartitionValues, batch: 
 /// Parses a location or file path into an object path, refusing anything
 /// that is not a clean relative path (no `.`/`..` or empty segments).
 pub fn object_path(s: &str) -> Result<Path> {
-    Path::parse(s).map_err(|e| {
-        Error::invalid(
-            "invalid_path",
-            format!("invalid object path {s:?}: {e}"),
-        )
-    })
+    Path::parse(s)
+        .map_err(|e| Error::invalid("invalid_path", format!("invalid object path {s:?}: {e}")))
 }
 
 /// Whether `file` lies strictly inside the batch prefix `location`.
@@ -165,7 +165,10 @@ pub fn is_inside(location: &str, file: &str) -> bool {
     file.strip_prefix(location)
         .and_then(|rest| rest.strip_prefix('/'))
         .is_some_and(|rest| {
-            !rest.is_empty() && rest.split('/').all(|seg| !seg.is_empty() && seg != "." && seg != "..")
+            !rest.is_empty()
+                && rest
+                    .split('/')
+                    .all(|seg| !seg.is_empty() && seg != "." && seg != "..")
         })
 }
 
@@ -203,10 +206,19 @@ mod tests {
     #[test]
     fn inside_checks_refuse_escapes() {
         let loc = "s/t/d=1/20161102234252000000";
-        assert!(is_inside(loc, "s/t/d=1/20161102234252000000/part-00000.parquet"));
+        assert!(is_inside(
+            loc,
+            "s/t/d=1/20161102234252000000/part-00000.parquet"
+        ));
         assert!(!is_inside(loc, "s/t/d=1/20161102234252000000"));
-        assert!(!is_inside(loc, "s/t/d=1/20161102234252000000x/part.parquet"));
-        assert!(!is_inside(loc, "s/t/d=1/20161102234252000000/../other/part.parquet"));
+        assert!(!is_inside(
+            loc,
+            "s/t/d=1/20161102234252000000x/part.parquet"
+        ));
+        assert!(!is_inside(
+            loc,
+            "s/t/d=1/20161102234252000000/../other/part.parquet"
+        ));
         assert!(!is_inside(loc, "s/t/d=1/other/part.parquet"));
         assert!(object_path("a/../b").is_err());
     }
@@ -217,7 +229,10 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = Storage::open(dir.path().to_str().unwrap()).unwrap();
         let p = object_path("s/t/region=a%3Ab c/20161102234252000000/part-00000.parquet").unwrap();
-        s.store().put(&p, PutPayload::from_static(b"x")).await.unwrap();
+        s.store()
+            .put(&p, PutPayload::from_static(b"x"))
+            .await
+            .unwrap();
         let got = s.store().get(&p).await.unwrap().bytes().await.unwrap();
         assert_eq!(&got[..], b"x");
         assert!(s.url().starts_with("file://"));

@@ -87,8 +87,12 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
 
     /// Allocates one staged batch per partition (with an idempotency key, a
     /// retry returns the same batches). Mints strictly increasing batch IDs.
-    async fn stage(&self, ctx: &Context, ident: &TableIdent, req: &StageRequest)
-    -> Result<Vec<Batch>>;
+    async fn stage(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        req: &StageRequest,
+    ) -> Result<Vec<Batch>>;
     /// Records the files written to a staged batch and their schema. Files
     /// must lie inside the batch's prefix; the facade has checked them.
     async fn record_files(
@@ -108,8 +112,12 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// pointer, mark each batch committed with its parent, append one event
     /// per partition. All or nothing. Publishing already committed batches
     /// again returns their original commit and appends nothing.
-    async fn publish(&self, ctx: &Context, ident: &TableIdent, plan: &PublishPlan)
-    -> Result<Commit>;
+    async fn publish(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        plan: &PublishPlan,
+    ) -> Result<Commit>;
     /// Moves a partition's pointer to its current batch's parent, or to
     /// `req.to`; one event.
     async fn rollback(

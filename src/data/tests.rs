@@ -154,7 +154,8 @@ fn struct_fields() -> Fields {
 /// is null where `(row + c) % 11 == 0`.
 fn all_types_batch(schema: &SchemaRef, start: usize, n: usize) -> RecordBatch {
     let rows = start..start + n;
-    let valid = |c: usize| -> Vec<bool> { rows.clone().map(|i| !(i + c).is_multiple_of(11)).collect() };
+    let valid =
+        |c: usize| -> Vec<bool> { rows.clone().map(|i| !(i + c).is_multiple_of(11)).collect() };
     macro_rules! col {
         ($c:expr, $arr:ty, $f:expr) => {
             Arc::new(
@@ -477,9 +478,14 @@ async fn projection_returns_only_the_asked_columns_in_order() {
     let store = memory();
     let schema = all_types_schema();
     let batch = all_types_batch(&schema, 0, 5000);
-    let files = write(&store, "proj", &[batch.clone()], &WriteOptions::default())
-        .await
-        .unwrap();
+    let files = write(
+        &store,
+        "proj",
+        std::slice::from_ref(&batch),
+        &WriteOptions::default(),
+    )
+    .await
+    .unwrap();
     let opts = ReadOptions {
         columns: Some(vec!["cat".into(), "i8".into(), "struct".into()]),
         ..ReadOptions::default()
@@ -596,7 +602,9 @@ async fn filters_match_arrow_compute_and_prune_row_groups() {
         max_row_group_rows: 10_000,
         ..WriteOptions::default()
     };
-    let files = write(&store, "f", &[table.clone()], &opts).await.unwrap();
+    let files = write(&store, "f", std::slice::from_ref(&table), &opts)
+        .await
+        .unwrap();
     let col = |name: &str| table.column_by_name(name).unwrap().clone();
     let i64s = |v: i64| Int64Array::new_scalar(v);
     let utf8 = |v: &str| StringArray::new_scalar(v);

@@ -79,7 +79,9 @@ impl Config {
     }
 
     fn dir(&self) -> PathBuf {
-        self.dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
+        self.dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DIR))
     }
 
     /// The catalog database URL this config resolves to.
@@ -203,7 +205,11 @@ impl Metastore {
     }
 
     /// Validates a partition spec against a table's keys.
-    pub async fn partition(&self, ident: &TableIdent, spec: &PartitionSpec) -> Result<PartitionValues> {
+    pub async fn partition(
+        &self,
+        ident: &TableIdent,
+        spec: &PartitionSpec,
+    ) -> Result<PartitionValues> {
         let t = self.table(ident).await?;
         PartitionValues::resolve(&t.partition_keys, spec)
     }
@@ -211,7 +217,11 @@ impl Metastore {
     // ---- listings, history, pins, events --------------------------------
 
     /// Lists published partitions, a page at a time.
-    pub async fn partitions(&self, ident: &TableIdent, query: &PartitionQuery) -> Result<Page<PartitionInfo>> {
+    pub async fn partitions(
+        &self,
+        ident: &TableIdent,
+        query: &PartitionQuery,
+    ) -> Result<Page<PartitionInfo>> {
         self.catalog.list_partitions(ident, query).await
     }
 
@@ -228,7 +238,11 @@ impl Metastore {
     }
 
     /// Every batch of a partition (staged and committed), newest first.
-    pub async fn batches(&self, ident: &TableIdent, partition: &PartitionSpec) -> Result<Vec<Batch>> {
+    pub async fn batches(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionSpec,
+    ) -> Result<Vec<Batch>> {
         let p = self.partition(ident, partition).await?;
         self.catalog.list_batches(ident, &p).await
     }
@@ -254,7 +268,12 @@ impl Metastore {
     }
 
     /// Deletes a pin.
-    pub async fn delete_pin(&self, ctx: &Context, ident: &TableIdent, name: &PinName) -> Result<()> {
+    pub async fn delete_pin(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        name: &PinName,
+    ) -> Result<()> {
         self.catalog.delete_pin(ctx, ident, name).await
     }
 

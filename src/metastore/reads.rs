@@ -47,7 +47,9 @@ impl Metastore {
             }
             None => None,
         };
-        self.catalog.resolve(ident, values.as_deref(), &req.version).await
+        self.catalog
+            .resolve(ident, values.as_deref(), &req.version)
+            .await
     }
 
     /// The full URIs of the files of each resolved partition (for Spark,
@@ -65,17 +67,26 @@ impl Metastore {
     /// its partition key columns, projected to `columns`.
     pub fn read_schema(table: &Table, columns: Option<&[String]>) -> Result<SchemaRef> {
         let mut fields: Vec<Arc<Field>> = table.schema.fields().iter().cloned().collect();
-        fields.extend(data::partition_fields(&table.partition_keys).into_iter().map(Arc::new));
+        fields.extend(
+            data::partition_fields(&table.partition_keys)
+                .into_iter()
+                .map(Arc::new),
+        );
         let full = Schema::new_with_metadata(fields, table.schema.metadata().clone());
         match columns {
             None => Ok(Arc::new(full)),
             Some(cols) => {
                 let mut picked = Vec::with_capacity(cols.len());
                 for c in cols {
-                    let f = full.field_with_name(c).map_err(|_| unknown_column(table, c))?;
+                    let f = full
+                        .field_with_name(c)
+                        .map_err(|_| unknown_column(table, c))?;
                     picked.push(f.clone());
                 }
-                Ok(Arc::new(Schema::new_with_metadata(picked, full.metadata().clone())))
+                Ok(Arc::new(Schema::new_with_metadata(
+                    picked,
+                    full.metadata().clone(),
+                )))
             }
         }
     }
@@ -89,9 +100,15 @@ impl Metastore {
     ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
         let table = self.table(ident).await?;
         let out_schema = Self::read_schema(&table, req.columns.as_deref())?;
-        let key_names: Vec<&str> = table.partition_keys.iter().map(|k| k.name.as_str()).collect();
+        let key_names: Vec<&str> = table
+            .partition_keys
+            .iter()
+            .map(|k| k.name.as_str())
+            .collect();
         for f in &req.filters {
-            if !key_names.contains(&f.column.as_str()) && table.schema.field_with_name(&f.column).is_err() {
+            if !key_names.contains(&f.column.as_str())
+                && table.schema.field_with_name(&f.column).is_err()
+            {
                 return Err(unknown_column(&table, &f.column));
             }
         }
@@ -116,7 +133,10 @@ impl Metastore {
             })
             .collect();
         let data_columns: Option<Vec<String>> = req.columns.as_ref().map(|cols| {
-            cols.iter().filter(|c| !key_names.contains(&c.as_str())).cloned().collect()
+            cols.iter()
+                .filter(|c| !key_names.contains(&c.as_str()))
+                .cloned()
+                .collect()
         });
         let opts = ReadOptions {
             columns: data_columns,
@@ -156,20 +176,28 @@ fn project(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
         .fields()
         .iter()
         .map(|f| {
-            batch
-                .column_by_name(f.name())
-                .cloned()
-                .ok_or_else(|| Error::Internal(format!("column {} missing from a read batch", f.name())))
+            batch.column_by_name(f.name()).cloned().ok_or_else(|| {
+                Error::Internal(format!("column {} missing from a read batch", f.name()))
+            })
         })
         .collect::<Result<Vec<_>>>()?;
     Ok(RecordBatch::try_new(schema.clone(), cols)?)
 }
 
 fn unknown_column(table: &Table, c: &str) -> Error {
-    let mut names: Vec<String> = table.schema.fields().iter().map(|f| f.name().clone()).collect();
+    let mut names: Vec<String> = table
+        .schema
+        .fields()
+        .iter()
+        .map(|f| f.name().clone())
+        .collect();
     names.extend(table.partition_keys.iter().map(|k| k.name.to_string()));
     Error::invalid(
         "unknown_column",
-        format!("unknown column {c:?} in {}: its columns are {}", table.ident, names.join(", ")),
+        format!(
+            "unknown column {c:?} in {}: its columns are {}",
+            table.ident,
+            names.join(", ")
+        ),
     )
 }

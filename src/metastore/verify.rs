@@ -48,21 +48,30 @@ impl Metastore {
                 for f in &b.files {
                     report.files += 1;
                     let subject = format!("{} {} batch {}", b.table, b.partition, b.id);
-                    let head = self.storage.store().head(&storage::object_path(&f.path)?).await;
+                    let head = self
+                        .storage
+                        .store()
+                        .head(&storage::object_path(&f.path)?)
+                        .await;
                     match head {
                         Ok(meta) if meta.size == f.size => {}
                         Ok(meta) => report.violations.push(Violation {
                             invariant: 1,
                             code: "file_changed".into(),
                             subject,
-                            message: format!("file {} is {} bytes, but {} were committed", f.path, meta.size, f.size),
+                            message: format!(
+                                "file {} is {} bytes, but {} were committed",
+                                f.path, meta.size, f.size
+                            ),
                         }),
-                        Err(object_store::Error::NotFound { .. }) => report.violations.push(Violation {
-                            invariant: 2,
-                            code: "missing_file".into(),
-                            subject,
-                            message: format!("file {} is missing from the warehouse", f.path),
-                        }),
+                        Err(object_store::Error::NotFound { .. }) => {
+                            report.violations.push(Violation {
+                                invariant: 2,
+                                code: "missing_file".into(),
+                                subject,
+                                message: format!("file {} is missing from the warehouse", f.path),
+                            })
+                        }
                         Err(e) => return Err(e.into()),
                     }
                 }

@@ -92,7 +92,10 @@ pub(super) fn check_new_table(t: &NewTable) -> Result<()> {
         if f.name().is_empty() || !cols.insert(f.name().as_str()) {
             return Err(Error::invalid(
                 "invalid_schema",
-                format!("column names must be non-empty and unique; {:?} is not", f.name()),
+                format!(
+                    "column names must be non-empty and unique; {:?} is not",
+                    f.name()
+                ),
             ));
         }
     }
@@ -104,7 +107,12 @@ fn data_schema(table: &Table, input: &Schema) -> Schema {
     let fields: Vec<_> = input
         .fields()
         .iter()
-        .filter(|f| !table.partition_keys.iter().any(|k| k.name.as_str() == f.name()))
+        .filter(|f| {
+            !table
+                .partition_keys
+                .iter()
+                .any(|k| k.name.as_str() == f.name())
+        })
         .cloned()
         .collect();
     Schema::new_with_metadata(fields, input.metadata().clone())
@@ -112,7 +120,11 @@ fn data_schema(table: &Table, input: &Schema) -> Schema {
 
 /// Checks a batch schema against the table under `mode`; with merge, returns
 /// the merged table schema and added columns when it changes anything.
-fn check_schema(table: &Schema, batch: &Schema, mode: SchemaMode) -> Result<Option<(Schema, Vec<String>)>> {
+fn check_schema(
+    table: &Schema,
+    batch: &Schema,
+    mode: SchemaMode,
+) -> Result<Option<(Schema, Vec<String>)>> {
     match mode {
         SchemaMode::Strict => schemas_compatible(table, batch).map(|()| None),
         SchemaMode::Merge => {
@@ -137,7 +149,10 @@ impl Metastore {
             .map(|p| PartitionValues::resolve(&t.partition_keys, p))
             .collect::<Result<Vec<_>>>()?;
         if values.is_empty() {
-            return Err(Error::invalid("invalid_partition", "stage at least one partition"));
+            return Err(Error::invalid(
+                "invalid_partition",
+                "stage at least one partition",
+            ));
         }
         let req = StageRequest {
             partitions: values,
@@ -168,7 +183,10 @@ impl Metastore {
         if b.state != BatchState::Staged {
             return Err(Error::invalid(
                 "batch_not_staged",
-                format!("batch {batch} is {}: stage a new batch to write more data", b.state.as_str()),
+                format!(
+                    "batch {batch} is {}: stage a new batch to write more data",
+                    b.state.as_str()
+                ),
             ));
         }
         let out_schema = std::sync::Arc::new(data_schema(&t, &schema));
@@ -182,8 +200,8 @@ impl Metastore {
         })?;
         let keys = t.partition_keys.clone();
         let values = b.partition.clone();
-        let stripped =
-            stream.map(move |r| r.and_then(|rb| data::partition_columns_check(&rb, &keys, &values)));
+        let stripped = stream
+            .map(move |r| r.and_then(|rb| data::partition_columns_check(&rb, &keys, &values)));
         let written = data::write_files(
             self.storage.store(),
             &prefix,
@@ -193,7 +211,11 @@ impl Metastore {
         )
         .await;
         let recorded = match written {
-            Ok(files) => self.catalog.record_files(ident, batch, &files, &out_schema).await,
+            Ok(files) => {
+                self.catalog
+                    .record_files(ident, batch, &files, &out_schema)
+                    .await
+            }
             Err(e) => Err(e),
         };
         // Nothing under this write's prefix was ever visible: remove what a
@@ -220,10 +242,14 @@ impl Metastore {
         }
     }
 
-
     /// Records Parquet files that a client wrote straight to the batch's
     /// prefix. Each file's size, rows and schema are read from the store.
-    pub async fn add_files(&self, ident: &TableIdent, batch: &BatchId, paths: &[String]) -> Result<Batch> {
+    pub async fn add_files(
+        &self,
+        ident: &TableIdent,
+        batch: &BatchId,
+        paths: &[String],
+    ) -> Result<Batch> {
         let b = self.catalog.get_batch(ident, batch).await?;
         let mut files = Vec::with_capacity(paths.len());
         let mut schema: Option<Schema> = None;
@@ -231,7 +257,10 @@ impl Metastore {
             if !storage::is_inside(&b.location, p) {
                 return Err(Error::invalid(
                     "file_outside_prefix",
-                    format!("file {p:?} is outside batch {batch}'s prefix {}: write it under the prefix", b.location),
+                    format!(
+                        "file {p:?} is outside batch {batch}'s prefix {}: write it under the prefix",
+                        b.location
+                    ),
                 ));
             }
             let info = data::inspect_file(self.storage.store(), &storage::object_path(p)?).await?;
@@ -239,10 +268,17 @@ impl Metastore {
                 schemas_compatible(s, &info.schema)?;
             }
             schema.get_or_insert(info.schema);
-            files.push(DataFile { path: p.clone(), size: info.size, rows: info.rows });
+            files.push(DataFile {
+                path: p.clone(),
+                size: info.size,
+                rows: info.rows,
+            });
         }
-        let schema = schema.ok_or_else(|| Error::invalid("empty_batch", "add at least one file"))?;
-        self.catalog.record_files(ident, batch, &files, &schema).await
+        let schema =
+            schema.ok_or_else(|| Error::invalid("empty_batch", "add at least one file"))?;
+        self.catalog
+            .record_files(ident, batch, &files, &schema)
+            .await
     }
 
     /// Publishes staged batches in one all-or-nothing commit. Each batch's
@@ -281,7 +317,10 @@ impl Metastore {
             if b.partition != partition {
                 return Err(Error::invalid(
                     "batch_partition_mismatch",
-                    format!("batch {} belongs to partition {}, not {partition}", b.id, b.partition),
+                    format!(
+                        "batch {} belongs to partition {}, not {partition}",
+                        b.id, b.partition
+                    ),
                 ));
             }
             if b.state == BatchState::Staged {
@@ -289,15 +328,24 @@ impl Metastore {
                 let schema = b.schema.as_ref().ok_or_else(|| {
                     Error::invalid(
                         "empty_batch",
-                        format!("batch {} has no files: write data to it before publishing", b.id),
+                        format!(
+                            "batch {} has no files: write data to it before publishing",
+                            b.id
+                        ),
                     )
                 })?;
-                if let Some((merged, cols)) = check_schema(&table_schema, schema, options.schema_mode)? {
+                if let Some((merged, cols)) =
+                    check_schema(&table_schema, schema, options.schema_mode)?
+                {
                     table_schema = merged;
                     added.extend(cols);
                 }
             }
-            items.push(PublishItem { partition, batch: s.batch.clone(), expect: s.expect.clone() });
+            items.push(PublishItem {
+                partition,
+                batch: s.batch.clone(),
+                expect: s.expect.clone(),
+            });
         }
         let schema_change = (table_schema != t.schema).then_some(SchemaChange {
             from_version: t.schema_version,
@@ -320,10 +368,18 @@ impl Metastore {
             if !storage::is_inside(&b.location, &f.path) {
                 return Err(Error::invalid(
                     "file_outside_prefix",
-                    format!("file {:?} of batch {} lies outside its prefix {}", f.path, b.id, b.location),
+                    format!(
+                        "file {:?} of batch {} lies outside its prefix {}",
+                        f.path, b.id, b.location
+                    ),
                 ));
             }
-            match self.storage.store().head(&storage::object_path(&f.path)?).await {
+            match self
+                .storage
+                .store()
+                .head(&storage::object_path(&f.path)?)
+                .await
+            {
                 Ok(meta) if meta.size == f.size => {}
                 Ok(meta) => {
                     return Err(Error::invalid(
@@ -386,14 +442,18 @@ impl Metastore {
         let fresh = batch.state == BatchState::Staged && batch.files.is_empty();
         let result = async {
             if fresh {
-                self.write(ident, &batch.id, schema, stream, options.schema_mode).await?;
+                self.write(ident, &batch.id, schema, stream, options.schema_mode)
+                    .await?;
             }
             let spec = PublishSpec {
                 partition: partition.clone(),
                 batch: batch.id.clone(),
                 expect: options.expect.clone(),
             };
-            let opts = PublishOptions { schema_mode: options.schema_mode, message: None };
+            let opts = PublishOptions {
+                schema_mode: options.schema_mode,
+                message: None,
+            };
             self.publish(ctx, ident, &[spec], &opts).await
         }
         .await;

@@ -9,11 +9,11 @@ mod schema;
 
 pub use batch_id::BatchId;
 pub use entities::*;
-pub use names::{KeyName, NamespaceName, PinName, TableIdent, TableName};
 pub(crate) use names::shown;
-pub(crate) use partition::{prefix_bound, range_bound};
+pub use names::{KeyName, NamespaceName, PinName, TableIdent, TableName};
 pub use partition::{
     KeyType, MAX_VALUE_BYTES, PartitionKey, PartitionSpec, PartitionValues, escape, unescape,
 };
+pub(crate) use partition::{prefix_bound, range_bound};
 pub(crate) use schema::same_logical_type;
 pub use schema::{SchemaMode, fingerprint, merge_schemas, schemas_compatible};

@@ -12,7 +12,7 @@ use batchmeta::model::{
     Context, KeyType, NamespaceName, NewNamespace, NewTable, PartitionKey, PartitionSpec,
     TableIdent,
 };
-use batchmeta::{Metastore, Stored, StoreOptions};
+use batchmeta::{Metastore, StoreOptions, Stored};
 use futures::{StreamExt, TryStreamExt};
 use object_store::ObjectStoreExt;
 
@@ -59,12 +59,24 @@ impl Env {
             .items
             .first()
             .map(|e| e.id);
-        Snapshot { rows: self.backend.row_counts().await, max_event, objects }
+        Snapshot {
+            rows: self.backend.row_counts().await,
+            max_event,
+            objects,
+        }
     }
 
     pub async fn object_bytes(&self, path: &str) -> bytes::Bytes {
         let p = object_store::path::Path::parse(path).unwrap();
-        self.ms.storage().store().get(&p).await.unwrap().bytes().await.unwrap()
+        self.ms
+            .storage()
+            .store()
+            .get(&p)
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap()
     }
 
     /// Creates namespace `ns` if missing and table `ns.name` with
@@ -73,7 +85,15 @@ impl Env {
         let nsn = NamespaceName::new(ns).unwrap();
         if self.ms.namespace(&nsn).await.is_err() {
             self.ms
-                .create_namespace(&self.ctx, &NewNamespace { name: nsn, description: None, owner: None, properties: Default::default() })
+                .create_namespace(
+                    &self.ctx,
+                    &NewNamespace {
+                        name: nsn,
+                        description: None,
+                        owner: None,
+                        properties: Default::default(),
+                    },
+                )
                 .await
                 .unwrap();
         }
@@ -84,7 +104,10 @@ impl Env {
                 &NewTable {
                     ident: ident.clone(),
                     schema: (*small_schema()).clone(),
-                    partition_keys: keys.iter().map(|(n, t)| PartitionKey::new(n, *t).unwrap()).collect(),
+                    partition_keys: keys
+                        .iter()
+                        .map(|(n, t)| PartitionKey::new(n, *t).unwrap())
+                        .collect(),
                     description: Some("test table".into()),
                     owner: Some("tests".into()),
                     properties: Default::default(),
@@ -96,8 +119,17 @@ impl Env {
     }
 
     /// Stores `frame(start..start+n, tag)` into one partition.
-    pub async fn store(&self, t: &TableIdent, partition: &str, start: i64, n: i64, tag: &str) -> Stored {
-        self.store_with(t, partition, frame(start, n, tag), &StoreOptions::default()).await.unwrap()
+    pub async fn store(
+        &self,
+        t: &TableIdent,
+        partition: &str,
+        start: i64,
+        n: i64,
+        tag: &str,
+    ) -> Stored {
+        self.store_with(t, partition, frame(start, n, tag), &StoreOptions::default())
+            .await
+            .unwrap()
     }
 
     pub async fn store_with(
@@ -109,7 +141,14 @@ impl Env {
     ) -> batchmeta::Result<Stored> {
         let schema = batch.schema();
         self.ms
-            .store(&self.ctx, t, &PartitionSpec::parse(partition).unwrap(), schema, stream_of(vec![batch]), opts)
+            .store(
+                &self.ctx,
+                t,
+                &PartitionSpec::parse(partition).unwrap(),
+                schema,
+                stream_of(vec![batch]),
+                opts,
+            )
             .await
     }
 
@@ -118,7 +157,12 @@ impl Env {
         self.load_version(t, partition, Default::default()).await
     }
 
-    pub async fn load_version(&self, t: &TableIdent, partition: &str, version: batchmeta::model::Version) -> RecordBatch {
+    pub async fn load_version(
+        &self,
+        t: &TableIdent,
+        partition: &str,
+        version: batchmeta::model::Version,
+    ) -> RecordBatch {
         let req = batchmeta::ReadRequest {
             resolve: batchmeta::ResolveRequest {
                 partitions: Some(vec![PartitionSpec::parse(partition).unwrap()]),
@@ -146,7 +190,10 @@ pub fn frame(start: i64, n: i64, tag: &str) -> RecordBatch {
     let values: Vec<String> = ids.iter().map(|i| format!("{tag}-{i}")).collect();
     RecordBatch::try_new(
         small_schema(),
-        vec![Arc::new(Int64Array::from(ids)), Arc::new(StringArray::from(values))],
+        vec![
+            Arc::new(Int64Array::from(ids)),
+            Arc::new(StringArray::from(values)),
+        ],
     )
     .unwrap()
 }

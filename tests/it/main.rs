@@ -2,7 +2,12 @@
 //! set of functions that take an [`harness::Env`]; each backend module runs
 //! all of them against a real backend.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub, missing_debug_implementations)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    missing_debug_implementations
+)]
 
 mod conformance;
 mod harness;

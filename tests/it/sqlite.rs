@@ -4,10 +4,10 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use batchmeta::catalog::{Clock, SqliteCatalog, SystemClock};
-use batchmeta::storage::Storage;
-use batchmeta::model::Context;
 use batchmeta::Metastore;
+use batchmeta::catalog::{Clock, SqliteCatalog, SystemClock};
+use batchmeta::model::Context;
+use batchmeta::storage::Storage;
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{ConnectOptions, Row};
 
@@ -20,7 +20,11 @@ pub struct SqliteBackend {
 #[async_trait]
 impl Backend for SqliteBackend {
     async fn row_counts(&self) -> BTreeMap<String, i64> {
-        let mut conn = SqliteConnectOptions::new().filename(&self.path).connect().await.unwrap();
+        let mut conn = SqliteConnectOptions::new()
+            .filename(&self.path)
+            .connect()
+            .await
+            .unwrap();
         let tables: Vec<String> = sqlx::query_scalar(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
         )

@@ -106,7 +106,12 @@ impl SqliteCatalog {
     ) -> Result<Namespace> {
         let mut w = self.write().await?;
         let mut ns = namespace_row(&mut w.tx, name).await?;
-        apply(update, &mut ns.description, &mut ns.owner, &mut ns.properties);
+        apply(
+            update,
+            &mut ns.description,
+            &mut ns.owner,
+            &mut ns.properties,
+        );
         sqlx::query(
             "UPDATE namespaces SET description = ?, owner = ?, properties = ?, updated_at = ? WHERE name = ?",
         )

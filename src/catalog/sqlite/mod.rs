@@ -113,9 +113,10 @@ impl SqliteCatalog {
         )
         .execute(&mut *w.tx)
         .await?;
-        let applied: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM batchmeta_migrations")
-            .fetch_one(&mut *w.tx)
-            .await?;
+        let applied: Option<i64> =
+            sqlx::query_scalar("SELECT max(version) FROM batchmeta_migrations")
+                .fetch_one(&mut *w.tx)
+                .await?;
         let applied = applied.unwrap_or(0);
         if let Some(newer) = migrations.last().filter(|m| m.version < applied) {
             return Err(Error::Internal(format!(
@@ -125,12 +126,14 @@ impl SqliteCatalog {
         }
         for m in migrations.iter().filter(|m| m.version > applied) {
             sqlx::raw_sql(m.sql).execute(&mut *w.tx).await?;
-            sqlx::query("INSERT INTO batchmeta_migrations (version, name, applied_at) VALUES (?, ?, ?)")
-                .bind(m.version)
-                .bind(m.name)
-                .bind(rows::micros(self.clock.now()))
-                .execute(&mut *w.tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO batchmeta_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            )
+            .bind(m.version)
+            .bind(m.name)
+            .bind(rows::micros(self.clock.now()))
+            .execute(&mut *w.tx)
+            .await?;
         }
         w.tx.commit().await?;
         Ok(())

@@ -87,13 +87,18 @@ impl SqliteCatalog {
                 if b.partition != *partition {
                     return Err(Error::invalid(
                         "batch_partition_mismatch",
-                        format!("batch {batch} belongs to partition {}, not {partition}", b.partition),
+                        format!(
+                            "batch {batch} belongs to partition {}, not {partition}",
+                            b.partition
+                        ),
                     ));
                 }
                 if b.state != BatchState::Committed {
                     return Err(Error::invalid(
                         "batch_not_committed",
-                        format!("batch {batch} was never published; only published batches can be pinned"),
+                        format!(
+                            "batch {batch} was never published; only published batches can be pinned"
+                        ),
                     ));
                 }
                 let p = rows::find_partition(&mut w.tx, t.id, partition)
@@ -239,7 +244,9 @@ impl SqliteCatalog {
             let pin = pin_from_row(r, &t)?;
             let holds = match &pin.target {
                 PinTarget::Batch { .. } => true,
-                PinTarget::AsOf { at } => batch_as_of(&mut tx, p.id, *at).await?.as_ref() == Some(batch),
+                PinTarget::AsOf { at } => {
+                    batch_as_of(&mut tx, p.id, *at).await?.as_ref() == Some(batch)
+                }
             };
             if holds {
                 out.push(pin);

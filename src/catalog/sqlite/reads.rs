@@ -58,7 +58,10 @@ async fn all_as_of(
     let mut out = Vec::with_capacity(rows.len());
     for r in rows {
         if let Some(b) = r.try_get::<Option<String>, _>("batch")? {
-            let values = PartitionValues::from_stored(&t.table.partition_keys, &r.try_get::<String, _>("path")?)?;
+            let values = PartitionValues::from_stored(
+                &t.table.partition_keys,
+                &r.try_get::<String, _>("path")?,
+            )?;
             out.push((values, BatchId::parse(&b)?));
         }
     }
@@ -82,13 +85,19 @@ impl SqliteCatalog {
                 if let Some(exp) = pin.expires_at.filter(|e| *e <= self.now()) {
                     return Err(Error::invalid(
                         "pin_expired",
-                        format!("pin {name} on {ident} expired at {exp}; create a new pin or read a batch by id"),
+                        format!(
+                            "pin {name} on {ident} expired at {exp}; create a new pin or read a batch by id"
+                        ),
                     ));
                 }
                 pinned = match pin.target {
                     PinTarget::Batch { partition, batch } => {
-                        if let Some(ps) = partitions.filter(|ps| ps.iter().any(|p| *p != partition)) {
-                            let other = ps.iter().find(|p| **p != partition).map(ToString::to_string);
+                        if let Some(ps) = partitions.filter(|ps| ps.iter().any(|p| *p != partition))
+                        {
+                            let other = ps
+                                .iter()
+                                .find(|p| **p != partition)
+                                .map(ToString::to_string);
                             return Err(Error::invalid(
                                 "pin_partition_mismatch",
                                 format!(
@@ -98,7 +107,10 @@ impl SqliteCatalog {
                             ));
                         }
                         let b = rows::load_batch(&mut tx, &t, &batch).await?;
-                        return Ok(vec![Resolved { partition, batch: b }]);
+                        return Ok(vec![Resolved {
+                            partition,
+                            batch: b,
+                        }]);
                     }
                     PinTarget::AsOf { at } => Version::AsOf(at),
                 };
@@ -124,7 +136,10 @@ impl SqliteCatalog {
                         format!("batch {id} belongs to partition {}, not {p}", b.partition),
                     ));
                 }
-                return Ok(vec![Resolved { partition: b.partition.clone(), batch: b }]);
+                return Ok(vec![Resolved {
+                    partition: b.partition.clone(),
+                    batch: b,
+                }]);
             }
             (v, Some(ps)) => {
                 let mut out = Vec::with_capacity(ps.len());
@@ -177,17 +192,21 @@ impl SqliteCatalog {
         if let Some(prefix) = &q.prefix {
             let p = prefix_bound(keys, prefix)?;
             qb.push(" AND sort_key >= ").push_bind(p.clone());
-            qb.push(" AND sort_key < ").push_bind(format!("{p}\u{10FFFF}"));
+            qb.push(" AND sort_key < ")
+                .push_bind(format!("{p}\u{10FFFF}"));
         }
         if let Some(from) = &q.from {
-            qb.push(" AND sort_key >= ").push_bind(range_bound(keys, from)?);
+            qb.push(" AND sort_key >= ")
+                .push_bind(range_bound(keys, from)?);
         }
         if let Some(to) = &q.to {
             // Inclusive of every partition whose first key equals `to`.
-            qb.push(" AND sort_key < ").push_bind(format!("{}\u{2}", range_bound(keys, to)?));
+            qb.push(" AND sort_key < ")
+                .push_bind(format!("{}\u{2}", range_bound(keys, to)?));
         }
         if let Some(c) = &q.cursor {
-            qb.push(" AND sort_key > ").push_bind(rows::decode_cursor(c)?);
+            qb.push(" AND sort_key > ")
+                .push_bind(rows::decode_cursor(c)?);
         }
         qb.push(" ORDER BY sort_key LIMIT ").push_bind(limit + 1);
         let rs = qb.build().fetch_all(&mut *tx).await?;
@@ -226,7 +245,10 @@ impl SqliteCatalog {
             .ok_or_else(|| rows::never_published(&t, partition))?;
         let before = match cursor {
             Some(c) => rows::decode_cursor(c)?.parse::<i64>().map_err(|_| {
-                Error::invalid("invalid_cursor", "invalid page cursor: pass back next_cursor unchanged")
+                Error::invalid(
+                    "invalid_cursor",
+                    "invalid page cursor: pass back next_cursor unchanged",
+                )
             })?,
             None => i64::MAX,
         };
@@ -270,10 +292,15 @@ impl SqliteCatalog {
 
     pub(super) async fn events_impl(&self, q: &EventQuery) -> Result<Page<Event>> {
         let limit = rows::page_size(q.limit)?;
-        let order = if q.after.is_some() { Order::OldestFirst } else { q.order };
+        let order = if q.after.is_some() {
+            Order::OldestFirst
+        } else {
+            q.order
+        };
         let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM events WHERE 1 = 1");
         if let Some(t) = &q.table {
-            qb.push(" AND namespace = ").push_bind(t.namespace.to_string());
+            qb.push(" AND namespace = ")
+                .push_bind(t.namespace.to_string());
             qb.push(" AND table_name = ").push_bind(t.name.to_string());
         } else if let Some(ns) = &q.namespace {
             qb.push(" AND namespace = ").push_bind(ns.to_string());
@@ -309,7 +336,10 @@ impl SqliteCatalog {
         }
         if let Some(c) = &q.cursor {
             let id: i64 = rows::decode_cursor(c)?.parse().map_err(|_| {
-                Error::invalid("invalid_cursor", "invalid page cursor: pass back next_cursor unchanged")
+                Error::invalid(
+                    "invalid_cursor",
+                    "invalid page cursor: pass back next_cursor unchanged",
+                )
             })?;
             match order {
                 Order::NewestFirst => qb.push(" AND id < ").push_bind(id),
@@ -350,7 +380,11 @@ impl SqliteCatalog {
     }
 
     /// A table by row id, dropped or not (verify covers dropped tables too).
-    pub(super) async fn table_by_id(&self, conn: &mut SqliteConnection, id: i64) -> Result<TableRow> {
+    pub(super) async fn table_by_id(
+        &self,
+        conn: &mut SqliteConnection,
+        id: i64,
+    ) -> Result<TableRow> {
         let sql = format!(
             "SELECT {} FROM tables t JOIN namespaces n ON n.id = t.namespace_id WHERE t.id = ?",
             rows::TABLE_COLUMNS

@@ -69,7 +69,10 @@ pub(super) fn table_from_row(row: &SqliteRow) -> Result<TableRow> {
 }
 
 /// The live table `ident`, or a not-found error that says which part is missing.
-pub(super) async fn live_table(conn: &mut SqliteConnection, ident: &TableIdent) -> Result<TableRow> {
+pub(super) async fn live_table(
+    conn: &mut SqliteConnection,
+    ident: &TableIdent,
+) -> Result<TableRow> {
     let sql = format!(
         "SELECT {TABLE_COLUMNS} FROM tables t JOIN namespaces n ON n.id = t.namespace_id \
          WHERE n.name = ? AND t.name = ? AND t.dropped_at IS NULL"
@@ -120,11 +123,13 @@ pub(super) async fn find_partition(
     table_id: i64,
     values: &PartitionValues,
 ) -> Result<Option<PartitionRow>> {
-    let row = sqlx::query("SELECT id, current_batch, version FROM partitions WHERE table_id = ? AND path = ?")
-        .bind(table_id)
-        .bind(values.path())
-        .fetch_optional(&mut *conn)
-        .await?;
+    let row = sqlx::query(
+        "SELECT id, current_batch, version FROM partitions WHERE table_id = ? AND path = ?",
+    )
+    .bind(table_id)
+    .bind(values.path())
+    .fetch_optional(&mut *conn)
+    .await?;
     row.map(|r| {
         Ok(PartitionRow {
             id: r.try_get("id")?,
@@ -204,11 +209,15 @@ pub(super) fn batch_from_row(row: &SqliteRow, t: &TableRow) -> Result<BatchRow> 
     })
 }
 
-pub(super) async fn load_files(conn: &mut SqliteConnection, batch_pk: i64) -> Result<Vec<DataFile>> {
-    let rows = sqlx::query("SELECT path, size, rows FROM batch_files WHERE batch_pk = ? ORDER BY path")
-        .bind(batch_pk)
-        .fetch_all(&mut *conn)
-        .await?;
+pub(super) async fn load_files(
+    conn: &mut SqliteConnection,
+    batch_pk: i64,
+) -> Result<Vec<DataFile>> {
+    let rows =
+        sqlx::query("SELECT path, size, rows FROM batch_files WHERE batch_pk = ? ORDER BY path")
+            .bind(batch_pk)
+            .fetch_all(&mut *conn)
+            .await?;
     rows.iter()
         .map(|r| {
             Ok(DataFile {
@@ -247,7 +256,11 @@ pub(super) async fn load_batch_row(
     Ok(b)
 }
 
-pub(super) async fn load_batch(conn: &mut SqliteConnection, t: &TableRow, id: &BatchId) -> Result<Batch> {
+pub(super) async fn load_batch(
+    conn: &mut SqliteConnection,
+    t: &TableRow,
+    id: &BatchId,
+) -> Result<Batch> {
     Ok(load_batch_row(conn, t, id).await?.batch)
 }
 

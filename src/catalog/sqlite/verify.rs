@@ -40,7 +40,11 @@ impl SqliteCatalog {
         let mut parts: HashMap<i64, P> = HashMap::with_capacity(rs.len());
         for r in &rs {
             let id: i64 = r.try_get("id")?;
-            let subject = format!("{} {}", r.try_get::<String, _>("tname")?, r.try_get::<String, _>("path")?);
+            let subject = format!(
+                "{} {}",
+                r.try_get::<String, _>("tname")?,
+                r.try_get::<String, _>("path")?
+            );
             let current: Option<String> = r.try_get("current_batch")?;
             if let Some(c) = &current {
                 let state: Option<String> = r.try_get("state")?;
@@ -51,7 +55,14 @@ impl SqliteCatalog {
                     )));
                 }
             }
-            parts.insert(id, P { subject, current, version: r.try_get("version")? });
+            parts.insert(
+                id,
+                P {
+                    subject,
+                    current,
+                    version: r.try_get("version")?,
+                },
+            );
         }
 
         // 3: replaying each partition's events reproduces its pointer.
@@ -68,7 +79,10 @@ impl SqliteCatalog {
             let to: Option<String> = r.try_get("to_batch")?;
             let entry = replay.entry(pid).or_insert((None, 0));
             if entry.0 != from {
-                let subject = parts.get(&pid).map(|p| p.subject.clone()).unwrap_or_default();
+                let subject = parts
+                    .get(&pid)
+                    .map(|p| p.subject.clone())
+                    .unwrap_or_default();
                 out.push(v(3, "event_chain_broken", subject, format!(
                     "event {} moves the pointer from {from:?}, but the previous event left it at {:?}",
                     r.try_get::<i64, _>("id")?, entry.0
@@ -101,13 +115,23 @@ impl SqliteCatalog {
             let id: String = r.try_get("batch_id")?;
             let n: i64 = r.try_get("n")?;
             if n == 0 || r.try_get::<Option<i64>, _>("committed_at")?.is_none() {
-                out.push(v(2, "committed_batch_incomplete", id.clone(), "a committed batch without files or commit time".into()));
+                out.push(v(
+                    2,
+                    "committed_batch_incomplete",
+                    id.clone(),
+                    "a committed batch without files or commit time".into(),
+                ));
             }
             if n != r.try_get::<i64, _>("file_count")?
                 || r.try_get::<i64, _>("r")? != r.try_get::<i64, _>("rows")?
                 || r.try_get::<i64, _>("s")? != r.try_get::<i64, _>("bytes")?
             {
-                out.push(v(2, "batch_totals_mismatch", id.clone(), "the batch's file count, rows or bytes differ from its files".into()));
+                out.push(v(
+                    2,
+                    "batch_totals_mismatch",
+                    id.clone(),
+                    "the batch's file count, rows or bytes differ from its files".into(),
+                ));
             }
         }
         let rs = sqlx::query(
@@ -119,7 +143,12 @@ impl SqliteCatalog {
             let loc: String = r.try_get("location")?;
             let path: String = r.try_get("path")?;
             if !storage::is_inside(&loc, &path) {
-                out.push(v(1, "file_outside_prefix", r.try_get("batch_id")?, format!("file {path:?} lies outside the batch prefix {loc}")));
+                out.push(v(
+                    1,
+                    "file_outside_prefix",
+                    r.try_get("batch_id")?,
+                    format!("file {path:?} lies outside the batch prefix {loc}"),
+                ));
             }
         }
         Ok(out)

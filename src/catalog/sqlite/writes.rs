@@ -31,14 +31,21 @@ async fn ensure_partition(
     .bind(now)
     .execute(&mut *conn)
     .await?;
-    Ok(sqlx::query_scalar("SELECT id FROM partitions WHERE table_id = ? AND path = ?")
-        .bind(t.id)
-        .bind(values.path())
-        .fetch_one(&mut *conn)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT id FROM partitions WHERE table_id = ? AND path = ?")
+            .bind(t.id)
+            .bind(values.path())
+            .fetch_one(&mut *conn)
+            .await?,
+    )
 }
 
-fn conflict(t: &TableRow, values: &PartitionValues, expect: &Expect, current: Option<&BatchId>) -> Error {
+fn conflict(
+    t: &TableRow,
+    values: &PartitionValues,
+    expect: &Expect,
+    current: Option<&BatchId>,
+) -> Error {
     let wanted = match expect {
         Expect::Empty => "no batch (a first publish)".to_owned(),
         Expect::Batch(b) => format!("batch {b}"),
@@ -137,10 +144,8 @@ impl SqliteCatalog {
             ));
         }
         if let Some(existing) = &b.batch.schema {
-            schemas_compatible(existing, schema).map_err(|e| {
-                Error::SchemaMismatch {
-                    message: format!("all files of a batch must share one schema: {e}"),
-                }
+            schemas_compatible(existing, schema).map_err(|e| Error::SchemaMismatch {
+                message: format!("all files of a batch must share one schema: {e}"),
             })?;
         }
         for f in files {
@@ -157,7 +162,10 @@ impl SqliteCatalog {
                 if old != f {
                     return Err(Error::invalid(
                         "file_changed",
-                        format!("file {:?} was already recorded with another size or row count", f.path),
+                        format!(
+                            "file {:?} was already recorded with another size or row count",
+                            f.path
+                        ),
                     ));
                 }
                 continue;
@@ -227,7 +235,10 @@ impl SqliteCatalog {
         plan: &PublishPlan,
     ) -> Result<Commit> {
         if plan.items.is_empty() {
-            return Err(Error::invalid("empty_publish", "a publish needs at least one partition"));
+            return Err(Error::invalid(
+                "empty_publish",
+                "a publish needs at least one partition",
+            ));
         }
         let mut seen = HashSet::new();
         if let Some(dup) = plan.items.iter().find(|i| !seen.insert(i.partition.path())) {
@@ -253,15 +264,24 @@ impl SqliteCatalog {
             batches.push(b);
         }
         // A retried publish: every batch is already committed by one commit.
-        let committed = batches.iter().filter(|b| b.batch.state == BatchState::Committed).count();
+        let committed = batches
+            .iter()
+            .filter(|b| b.batch.state == BatchState::Committed)
+            .count();
         if committed == batches.len() {
             let commit_id = batches[0].commit_id.clone().unwrap_or_default();
-            if batches.iter().all(|b| b.commit_id.as_deref() == Some(commit_id.as_str())) {
+            if batches
+                .iter()
+                .all(|b| b.commit_id.as_deref() == Some(commit_id.as_str()))
+            {
                 let evs = sqlx::query("SELECT * FROM events WHERE commit_id = ? ORDER BY id")
                     .bind(&commit_id)
                     .fetch_all(&mut *w.tx)
                     .await?;
-                let events = evs.iter().map(rows::event_from_row).collect::<Result<Vec<_>>>()?;
+                let events = evs
+                    .iter()
+                    .map(rows::event_from_row)
+                    .collect::<Result<Vec<_>>>()?;
                 return Ok(Commit { commit_id, events });
             }
         }
@@ -280,14 +300,20 @@ impl SqliteCatalog {
                 BatchState::Abandoned => {
                     return Err(Error::invalid(
                         "batch_abandoned",
-                        format!("batch {} was abandoned; stage and write a new batch", b.batch.id),
+                        format!(
+                            "batch {} was abandoned; stage and write a new batch",
+                            b.batch.id
+                        ),
                     ));
                 }
             }
             if b.batch.files.is_empty() {
                 return Err(Error::invalid(
                     "empty_batch",
-                    format!("batch {} has no files: write data to it before publishing", b.batch.id),
+                    format!(
+                        "batch {} has no files: write data to it before publishing",
+                        b.batch.id
+                    ),
                 ));
             }
         }
@@ -376,7 +402,12 @@ impl SqliteCatalog {
         let t = rows::live_table(&mut w.tx, ident).await?;
         let (p, current) = rows::published_partition(&mut w.tx, &t, partition).await?;
         if let Some(expect) = req.expect.as_ref().filter(|e| **e != current) {
-            return Err(conflict(&t, partition, &Expect::Batch(expect.clone()), Some(&current)));
+            return Err(conflict(
+                &t,
+                partition,
+                &Expect::Batch(expect.clone()),
+                Some(&current),
+            ));
         }
         let target_id = match &req.to {
             Some(to) => to.clone(),
@@ -397,7 +428,10 @@ impl SqliteCatalog {
         if target.partition != *partition {
             return Err(Error::invalid(
                 "batch_partition_mismatch",
-                format!("batch {target_id} belongs to partition {}, not {partition}", target.partition),
+                format!(
+                    "batch {target_id} belongs to partition {}, not {partition}",
+                    target.partition
+                ),
             ));
         }
         if target.state != BatchState::Committed {
@@ -412,7 +446,10 @@ impl SqliteCatalog {
         if target_id == current {
             return Err(Error::invalid(
                 "already_current",
-                format!("batch {target_id} is already the current batch of {} {partition}", t.table.ident),
+                format!(
+                    "batch {target_id} is already the current batch of {} {partition}",
+                    t.table.ident
+                ),
             ));
         }
         let event = move_pointer(
@@ -452,7 +489,11 @@ struct PointerMove<'a> {
 
 /// The compare-and-swap of one pointer and its event, in the caller's
 /// transaction: exactly one row must change, or it is a conflict.
-async fn move_pointer(conn: &mut SqliteConnection, now: chrono::DateTime<chrono::Utc>, m: PointerMove<'_>) -> Result<Event> {
+async fn move_pointer(
+    conn: &mut SqliteConnection,
+    now: chrono::DateTime<chrono::Utc>,
+    m: PointerMove<'_>,
+) -> Result<Event> {
     let mut e = NewEvent::new(m.ctx, m.action).on_table(m.t);
     e.partition_id = Some(m.partition_id);
     e.partition = Some(m.partition.path());
@@ -473,11 +514,12 @@ async fn move_pointer(conn: &mut SqliteConnection, now: chrono::DateTime<chrono:
     .execute(&mut *conn)
     .await?;
     if updated.rows_affected() != 1 {
-        let current: Option<String> = sqlx::query("SELECT current_batch FROM partitions WHERE id = ?")
-            .bind(m.partition_id)
-            .fetch_one(&mut *conn)
-            .await?
-            .try_get(0)?;
+        let current: Option<String> =
+            sqlx::query("SELECT current_batch FROM partitions WHERE id = ?")
+                .bind(m.partition_id)
+                .fetch_one(&mut *conn)
+                .await?
+                .try_get(0)?;
         return Err(Error::Conflict {
             message: format!(
                 "conflict on {} {}: another writer moved the pointer first; hint: retry",

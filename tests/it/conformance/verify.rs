@@ -14,10 +14,18 @@ pub async fn verify_is_clean_and_finds_missing_files(env: &Env) {
     assert!(clean.files >= 3);
     // Break it: remove a file of a committed batch behind the metastore's back.
     let victim = &b.batch.files[0].path;
-    env.ms.storage().store().delete(&object_store::path::Path::parse(victim).unwrap()).await.unwrap();
+    env.ms
+        .storage()
+        .store()
+        .delete(&object_store::path::Path::parse(victim).unwrap())
+        .await
+        .unwrap();
     let broken = env.ms.verify().await.unwrap();
     assert_eq!(broken.violations.len(), 1, "{:?}", broken.violations);
     let v = &broken.violations[0];
     assert_eq!((v.invariant, v.code.as_str()), (2, "missing_file"));
-    assert!(v.message.contains(victim.as_str()) && v.subject.contains(b.batch.id.as_str()), "{v:?}");
+    assert!(
+        v.message.contains(victim.as_str()) && v.subject.contains(b.batch.id.as_str()),
+        "{v:?}"
+    );
 }
