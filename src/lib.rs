@@ -7,7 +7,7 @@
 //!
 //! The crate is one domain core with thin edges:
 //! - [`model`]: names, partitions, batch IDs, entities; all validation.
-//! - [`catalog`]: the metadata [`catalog::Catalog`] trait and its SQLite implementation.
+//! - [`catalog`]: the metadata [`catalog::Catalog`] trait and its SQLite and PostgreSQL implementations.
 //! - [`storage`]: object stores chosen by URL and the path layout.
 //! - [`data`]: Arrow record batches to and from Parquet.
 //! - [`metastore`]: the [`Metastore`] facade every edge calls.
@@ -18,6 +18,7 @@ pub mod client;
 pub mod data;
 pub mod error;
 pub mod model;
+pub mod redact;
 pub mod storage;
 
 pub mod metastore;

@@ -2,8 +2,13 @@
 //! `<warehouse>/<namespace>/<table>/<key>=<value>/.../<batch_id>/part-00000.parquet`.
 //!
 //! The local store is built with fsync so data is on disk before a publish
-//! makes it visible. Paths are built only from validated names and values.
+//! makes it visible. Cloud warehouses (`s3://`, `gs://`, `az://`) are built
+//! by `cloud` from options and the standard environment variables. Paths are
+//! built only from validated names and values.
 
+mod cloud;
+
+use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -16,6 +21,13 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::model::{BatchId, PartitionValues, TableIdent};
 
+/// Object store options, in `object_store` / deltalake key style
+/// (`aws_access_key_id`, `aws_secret_access_key`, `aws_region`,
+/// `aws_endpoint`, `aws_allow_http`, `google_service_account_key`,
+/// `azure_storage_account_name`, ...). Keys are case-insensitive. Values may
+/// be secrets: they are never shown in `Debug` output or error messages.
+pub type StorageOptions = BTreeMap<String, String>;
+
 /// A warehouse: an object store and the root prefix inside it.
 #[derive(Clone)]
 pub struct Storage {
@@ -25,16 +37,25 @@ pub struct Storage {
 
 impl fmt::Debug for Storage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        // The URL never carries credentials (they come from options), but keep
-        // the store itself out of Debug output.
+        // The URL never carries credentials (they come from options and are
+        // removed from it), and the store stays out of Debug output.
         f.debug_struct("Storage").field("url", &self.url).finish()
     }
 }
 
 impl Storage {
-    /// Opens the warehouse at `url`: `file:///abs/dir` (or a plain directory
-    /// path) or `memory://`. The directory is created if missing.
+    /// Opens the warehouse at `url` with no options: see [`Storage::open_with`].
     pub fn open(url: &str) -> Result<Self> {
+        Self::open_with(url, &StorageOptions::new())
+    }
+
+    /// Opens the warehouse at `url`: `file:///abs/dir` (or a plain directory
+    /// path; created if missing), `memory://`, `s3://bucket/prefix`,
+    /// `gs://bucket/prefix` or `az://container/prefix`. Cloud stores take
+    /// their settings from the standard environment variables (`AWS_*`,
+    /// including `AWS_ENDPOINT_URL` and `AWS_ALLOW_HTTP`; `GOOGLE_*`;
+    /// `AZURE_*`), overridden by `options`; local stores ignore `options`.
+    pub fn open_with(url: &str, options: &StorageOptions) -> Result<Self> {
         if url.starts_with("memory:") {
             return Ok(Self::new(Arc::new(InMemory::new()), "memory://"));
         }
@@ -44,10 +65,16 @@ impl Storage {
                 "file" => parsed
                     .to_file_path()
                     .map_err(|()| invalid_url(url, "not an absolute file path"))?,
+                scheme if cloud::SCHEMES.contains(&scheme) => {
+                    let (store, shown) = cloud::open(&parsed, options)?;
+                    return Ok(Self::new(store, shown));
+                }
                 other => {
                     return Err(invalid_url(
                         url,
-                        &format!("scheme {other}:// is not supported; use file:// or memory://"),
+                        &format!(
+                            "scheme {other}:// is not supported; use file://, s3://, gs://, az:// or memory://"
+                        ),
                     ));
                 }
             }
@@ -108,7 +135,7 @@ pub fn uri(warehouse: &str, path: &str) -> String {
 fn invalid_url(url: &str, why: &str) -> Error {
     Error::invalid(
         "invalid_warehouse",
-        format!("invalid warehouse url {url:?}: {why}"),
+        format!("invalid warehouse url {:?}: {why}", crate::redact::url(url)),
     )
 }
 

@@ -19,3 +19,10 @@ pub(crate) const SQLITE: &[Migration] = &[Migration {
     name: "0001_catalog.sql",
     sql: include_str!("../../migrations/sqlite/0001_catalog.sql"),
 }];
+
+/// The PostgreSQL migrations, in order (the same file names as SQLite's).
+pub(crate) const POSTGRES: &[Migration] = &[Migration {
+    version: 1,
+    name: "0001_catalog.sql",
+    sql: include_str!("../../migrations/postgres/0001_catalog.sql"),
+}];

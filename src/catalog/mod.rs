@@ -11,14 +11,18 @@
 
 mod clock;
 mod migrate;
+pub mod postgres;
 pub mod sqlite;
 
 use async_trait::async_trait;
 
 pub use clock::{Clock, SystemClock};
+pub use postgres::{PostgresCatalog, PostgresOptions};
 pub use sqlite::SqliteCatalog;
 
-use crate::error::Result;
+use std::sync::Arc;
+
+use crate::error::{Error, Result};
 use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
     NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
@@ -26,8 +30,26 @@ use crate::model::{
     TableIdent, Version, Violation,
 };
 
-/// The metadata operations of the metastore. Implementations: SQLite (here),
-/// PostgreSQL and the HTTP client (later), all held to one conformance suite.
+/// Connects to the catalog a database URL names: `sqlite://path` (or
+/// `sqlite:path`) or `postgres://...` / `postgresql://...`, with default
+/// options. Errors never show the URL's password.
+pub async fn connect_catalog(url: &str) -> Result<Arc<dyn Catalog>> {
+    let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+    match scheme.as_deref() {
+        Some("sqlite") => Ok(Arc::new(SqliteCatalog::connect(url).await?)),
+        Some("postgres" | "postgresql") => Ok(Arc::new(PostgresCatalog::connect(url).await?)),
+        _ => Err(Error::invalid(
+            "invalid_database_url",
+            format!(
+                "unsupported database url {}: use sqlite:///path/to/catalog.db or postgres://user@host/dbname",
+                crate::redact::url(url)
+            ),
+        )),
+    }
+}
+
+/// The metadata operations of the metastore. Implementations: SQLite,
+/// PostgreSQL (here) and the HTTP client (later), all held to one conformance suite.
 ///
 /// Inputs are validated model types; implementations still enforce every
 /// invariant that involves stored state (existence, states, compare-and-swap).

@@ -20,6 +20,9 @@ pub struct ConnectOptions {
     /// directly, `Some(false)` sends all data through the server, `None`
     /// decides by trying to reach the warehouse.
     pub direct_data: Option<bool>,
+    /// Object store options for a cloud warehouse (object_store / deltalake
+    /// key names); the standard `AWS_*` variables fill in the rest.
+    pub storage_options: std::collections::BTreeMap<String, String>,
 }
 
 /// What a URL names.
@@ -58,6 +61,7 @@ pub fn target(url: Option<&str>, options: &ConnectOptions) -> Result<Target> {
             database_url: Some(format!("sqlite://{path}")),
             warehouse: Some(warehouse),
             dir: None,
+            storage_options: options.storage_options.clone(),
         }));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -71,6 +75,7 @@ pub fn target(url: Option<&str>, options: &ConnectOptions) -> Result<Target> {
             database_url: Some(url.to_owned()),
             warehouse: Some(warehouse),
             dir: None,
+            storage_options: options.storage_options.clone(),
         }));
     }
     if url.contains("://") {
@@ -85,6 +90,7 @@ pub fn target(url: Option<&str>, options: &ConnectOptions) -> Result<Target> {
         dir: Some(PathBuf::from(url)),
         warehouse: options.warehouse.clone(),
         database_url: None,
+        storage_options: options.storage_options.clone(),
     }))
 }
 
@@ -99,10 +105,10 @@ impl Metastore {
                 let info = client.server_info().await?;
                 let direct = match options.direct_data {
                     Some(d) => d,
-                    None => reachable(&info.warehouse).await,
+                    None => reachable(&info.warehouse, &options.storage_options).await,
                 };
                 if direct {
-                    let storage = Storage::open(&info.warehouse)?;
+                    let storage = Storage::open_with(&info.warehouse, &options.storage_options)?;
                     Ok(Self::new(std::sync::Arc::new(client), storage))
                 } else {
                     Self::through_server(client).await
@@ -118,7 +124,7 @@ impl Metastore {
 }
 
 /// Whether this process can list the warehouse at `url` itself.
-async fn reachable(url: &str) -> bool {
+async fn reachable(url: &str, options: &std::collections::BTreeMap<String, String>) -> bool {
     if url.starts_with("memory:") {
         return false;
     }
@@ -128,7 +134,7 @@ async fn reachable(url: &str) -> bool {
         // Never create a directory that only exists on the server's machine.
         return u.to_file_path().is_ok_and(|p| p.is_dir());
     }
-    match Storage::open(url) {
+    match Storage::open_with(url, options) {
         Ok(s) => !matches!(s.store().list(None).next().await, Some(Err(_))),
         Err(_) => false,
     }

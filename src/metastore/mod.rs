@@ -10,10 +10,12 @@ mod transfer;
 mod verify;
 mod writes;
 
+use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::catalog::{Catalog, SqliteCatalog};
+use crate::catalog::{Catalog, connect_catalog};
 use crate::data::WriteOptions;
 use crate::error::Result;
 use crate::model::{
@@ -33,14 +35,42 @@ pub use writes::{PublishOptions, PublishSpec, StageOptions, StoreOptions, Stored
 pub const DEFAULT_DIR: &str = ".batchmeta";
 
 /// Where the catalog and the warehouse live.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default, PartialEq, Eq)]
 pub struct Config {
-    /// `sqlite:///path/catalog.db`; `None` = `<dir>/catalog.db`.
+    /// `sqlite:///path/catalog.db` or `postgres://user@host/db`; `None` =
+    /// `<dir>/catalog.db`.
     pub database_url: Option<String>,
-    /// `file:///path`, a directory, or `memory://`; `None` = `<dir>/warehouse`.
+    /// `file:///path`, a directory, `s3://bucket/prefix`, `gs://...`,
+    /// `az://...` or `memory://`; `None` = `<dir>/warehouse`.
     pub warehouse: Option<String>,
     /// The embedded directory; `None` = [`DEFAULT_DIR`].
     pub dir: Option<PathBuf>,
+    /// Object store options for a cloud warehouse (see
+    /// [`crate::storage::StorageOptions`]); values may be secrets.
+    pub storage_options: BTreeMap<String, String>,
+}
+
+impl fmt::Debug for Config {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Passwords and keys stay out: URLs are redacted, option values hidden.
+        let options: BTreeMap<&str, &str> = self
+            .storage_options
+            .keys()
+            .map(|k| (k.as_str(), crate::redact::HIDDEN))
+            .collect();
+        f.debug_struct("Config")
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(crate::redact::url),
+            )
+            .field(
+                "warehouse",
+                &self.warehouse.as_deref().map(crate::redact::url),
+            )
+            .field("dir", &self.dir)
+            .field("storage_options", &options)
+            .finish()
+    }
 }
 
 impl Config {
@@ -121,11 +151,12 @@ impl Metastore {
         })
     }
 
-    /// Opens the catalog and warehouse a [`Config`] names.
+    /// Opens the catalog and warehouse a [`Config`] names; the database
+    /// URL's scheme picks the backend (`sqlite://`, `postgres://`).
     pub async fn open(config: &Config) -> Result<Self> {
-        let storage = Storage::open(&config.resolved_warehouse())?;
-        let catalog = SqliteCatalog::connect(&config.resolved_database_url()).await?;
-        Ok(Self::new(Arc::new(catalog), storage))
+        let storage = Storage::open_with(&config.resolved_warehouse(), &config.storage_options)?;
+        let catalog = connect_catalog(&config.resolved_database_url()).await?;
+        Ok(Self::new(catalog, storage))
     }
 
     /// Opens (creating) the embedded catalog in `dir`.

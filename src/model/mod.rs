@@ -11,10 +11,10 @@ pub use batch_id::BatchId;
 pub use entities::*;
 pub use names::{KeyName, NamespaceName, PinName, TableIdent, TableName};
 pub(crate) use names::{check_identifier, shown};
-pub(crate) use partition::range_bound;
 pub use partition::{
     KeyType, MAX_VALUE_BYTES, PartitionKey, PartitionSpec, PartitionValues, escape, unescape,
 };
+pub(crate) use partition::{prefix_bound, range_bound};
 pub(crate) use schema::same_logical_type;
 pub use schema::{
     SchemaMode, fingerprint, merge_schemas, parse_columns, parse_data_type, schemas_compatible,

@@ -349,6 +349,63 @@ pub(crate) fn range_bound(keys: &[PartitionKey], raw: &str) -> Result<String> {
     Ok(key.kind.sortable(&key.kind.canonical(&key.name, raw)?))
 }
 
+/// The sort-key prefix for a partition prefix: `date=2016-10` or
+/// `date=2016-10-31/region=u`, or a bare value prefix of the first key.
+pub(crate) fn prefix_bound(keys: &[PartitionKey], prefix: &str) -> Result<String> {
+    let bad = |why: &str| {
+        Error::invalid(
+            "invalid_partition",
+            format!("invalid partition prefix {prefix:?}: {why}"),
+        )
+    };
+    if keys.is_empty() {
+        return Err(bad("the table is not partitioned"));
+    }
+    let pairs: Vec<(String, String)> = match PartitionSpec::parse(prefix)? {
+        PartitionSpec::Positional(v) => vec![(
+            keys[0].name.to_string(),
+            v.into_iter().next().unwrap_or_default(),
+        )],
+        PartitionSpec::Named(pairs) => pairs,
+    };
+    if pairs.len() > keys.len() {
+        return Err(bad("more keys than the table has"));
+    }
+    let (whole, last) = pairs.split_at(pairs.len() - 1);
+    for (k, (name, _)) in keys.iter().zip(&pairs) {
+        if k.name.as_str() != name {
+            return Err(bad(&format!(
+                "keys must come in table order; expected {}",
+                k.name
+            )));
+        }
+    }
+    let mut out = String::new();
+    if !whole.is_empty() {
+        let lead = &keys[..whole.len()];
+        let v = PartitionValues::resolve(lead, &PartitionSpec::Named(whole.to_vec()))?;
+        out = v.sort_key(lead);
+        out.push('\u{1}');
+    }
+    let (name, value) = &last[0];
+    let key = &keys[whole.len()];
+    if value.chars().any(char::is_control) {
+        return Err(bad("control characters are not allowed"));
+    }
+    match key.kind {
+        KeyType::Int => {
+            // Integers have no meaningful text prefix: the value must be whole.
+            let one = PartitionValues::resolve(
+                std::slice::from_ref(key),
+                &PartitionSpec::Named(vec![(name.clone(), value.clone())]),
+            )?;
+            out.push_str(&one.sort_key(std::slice::from_ref(key)));
+        }
+        _ => out.push_str(value),
+    }
+    Ok(out)
+}
+
 fn needs_escape(c: char) -> bool {
     c.is_control()
         || matches!(

@@ -12,6 +12,9 @@
 mod conformance;
 mod harness;
 mod http;
+mod postgres;
 mod processes;
 mod remote;
+mod s3;
+mod services;
 mod sqlite;

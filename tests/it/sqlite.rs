@@ -13,8 +13,8 @@ use sqlx::{ConnectOptions, Row};
 
 use crate::harness::{Backend, Env};
 
-struct SqliteBackend {
-    path: std::path::PathBuf,
+pub struct SqliteBackend {
+    pub path: std::path::PathBuf,
 }
 
 #[async_trait]

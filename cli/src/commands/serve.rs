@@ -19,7 +19,7 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
     let config = Config {
         database_url: args.database_url.clone(),
         warehouse: global.warehouse.clone(),
-        dir: None,
+        ..Config::default()
     };
     let ms = Metastore::open(&config).await?;
     let listener = tokio::net::TcpListener::bind(args.bind)

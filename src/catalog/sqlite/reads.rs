@@ -8,7 +8,7 @@ use super::rows::{self, BATCH_COLUMNS, TableRow, micros, time};
 use crate::error::{Error, Object, Result};
 use crate::model::{
     Batch, BatchId, BatchState, Event, EventQuery, Order, Page, PartitionInfo, PartitionQuery,
-    PartitionValues, PinTarget, Resolved, TableIdent, Version, range_bound,
+    PartitionValues, PinTarget, Resolved, TableIdent, Version, prefix_bound, range_bound,
 };
 
 /// The batch that was current for partition `pid` at `at`, from the event log.
@@ -190,7 +190,7 @@ impl SqliteCatalog {
         qb.push_bind(t.id);
         qb.push(" AND current_batch IS NOT NULL");
         if let Some(prefix) = &q.prefix {
-            let p = prefix_sort_key(keys, prefix)?;
+            let p = prefix_bound(keys, prefix)?;
             qb.push(" AND sort_key >= ").push_bind(p.clone());
             qb.push(" AND sort_key < ")
                 .push_bind(format!("{p}\u{10FFFF}"));
@@ -409,62 +409,4 @@ fn page_of_events(rs: &[sqlx::sqlite::SqliteRow], limit: i64) -> Result<Page<Eve
         None
     };
     Ok(Page { items, next_cursor })
-}
-
-/// The sort-key prefix for a partition prefix: `date=2016-10` or
-/// `date=2016-10-31/region=u`, or a bare value prefix of the first key.
-fn prefix_sort_key(keys: &[crate::model::PartitionKey], prefix: &str) -> Result<String> {
-    use crate::model::{PartitionSpec, PartitionValues as PV};
-    let bad = |why: &str| {
-        Error::invalid(
-            "invalid_partition",
-            format!("invalid partition prefix {prefix:?}: {why}"),
-        )
-    };
-    if keys.is_empty() {
-        return Err(bad("the table is not partitioned"));
-    }
-    let pairs: Vec<(String, String)> = match PartitionSpec::parse(prefix)? {
-        PartitionSpec::Positional(v) => vec![(
-            keys[0].name.to_string(),
-            v.into_iter().next().unwrap_or_default(),
-        )],
-        PartitionSpec::Named(pairs) => pairs,
-    };
-    if pairs.len() > keys.len() {
-        return Err(bad("more keys than the table has"));
-    }
-    let (whole, last) = pairs.split_at(pairs.len() - 1);
-    for (k, (name, _)) in keys.iter().zip(&pairs) {
-        if k.name.as_str() != name {
-            return Err(bad(&format!(
-                "keys must come in table order; expected {}",
-                k.name
-            )));
-        }
-    }
-    let mut out = String::new();
-    if !whole.is_empty() {
-        let lead = &keys[..whole.len()];
-        let v = PV::resolve(lead, &PartitionSpec::Named(whole.to_vec()))?;
-        out = v.sort_key(lead);
-        out.push('\u{1}');
-    }
-    let (name, value) = &last[0];
-    let key = &keys[whole.len()];
-    if value.chars().any(char::is_control) {
-        return Err(bad("control characters are not allowed"));
-    }
-    match key.kind {
-        crate::model::KeyType::Int => {
-            // Integers have no meaningful text prefix: the value must be whole.
-            let one = PV::resolve(
-                std::slice::from_ref(key),
-                &PartitionSpec::Named(vec![(name.clone(), value.clone())]),
-            )?;
-            out.push_str(&one.sort_key(std::slice::from_ref(key)));
-        }
-        _ => out.push_str(value),
-    }
-    Ok(out)
 }
