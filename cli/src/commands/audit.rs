@@ -22,9 +22,8 @@ pub(crate) async fn run(s: &Session, a: &AuditArgs) -> Result<()> {
     let mut events = Vec::new();
     let mut cursor = None;
     loop {
-        let page = s
-            .ms
-            .events(&EventQuery {
+        let page =
+            s.ms.events(&EventQuery {
                 cursor: cursor.take(),
                 limit: Some(PAGE.min(a.limit.max(1))),
                 ..base.clone()
@@ -53,9 +52,8 @@ pub(crate) async fn run(s: &Session, a: &AuditArgs) -> Result<()> {
         print_line(s, e)?;
     }
     loop {
-        let page = s
-            .ms
-            .events(&EventQuery {
+        let page =
+            s.ms.events(&EventQuery {
                 after: Some(last),
                 since: None,
                 limit: Some(PAGE),
@@ -100,9 +98,8 @@ async fn query(s: &Session, a: &AuditArgs) -> Result<EventQuery> {
 
 /// The id of the newest event of all, or 0.
 async fn latest_event_id(s: &Session) -> Result<i64> {
-    let page = s
-        .ms
-        .events(&EventQuery {
+    let page =
+        s.ms.events(&EventQuery {
             limit: Some(1),
             ..EventQuery::default()
         })
@@ -116,7 +113,15 @@ fn print_all(s: &Session, events: &[Event]) -> Result<()> {
         return s.out.value(&v);
     }
     let mut t = Table::new(&[
-        "EVENT", "PRINCIPAL", "ACTION", "TABLE", "PARTITION", "FROM", "TO", "MESSAGE", "TIME",
+        "EVENT",
+        "PRINCIPAL",
+        "ACTION",
+        "TABLE",
+        "PARTITION",
+        "FROM",
+        "TO",
+        "MESSAGE",
+        "TIME",
     ]);
     for e in events {
         t.row(row(e));

@@ -20,9 +20,8 @@ pub(crate) async fn list(s: &Session, a: &PartitionsArgs) -> Result<()> {
     let mut items = Vec::new();
     let mut cursor = None;
     loop {
-        let page = s
-            .ms
-            .partitions(
+        let page =
+            s.ms.partitions(
                 &ident,
                 &PartitionQuery {
                     prefix: a.prefix.clone(),
@@ -55,7 +54,9 @@ pub(crate) async fn list(s: &Session, a: &PartitionsArgs) -> Result<()> {
     }
     s.out.table(
         &t,
-        &format!("no published partitions in {ident}; store one with `meta put {ident} PARTITION FILE`"),
+        &format!(
+            "no published partitions in {ident}; store one with `meta put {ident} PARTITION FILE`"
+        ),
     )
 }
 
@@ -65,9 +66,13 @@ pub(crate) async fn history(s: &Session, a: &HistoryArgs) -> Result<()> {
     let mut events = Vec::new();
     let mut cursor: Option<String> = None;
     loop {
-        let page = s
-            .ms
-            .history(&ident, &spec, cursor.as_deref(), Some(PAGE.min(a.limit.max(1))))
+        let page =
+            s.ms.history(
+                &ident,
+                &spec,
+                cursor.as_deref(),
+                Some(PAGE.min(a.limit.max(1))),
+            )
             .await?;
         events.extend(page.items);
         match page.next_cursor {
@@ -81,7 +86,14 @@ pub(crate) async fn history(s: &Session, a: &HistoryArgs) -> Result<()> {
         return s.out.value(&v);
     }
     let mut t = Table::new(&[
-        "EVENT", "ACTION", "FROM", "TO", "ROWS", "PRINCIPAL", "MESSAGE", "TIME",
+        "EVENT",
+        "ACTION",
+        "FROM",
+        "TO",
+        "ROWS",
+        "PRINCIPAL",
+        "MESSAGE",
+        "TIME",
     ]);
     for e in &events {
         t.row(vec![
@@ -112,11 +124,10 @@ pub(crate) async fn rollback(s: &Session, a: &RollbackArgs) -> Result<()> {
         expect: a.expect.as_deref().map(BatchId::parse).transpose()?,
         message: a.message.clone(),
     };
-    let event = s
-        .ms
-        .rollback(&s.ctx, &ident, &spec, &req)
-        .await
-        .map_err(|e| conflict_hint(e, &format!("meta rollback {ident} {}", a.partition)))?;
+    let event =
+        s.ms.rollback(&s.ctx, &ident, &spec, &req)
+            .await
+            .map_err(|e| conflict_hint(e, &format!("meta rollback {ident} {}", a.partition)))?;
     if s.out.json() {
         return s.out.value(&EventView::from(&event));
     }

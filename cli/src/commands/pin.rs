@@ -1,8 +1,6 @@
 //! `meta pin create|ls|rm`: consumers' claims on batches.
 
-use batchmeta::model::{
-    BatchId, NewPin, PartitionSpec, PinName, PinTarget, TableIdent, Version,
-};
+use batchmeta::model::{BatchId, NewPin, PartitionSpec, PinName, PinTarget, TableIdent, Version};
 use batchmeta::{Error, ResolveRequest, Result};
 use serde_json::json;
 
@@ -32,9 +30,8 @@ pub(crate) async fn run(s: &Session, cmd: &PinCommand) -> Result<()> {
                         Some(b) => Version::Batch(BatchId::parse(b)?),
                         None => Version::Current,
                     };
-                    let resolved = s
-                        .ms
-                        .resolve(
+                    let resolved =
+                        s.ms.resolve(
                             &ident,
                             &ResolveRequest {
                                 partitions: Some(vec![spec]),
@@ -94,7 +91,14 @@ pub(crate) async fn run(s: &Session, cmd: &PinCommand) -> Result<()> {
                 return s.out.value(&v);
             }
             let mut t = Table::new(&[
-                "TABLE", "NAME", "PARTITION", "BATCH", "OWNER", "REASON", "EXPIRES", "CREATED",
+                "TABLE",
+                "NAME",
+                "PARTITION",
+                "BATCH",
+                "OWNER",
+                "REASON",
+                "EXPIRES",
+                "CREATED",
             ]);
             for p in &pins {
                 let v = PinView::from(p);

@@ -50,9 +50,8 @@ pub(crate) async fn run(s: &Session, a: &PutArgs) -> Result<()> {
         "client".to_owned(),
         format!("meta {}", env!("CARGO_PKG_VERSION")),
     );
-    let staged = s
-        .ms
-        .stage(
+    let staged =
+        s.ms.stage(
             &s.ctx,
             &ident,
             std::slice::from_ref(&spec),
@@ -87,9 +86,14 @@ pub(crate) async fn run(s: &Session, a: &PutArgs) -> Result<()> {
                     ));
                 }
             });
-            let written = s
-                .ms
-                .write(&ident, &batch.id, schema, futures::stream::iter(batches), mode)
+            let written =
+                s.ms.write(
+                    &ident,
+                    &batch.id,
+                    schema,
+                    futures::stream::iter(batches),
+                    mode,
+                )
                 .await?;
             rows = usize::try_from(written.rows).unwrap_or(usize::MAX);
         }

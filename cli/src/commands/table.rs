@@ -1,8 +1,6 @@
 //! `meta table create|ls|show|drop`.
 
-use batchmeta::model::{
-    NamespaceName, NewTable, PartitionKey, TableIdent, parse_columns,
-};
+use batchmeta::model::{NamespaceName, NewTable, PartitionKey, TableIdent, parse_columns};
 use batchmeta::{Error, Result};
 use serde_json::json;
 
@@ -83,7 +81,13 @@ pub(crate) async fn run(s: &Session, cmd: &TableCommand) -> Result<()> {
         TableCommand::Ls { namespace } => {
             let namespaces = match namespace {
                 Some(n) => vec![NamespaceName::new(n.as_str())?],
-                None => s.ms.namespaces().await?.into_iter().map(|n| n.name).collect(),
+                None => {
+                    s.ms.namespaces()
+                        .await?
+                        .into_iter()
+                        .map(|n| n.name)
+                        .collect()
+                }
             };
             let mut tables = Vec::new();
             for n in &namespaces {
@@ -138,7 +142,9 @@ pub(crate) async fn run(s: &Session, cmd: &TableCommand) -> Result<()> {
             let ident = TableIdent::parse(table)?;
             s.ms.drop_table(&s.ctx, &ident).await?;
             if s.out.json() {
-                return s.out.value(&json!({ "table": ident.to_string(), "dropped": true }));
+                return s
+                    .out
+                    .value(&json!({ "table": ident.to_string(), "dropped": true }));
             }
             s.out.text(&format!("dropped table {ident}\n"))?;
             s.out

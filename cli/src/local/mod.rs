@@ -10,8 +10,8 @@ use std::path::Path;
 use arrow_schema::Schema;
 use batchmeta::{Error, Result};
 
-pub(crate) use read::{Input, open_input};
-pub(crate) use write::{Sink, open_sink};
+pub(crate) use read::open_input;
+pub(crate) use write::open_sink;
 
 /// The file formats, by extension (or magic bytes for inputs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -62,7 +62,10 @@ pub(crate) fn open_input(path: &Path, table: &Schema) -> Result<Input> {
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(Error::invalid(
             "cannot_open_file",
-            format!("{} is a directory; hint: name the data files in it", path.display()),
+            format!(
+                "{} is a directory; hint: name the data files in it",
+                path.display()
+            ),
         ));
     }
     let format = match Format::from_extension(path) {
@@ -91,9 +94,7 @@ pub(crate) fn open_input(path: &Path, table: &Schema) -> Result<Input> {
             Ok(Input {
                 path: path_buf,
                 schema,
-                batches: Box::new(reader.map(move |r| {
-                    r.and_then(|rb| rb.with_schema(s.clone()))
-                })),
+                batches: Box::new(reader.map(move |r| r.and_then(|rb| rb.with_schema(s.clone())))),
                 cast_to: None,
             })
         }

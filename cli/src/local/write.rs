@@ -94,10 +94,8 @@ impl Sink {
     pub(crate) fn finish(self) -> Result<()> {
         let Sink { writer, rename } = self;
         let out: Result<Out> = match writer {
-            Writer::Parquet(mut w) => w
-                .finish()
-                .and_then(|_| w.into_inner())
-                .map_err(Error::from),
+            // Flushes the last row group and writes the footer.
+            Writer::Parquet(w) => w.into_inner().map_err(Error::from),
             Writer::Ipc(w) => w.into_inner().map_err(Error::from),
             Writer::Csv(w) => Ok(w.into_inner()),
         };

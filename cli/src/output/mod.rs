@@ -113,18 +113,28 @@ impl Printer {
 pub(crate) fn split_hint(e: &Error) -> (String, Option<String>) {
     let text = e.to_string();
     if let Some((m, h)) = text.split_once("; hint: ") {
-        return (m.to_owned(), Some(h.to_owned()));
+        // The core speaks the API's names; the shell user types flags.
+        let h = h.replace("schema_mode=merge", "--schema-mode merge");
+        return (m.to_owned(), Some(h));
     }
     let hint = match e.code() {
-        "namespace_not_found" => Some("list namespaces with `meta ns ls`, or create one with `meta ns create NAME`"),
-        "table_not_found" => Some("list tables with `meta table ls`, or create one with `meta table create NS.TABLE`"),
+        "namespace_not_found" => {
+            Some("list namespaces with `meta ns ls`, or create one with `meta ns create NAME`")
+        }
+        "table_not_found" => Some(
+            "list tables with `meta table ls`, or create one with `meta table create NS.TABLE`",
+        ),
         "partition_not_found" => Some("list published partitions with `meta partitions NS.TABLE`"),
-        "batch_not_found" => Some("list a partition's batches with `meta history NS.TABLE PARTITION`"),
+        "batch_not_found" => {
+            Some("list a partition's batches with `meta history NS.TABLE PARTITION`")
+        }
         "pin_not_found" => Some("list pins with `meta pin ls`"),
         "namespace_exists" | "table_exists" | "pin_exists" => {
             Some("pick another name, or use the existing one")
         }
-        "schema_mismatch" => Some("compare with `meta table show NS.TABLE`, or pass --schema-mode merge to add new columns"),
+        "schema_mismatch" => Some(
+            "compare with `meta table show NS.TABLE`, or pass --schema-mode merge to add new columns",
+        ),
         "server_unreachable" => None,
         _ if e.kind() == ErrorKind::Internal => Some(
             "this is a bug or a problem with the environment (disk, network, database); rerun with BATCHMETA_LOG=debug and report it if it persists",

@@ -45,7 +45,9 @@ pub(crate) fn parse_duration(s: &str) -> Result<Duration> {
     let bad = || {
         Error::invalid(
             "invalid_duration",
-            format!("invalid duration {s:?}; hint: write a number and a unit, e.g. 30s, 10m, 2h, 3d or 1w"),
+            format!(
+                "invalid duration {s:?}; hint: write a number and a unit, e.g. 30s, 10m, 2h, 3d or 1w"
+            ),
         )
     };
     let n: u64 = num.parse().map_err(|_| bad())?;
@@ -87,7 +89,12 @@ fn parse_time(s: &str, sign: i32) -> Result<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(t) {
         return Ok(t.with_timezone(&Utc));
     }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"] {
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
         if let Ok(n) = NaiveDateTime::parse_from_str(t, f) {
             return Ok(n.and_utc());
         }

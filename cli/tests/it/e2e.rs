@@ -9,10 +9,9 @@ fn e2e_shell_tour() {
     let dir = tempfile::tempdir().unwrap();
     crate::harness::write_parquet(&dir.path().join("sold.parquet"), &[1, 2, 3]);
     let bin_dir = Path::new(crate::harness::meta_bin()).parent().unwrap();
-    let path = std::env::join_paths(
-        std::iter::once(bin_dir.to_path_buf())
-            .chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
-    )
+    let path = std::env::join_paths(std::iter::once(bin_dir.to_path_buf()).chain(
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+    ))
     .unwrap();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/e2e.sh");
     let out = Command::new("bash")

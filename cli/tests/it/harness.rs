@@ -226,7 +226,10 @@ pub fn settings(env: &Env, suffix: &str) -> insta::Settings {
         r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|\+00:00)",
         "[TIME]",
     );
-    s.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC \([^)]*\)", "[TIME]");
+    s.add_filter(
+        r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2} UTC \([^)]*\)",
+        "[TIME]",
+    );
     s.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})? UTC", "[TIME]");
     s.add_filter(
         r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",

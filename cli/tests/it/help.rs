@@ -36,7 +36,10 @@ fn every_command_has_a_description_and_an_example() {
         let out = meta(dir.path()).args(*cmd).arg("--help").output().unwrap();
         let text = String::from_utf8_lossy(&out.stdout);
         assert!(out.status.success(), "meta {cmd:?} --help failed");
-        assert!(text.contains("Example"), "meta {cmd:?} --help has no example:\n{text}");
+        assert!(
+            text.contains("Example"),
+            "meta {cmd:?} --help has no example:\n{text}"
+        );
         let first = text.lines().next().unwrap_or_default();
         assert!(
             !first.trim().is_empty() && !first.ends_with('.'),

@@ -9,7 +9,15 @@ use crate::harness::Env;
 
 fn setup(env: &Env) {
     env.ok(&["ns", "create", "sales"]);
-    env.ok(&["table", "create", "sales.t", "--columns", "id:int64", "--partition-by", "d:int"]);
+    env.ok(&[
+        "table",
+        "create",
+        "sales.t",
+        "--columns",
+        "id:int64",
+        "--partition-by",
+        "d:int",
+    ]);
     env.file("a.csv", "id\n1\n2\n");
 }
 
@@ -17,7 +25,9 @@ fn follow(env: Env) {
     setup(&env);
     env.ok(&["put", "sales.t", "d=1", "a.csv"]);
     let mut child = env
-        .cmd(&["audit", "--follow", "--table", "sales.t", "--output", "json"])
+        .cmd(&[
+            "audit", "--follow", "--table", "sales.t", "--output", "json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -64,7 +74,17 @@ fn wait_returns_when_published(env: Env) {
     let first: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
     let b1 = first["batch"].as_str().unwrap().to_owned();
     let waiter = env
-        .cmd(&["wait", "sales.t", "d=1", "--after", &b1, "--timeout", "30s", "--output", "json"])
+        .cmd(&[
+            "wait",
+            "sales.t",
+            "d=1",
+            "--after",
+            &b1,
+            "--timeout",
+            "30s",
+            "--output",
+            "json",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -73,7 +93,12 @@ fn wait_returns_when_published(env: Env) {
     let second = env.ok(&["put", "sales.t", "d=1", "a.csv", "--output", "json"]);
     let second: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
     let out = waiter.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let got: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(got["batch"], second["batch"]);
     assert_eq!(got["parent"].as_str(), Some(b1.as_str()));
