@@ -5,6 +5,7 @@
 //! its schema against the table before the catalog moves any pointer.
 
 mod connect;
+mod file_listing;
 mod reads;
 mod transfer;
 mod verify;
@@ -26,6 +27,7 @@ use crate::model::{
 use crate::storage::Storage;
 
 pub use connect::{ConnectOptions, Target, target};
+pub use file_listing::FileEntry;
 pub use reads::{ReadRequest, ResolveRequest};
 pub use transfer::{Body, decode_ipc, encode_ipc};
 pub use verify::VerifyReport;

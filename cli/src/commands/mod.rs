@@ -1,4 +1,60 @@
-//! The commands. Each parses nothing itself: it gets clap's values, calls the
-//! facade and prints.
+//! The commands, one file per noun. Each gets clap's values, lets the core
+//! validate them, calls the facade and prints through [`crate::output`].
 
+pub(crate) mod audit;
+pub(crate) mod files;
+pub(crate) mod get;
+pub(crate) mod ns;
+pub(crate) mod partition;
+pub(crate) mod pin;
+pub(crate) mod put;
 pub(crate) mod serve;
+pub(crate) mod table;
+pub(crate) mod verify;
+pub(crate) mod wait;
+
+use batchmeta::model::{BatchId, PinName, Version};
+use batchmeta::{Error, Result};
+
+use crate::args::VersionArgs;
+use crate::output::time;
+
+/// The version `--batch`, `--as-of` or `--pin` asks for (current by default).
+pub(crate) fn version(v: &VersionArgs) -> Result<Version> {
+    if let Some(b) = &v.batch {
+        return Ok(Version::Batch(BatchId::parse(b)?));
+    }
+    if let Some(t) = &v.as_of {
+        return Ok(Version::AsOf(time::parse_past(t)?));
+    }
+    if let Some(p) = &v.pin {
+        return Ok(Version::Pin(PinName::new(p.as_str())?));
+    }
+    Ok(Version::Current)
+}
+
+/// A conflict with the hint a shell user needs: the current batch, and the
+/// `--expect` that makes the command go through if that batch is fine.
+pub(crate) fn conflict_hint(e: Error, command: &str) -> Error {
+    match e {
+        Error::Conflict { message, current } => {
+            let base = message
+                .split_once("; hint: ")
+                .map_or(message.as_str(), |(m, _)| m)
+                .to_owned();
+            let hint = match &current {
+                Some(c) => format!(
+                    "the current batch is {c}; look at it first, then rerun with `{command} --expect {c}`"
+                ),
+                None => format!(
+                    "the partition has no current batch; rerun with `{command} --expect none`"
+                ),
+            };
+            Error::Conflict {
+                message: format!("{base}; hint: {hint}"),
+                current,
+            }
+        }
+        other => other,
+    }
+}

@@ -1,0 +1,134 @@
+//! The command line, as clap definitions only; the commands live in
+//! `commands/`. Values stay strings here: the core validates names,
+//! partitions and batch IDs, so that a bad value gets the core's message, a
+//! hint and exit status 1.
+
+mod catalog;
+mod data;
+
+use std::net::SocketAddr;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+pub(crate) use catalog::{
+    HistoryArgs, NsArgs, NsCommand, PartitionsArgs, PinArgs, PinCommand, RollbackArgs, TableArgs,
+    TableCommand,
+};
+pub(crate) use data::{AuditArgs, FilesArgs, GetArgs, PutArgs, VersionArgs, WaitArgs};
+
+/// batchmeta: versioned tables where a bad overwrite never costs data
+///
+/// Every write lands in a fresh batch; `meta rollback` puts the previous one back.
+#[derive(Debug, Parser)]
+#[command(name = "meta", version, propagate_version = true)]
+#[command(after_help = "Example:
+  meta table create sales.sold_items --columns 'id:int64,price:float64' --partition-by date:date
+  meta put sales.sold_items date=2016-10-31 sold.parquet
+  meta rollback sales.sold_items date=2016-10-31
+
+Exit status: 0 ok, 1 user error (bad input, not found, conflict), 2 internal or environment error")]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: Global,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub(crate) struct Global {
+    /// The catalog: http(s)://host:port (a server), sqlite:///path/catalog.db,
+    /// postgres://..., or a directory; unset = the embedded default .batchmeta/
+    #[arg(long, env = "BATCHMETA_URL", global = true)]
+    pub(crate) url: Option<String>,
+    /// The warehouse for a catalog given by a database URL
+    #[arg(long, env = "BATCHMETA_WAREHOUSE", global = true)]
+    pub(crate) warehouse: Option<String>,
+    /// Output format
+    #[arg(long, value_enum, default_value = "human", global = true)]
+    pub(crate) output: Output,
+}
+
+/// Output formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Output {
+    /// Aligned tables for people
+    Human,
+    /// Stable JSON for scripts (fields documented in docs/cli.md)
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the HTTP service
+    #[command(after_help = "Example:\n  meta serve --bind 127.0.0.1:8080")]
+    Serve(ServeArgs),
+    /// Create, list and show namespaces
+    #[command(after_help = "Example:\n  meta ns create sales --description 'what we sold'")]
+    Ns(NsArgs),
+    /// Create, list, show and drop tables
+    #[command(
+        after_help = "Example:\n  meta table create sales.sold_items --columns 'id:int64,price:float64' --partition-by date:date"
+    )]
+    Table(TableArgs),
+    /// List a table's published partitions and their current batches
+    #[command(after_help = "Example:\n  meta partitions sales.sold_items --prefix date=2016-10")]
+    Partitions(PartitionsArgs),
+    /// Show how a partition's pointer moved, newest first
+    #[command(after_help = "Example:\n  meta history sales.sold_items date=2016-10-31")]
+    History(HistoryArgs),
+    /// Point a partition back at its previous batch (or any earlier one)
+    #[command(after_help = "Example:
+  meta rollback sales.sold_items date=2016-10-31
+  meta rollback sales.sold_items date=2016-10-31 --to 20161102234252000000 -m 'bad upstream data'")]
+    Rollback(RollbackArgs),
+    /// Create, list and remove pins that hold a batch for a consumer
+    #[command(
+        after_help = "Example:\n  meta pin create sales.sold_items weekly_report --partition date=2016-10-31 --reason 'Q4 numbers'"
+    )]
+    Pin(PinArgs),
+    /// Query the audit trail, or follow it as it grows
+    #[command(after_help = "Example:
+  meta audit --table sales.sold_items --since 2d
+  meta audit --follow")]
+    Audit(AuditArgs),
+    /// Print the file URIs of partitions, one per line (for Spark, DuckDB, aws s3 cp)
+    #[command(
+        after_help = "Example:\n  duckdb -c \"SELECT count(*) FROM read_parquet([$(meta files sales.sold_items date=2016-10-31 | sed \"s/.*/'&'/\" | paste -sd,)])\""
+    )]
+    Files(FilesArgs),
+    /// Store local Parquet, CSV or Arrow files as one new batch of a partition
+    #[command(
+        after_help = "Example:\n  meta put sales.sold_items date=2016-10-31 part1.parquet part2.csv -m 'nightly load'"
+    )]
+    Put(PutArgs),
+    /// Read a partition into a local Parquet, Arrow or CSV file
+    #[command(after_help = "Example:\n  meta get sales.sold_items date=2016-10-31 -o sold.parquet")]
+    Get(GetArgs),
+    /// Block until a partition is published (after a given batch)
+    #[command(
+        after_help = "Example:\n  meta wait sales.sold_items date=2016-10-31 --after 20161102234252000000 --timeout 10m"
+    )]
+    Wait(WaitArgs),
+    /// Check every invariant of the catalog and the warehouse
+    #[command(after_help = "Example:\n  meta verify")]
+    Verify,
+}
+
+/// `meta serve`.
+#[derive(Debug, Args)]
+pub(crate) struct ServeArgs {
+    /// Address to listen on; anything but loopback needs --insecure until tokens exist
+    #[arg(long, env = "BATCHMETA_BIND", default_value = "127.0.0.1:8080")]
+    pub(crate) bind: SocketAddr,
+    /// Catalog database: sqlite:///path/catalog.db or postgres://...; unset = .batchmeta/catalog.db
+    #[arg(long, env = "BATCHMETA_DATABASE_URL")]
+    pub(crate) database_url: Option<String>,
+    /// Largest upload body in bytes (413 beyond it)
+    #[arg(long, env = "BATCHMETA_MAX_UPLOAD_BYTES", default_value_t = batchmeta::server::DEFAULT_MAX_UPLOAD)]
+    pub(crate) max_upload_bytes: u64,
+    /// Allow binding a non-loopback address without authentication
+    #[arg(long)]
+    pub(crate) insecure: bool,
+}

@@ -1,0 +1,204 @@
+//! Opening local Parquet, CSV and Arrow IPC files as streams of record
+//! batches. CSV columns are inferred, then cast to the table's types, so
+//! that `42` lands in an int64 column and `4.5` in a float64 one.
+
+use std::fs::File;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow_array::{ArrayRef, RecordBatch};
+use arrow_cast::{CastOptions, cast_with_options};
+use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
+use batchmeta::{Error, Result};
+
+use super::{Format, bad_file, open_error};
+
+/// Rows per record batch read from CSV and Parquet.
+const BATCH_ROWS: usize = 64 * 1024;
+/// CSV rows looked at to infer the column types.
+const INFER_ROWS: usize = 10_000;
+
+type Batches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowError>> + Send>;
+
+/// One opened input file.
+pub(crate) struct Input {
+    /// Where it is.
+    pub(crate) path: PathBuf,
+    /// The schema of its batches (after casting, for CSV).
+    pub(crate) schema: SchemaRef,
+    batches: Batches,
+    cast_to: Option<SchemaRef>,
+}
+
+impl std::fmt::Debug for Input {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Input")
+            .field("path", &self.path)
+            .field("schema", &self.schema)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Input {
+    /// The batches; a file that turns out malformed midway is a user error.
+    pub(crate) fn into_batches(self) -> impl Iterator<Item = Result<RecordBatch>> + Send {
+        let path = self.path;
+        let cast_to = self.cast_to;
+        self.batches.map(move |r| {
+            let rb = r.map_err(|e| bad_file(&path, "data", e))?;
+            match &cast_to {
+                Some(schema) => cast_batch(&path, &rb, schema),
+                None => Ok(rb),
+            }
+        })
+    }
+}
+
+/// Opens a local data file; its format comes from the extension or, failing
+/// that, from its first bytes. `table` gives CSV columns their types.
+pub(crate) fn open_input(path: &Path, table: &Schema) -> Result<Input> {
+    let mut file = File::open(path).map_err(|e| open_error(path, &e))?;
+    if file.metadata().is_ok_and(|m| m.is_dir()) {
+        return Err(Error::invalid(
+            "cannot_open_file",
+            format!(
+                "{} is a directory; hint: name the data files in it",
+                path.display()
+            ),
+        ));
+    }
+    let format = match Format::from_extension(path) {
+        Some(f) => f,
+        None => sniff(&mut file).ok_or_else(|| {
+            Error::invalid(
+                "unknown_file_format",
+                format!(
+                    "cannot tell the format of {}; hint: name it .parquet, .csv or .arrow",
+                    path.display()
+                ),
+            )
+        })?,
+    };
+    let path_buf = path.to_path_buf();
+    match format {
+        Format::Parquet => {
+            let b = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| bad_file(path, "Parquet", e))?;
+            let schema = Arc::new(Schema::new(b.schema().fields().clone()));
+            let reader = b
+                .with_batch_size(BATCH_ROWS)
+                .build()
+                .map_err(|e| bad_file(path, "Parquet", e))?;
+            let s = schema.clone();
+            Ok(Input {
+                path: path_buf,
+                schema,
+                batches: Box::new(reader.map(move |r| r.and_then(|rb| rb.with_schema(s.clone())))),
+                cast_to: None,
+            })
+        }
+        Format::Ipc => open_ipc(path, file),
+        Format::Csv => open_csv(path, file, table),
+    }
+}
+
+fn open_ipc(path: &Path, mut file: File) -> Result<Input> {
+    let path_buf = path.to_path_buf();
+    if let Ok(r) = arrow_ipc::reader::FileReader::try_new(
+        file.try_clone().map_err(|e| open_error(path, &e))?,
+        None,
+    ) {
+        return Ok(Input {
+            path: path_buf,
+            schema: r.schema(),
+            batches: Box::new(r),
+            cast_to: None,
+        });
+    }
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| open_error(path, &e))?;
+    let r = arrow_ipc::reader::StreamReader::try_new(std::io::BufReader::new(file), None)
+        .map_err(|e| bad_file(path, "Arrow IPC", e))?;
+    Ok(Input {
+        path: path_buf,
+        schema: r.schema(),
+        batches: Box::new(r),
+        cast_to: None,
+    })
+}
+
+fn open_csv(path: &Path, mut file: File, table: &Schema) -> Result<Input> {
+    let format = arrow_csv::reader::Format::default().with_header(true);
+    let (inferred, _) = format
+        .infer_schema(&mut file, Some(INFER_ROWS))
+        .map_err(|e| bad_file(path, "CSV", e))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| open_error(path, &e))?;
+    let inferred = Arc::new(inferred);
+    // Each column the table knows gets the table's type; others keep the
+    // inferred one (and a strict publish will name them).
+    let target: Vec<Field> = inferred
+        .fields()
+        .iter()
+        .map(|f| match table.field_with_name(f.name()) {
+            Ok(t) => Field::new(f.name(), t.data_type().clone(), true),
+            Err(_) => f.as_ref().clone(),
+        })
+        .collect();
+    let target = Arc::new(Schema::new(target));
+    let reader = arrow_csv::ReaderBuilder::new(inferred)
+        .with_format(format)
+        .with_batch_size(BATCH_ROWS)
+        .build(file)
+        .map_err(|e| bad_file(path, "CSV", e))?;
+    Ok(Input {
+        path: path.to_path_buf(),
+        schema: target.clone(),
+        batches: Box::new(reader),
+        cast_to: Some(target),
+    })
+}
+
+/// Casts every column to `schema`'s type; a value that does not fit is an
+/// error naming the column, never a silent null.
+fn cast_batch(path: &Path, rb: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
+    let opts = CastOptions {
+        safe: false,
+        ..CastOptions::default()
+    };
+    let cols = rb
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| {
+            if c.data_type() == f.data_type() {
+                return Ok(c.clone());
+            }
+            cast_with_options(c, f.data_type(), &opts).map_err(|e| {
+                Error::invalid(
+                    "invalid_file",
+                    format!(
+                        "column {} of {} does not fit the table's type {}: {e}; hint: fix the values, or check the column against `meta table show`",
+                        f.name(),
+                        path.display(),
+                        f.data_type()
+                    ),
+                )
+            })
+        })
+        .collect::<Result<Vec<ArrayRef>>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), cols)?)
+}
+
+/// The format a file's first bytes show.
+fn sniff(file: &mut File) -> Option<Format> {
+    let mut head = [0u8; 6];
+    let n = file.read(&mut head).ok()?;
+    file.seek(SeekFrom::Start(0)).ok()?;
+    match &head[..n] {
+        [b'P', b'A', b'R', b'1', ..] => Some(Format::Parquet),
+        [b'A', b'R', b'R', b'O', b'W', b'1'] => Some(Format::Ipc),
+        _ => None,
+    }
+}

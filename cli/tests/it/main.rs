@@ -1,0 +1,9 @@
+//! Tests of the `meta` binary: snapshot transcripts of every subcommand
+//! against an embedded catalog and against a real `meta serve`, help texts,
+//! bad input, `audit --follow`, `wait`, and the end-to-end shell tour.
+
+mod e2e;
+mod harness;
+mod help;
+mod live;
+mod transcripts;
