@@ -34,6 +34,7 @@ impl Session {
         let options = ConnectOptions {
             warehouse: global.warehouse.clone(),
             direct_data: None,
+            ..ConnectOptions::default()
         };
         let ms = Metastore::connect(url, &options).await?;
         Ok(Self {
