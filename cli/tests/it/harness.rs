@@ -87,7 +87,8 @@ pub fn serve(dir: &Path) -> Server {
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub url: String,
-    pub server: Option<Server>,
+    /// Keeps the server running as long as the env lives.
+    _server: Option<Server>,
 }
 
 impl Env {
@@ -98,7 +99,7 @@ impl Env {
         Self {
             dir,
             url,
-            server: None,
+            _server: None,
         }
     }
 
@@ -109,7 +110,7 @@ impl Env {
         Self {
             url: server.url.clone(),
             dir,
-            server: Some(server),
+            _server: Some(server),
         }
     }
 
