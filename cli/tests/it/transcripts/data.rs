@@ -33,7 +33,7 @@ pub(super) fn steps(s: &mut Scenario, b: &[&str; 4]) {
         0,
         &["rollback", t, "date=2016-10-31", "-m", "bad upstream data"],
     );
-    s.expect(1, &["rollback", t, "date=2016-10-31", "--expect", &b3]);
+    s.expect(1, &["rollback", t, "date=2016-10-31", "--expect", b3]);
     s.expect(
         0,
         &[
@@ -41,7 +41,7 @@ pub(super) fn steps(s: &mut Scenario, b: &[&str; 4]) {
             t,
             "date=2016-10-31",
             "--expect",
-            &b2,
+            b2,
             "--output",
             "json",
         ],
@@ -54,7 +54,7 @@ pub(super) fn steps(s: &mut Scenario, b: &[&str; 4]) {
             t,
             "date=2016-10-31",
             "--to",
-            &b3,
+            b3,
             "-m",
             "roll forward",
         ],
@@ -76,15 +76,15 @@ pub(super) fn steps(s: &mut Scenario, b: &[&str; 4]) {
     // ---- files and get
     s.expect(0, &["files", t, "date=2016-10-31"]);
     s.expect(0, &["files", t, "--output", "json"]);
-    s.expect(0, &["files", t, "date=2016-10-31", "--batch", &b1]);
+    s.expect(0, &["files", t, "date=2016-10-31", "--batch", b1]);
     s.expect(
         1,
-        &["files", t, "date=2016-10-31", "--batch", &b1, "--pin", "x"],
+        &["files", t, "date=2016-10-31", "--batch", b1, "--pin", "x"],
     );
     s.expect(1, &["files", t, "date=2020-01-01"]);
     s.expect(
         0,
-        &["get", t, "date=2016-10-31", "--batch", &b1, "-o", "b1.csv"],
+        &["get", t, "date=2016-10-31", "--batch", b1, "-o", "b1.csv"],
     );
     let csv = std::fs::read_to_string(s.env.path().join("b1.csv")).unwrap();
     s.buf.push_str(&format!("$ cat b1.csv\n{csv}\n"));
@@ -185,7 +185,7 @@ pub(super) fn steps(s: &mut Scenario, b: &[&str; 4]) {
             "--partition",
             "date=2016-10-31",
             "--batch",
-            &b1,
+            b1,
             "--owner",
             "finance",
             "--expires",
@@ -258,7 +258,7 @@ pub(super) fn steps(s: &mut Scenario, b: &[&str; 4]) {
             t,
             "date=2016-10-31",
             "--after",
-            &b2,
+            b2,
             "--output",
             "json",
         ],
