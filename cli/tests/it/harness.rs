@@ -87,8 +87,8 @@ pub fn serve(dir: &Path) -> Server {
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub url: String,
-    /// Keeps the server process alive for the test.
-    pub _server: Option<Server>,
+    /// Keeps the server running as long as the env lives.
+    _server: Option<Server>,
 }
 
 impl Env {

@@ -2,7 +2,12 @@
 //! against an embedded catalog and against a real `meta serve`, help texts,
 //! bad input, `audit --follow`, `wait`, and the end-to-end shell tour.
 
-#![allow(clippy::unwrap_used, clippy::expect_used, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    unreachable_pub,
+    missing_debug_implementations
+)]
 
 mod e2e;
 mod harness;
