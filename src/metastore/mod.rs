@@ -5,6 +5,7 @@
 //! its schema against the table before the catalog moves any pointer.
 
 mod connect;
+mod partitioned;
 mod reads;
 mod transfer;
 mod verify;
@@ -24,6 +25,7 @@ use crate::model::{
 use crate::storage::Storage;
 
 pub use connect::{ConnectOptions, Target, target};
+pub use partitioned::{StoredCreating, StoredPartitions, key_type_of, table_for_data};
 pub use reads::{ReadRequest, ResolveRequest};
 pub use transfer::{Body, decode_ipc, encode_ipc};
 pub use verify::VerifyReport;
