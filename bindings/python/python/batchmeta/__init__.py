@@ -329,6 +329,31 @@ class Client:
         >>> bm.load_dataframe("sales", "sold_items", partitions=["2016-10-31"])
         >>> bm.load_dataframe("sales", "sold_items", as_of="2016-11-01T00:00:00Z", output="polars")
         """
+        return self._load(
+            db,
+            table,
+            partitions,
+            batch_id=batch_id,
+            as_of=as_of,
+            pin=pin,
+            columns=columns,
+            filters=filters,
+            output=output,
+        )
+
+    def _load(
+        self,
+        db: str,
+        table: str,
+        partitions: Sequence[Partition] | None,
+        *,
+        batch_id: str | None,
+        as_of: Time | None,
+        pin: str | None,
+        columns: Sequence[str] | None,
+        filters: Sequence[Filter] | None,
+        output: str,
+    ) -> Any:
         t = self._native.load(
             db,
             table,
@@ -722,7 +747,7 @@ def load_dataframe(
     output: Literal["pandas", "polars", "arrow"] = "pandas",
 ) -> Any:
     """Reads partitions (``None`` = all). See ``Client.load_dataframe``."""
-    return _client().load_dataframe(
+    return _client()._load(
         db,
         table,
         partitions,
@@ -731,7 +756,7 @@ def load_dataframe(
         pin=pin,
         columns=columns,
         filters=filters,
-        output=output,  # type: ignore[arg-type]
+        output=output,
     )
 
 
