@@ -470,7 +470,7 @@ impl Client {
             let mut cursor: Option<String> = None;
             loop {
                 let page = ms
-                    .history(&ident, &spec, cursor.as_deref(), Some(limit))
+                    .history(&ident, &spec, cursor.as_deref(), Some(limit.min(1000)))
                     .await?;
                 out.extend(page.items);
                 match page.next_cursor {
