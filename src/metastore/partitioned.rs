@@ -4,19 +4,19 @@
 
 use std::collections::BTreeMap;
 
-use arrow_array::{Array, RecordBatch, UInt32Array};
 use arrow_array::cast::AsArray;
+use arrow_array::{Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Schema, SchemaRef};
 use futures::{Stream, TryStreamExt};
 
 use super::Metastore;
 use super::writes::{PublishOptions, PublishSpec, StageOptions, StoreOptions, check_schema};
+use crate::ErrorKind;
 use crate::error::{Error, Result};
 use crate::model::{
     Batch, BatchState, Commit, Context, Expect, KeyType, NamespaceName, NewNamespace, NewTable,
     PartitionKey, PartitionSpec, PartitionValues, Table, TableIdent, shown,
 };
-use crate::ErrorKind;
 
 /// The result of [`Metastore::store_partitioned`]: every partition's
 /// published batch and the one commit that published them all.
@@ -166,7 +166,10 @@ impl Metastore {
     ///
     /// `options.expect` may only be [`Expect::Empty`] (every partition must
     /// be new): a batch ID names one partition's batch.
-    #[expect(clippy::too_many_arguments, reason = "store's arguments plus the table to create")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "store's arguments plus the table to create"
+    )]
     pub async fn store_partitioned<S>(
         &self,
         ctx: &Context,
@@ -296,7 +299,10 @@ impl Metastore {
     /// does not exist. The partition and the data's partition key columns are
     /// checked against the new table's keys before it is created, so that
     /// bad input creates nothing.
-    #[expect(clippy::too_many_arguments, reason = "store's arguments plus the table to create")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "store's arguments plus the table to create"
+    )]
     pub async fn store_creating<S>(
         &self,
         ctx: &Context,
@@ -369,10 +375,7 @@ fn check_key_columns(t: &Table, key_columns: &[String], schema: &Schema) -> Resu
         if schema.field_with_name(k).is_err() {
             return Err(Error::invalid(
                 "invalid_partition_by",
-                format!(
-                    "partition_by column {} is not in the data",
-                    shown(k)
-                ),
+                format!("partition_by column {} is not in the data", shown(k)),
             ));
         }
     }
@@ -423,13 +426,9 @@ fn split_by_keys(
             rows.entry(key).or_default().push(row);
         }
         for (key, indices) in rows {
-            let pairs: Vec<(String, String)> = keys
-                .iter()
-                .map(|k| k.name.to_string())
-                .zip(key)
-                .collect();
-            let values =
-                PartitionValues::resolve(keys, &PartitionSpec::Named(pairs))?;
+            let pairs: Vec<(String, String)> =
+                keys.iter().map(|k| k.name.to_string()).zip(key).collect();
+            let values = PartitionValues::resolve(keys, &PartitionSpec::Named(pairs))?;
             let taken = arrow_select::take::take_record_batch(batch, &UInt32Array::from(indices))?;
             groups.entry(values).or_default().push(taken);
         }
@@ -440,9 +439,9 @@ fn split_by_keys(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::Arc;
     use arrow_array::{Int64Array, StringArray};
     use arrow_schema::Field;
+    use std::sync::Arc;
 
     #[test]
     fn key_types_follow_column_types() {
@@ -466,16 +465,13 @@ mod tests {
                 Field::new("region", DataType::Utf8, false),
                 Field::new("n", DataType::Int64, true),
             ],
-            [("pandas".to_owned(), "{}".to_owned())].into(),
+            std::collections::HashMap::from([("pandas".to_owned(), "{}".to_owned())]),
         );
         let ident = TableIdent::new("sales", "t").unwrap();
         let t = table_for_data(
             &ident,
             &schema,
-            &[
-                ("region".into(), None),
-                ("day".into(), Some(KeyType::Date)),
-            ],
+            &[("region".into(), None), ("day".into(), Some(KeyType::Date))],
         )
         .unwrap();
         assert_eq!(t.schema.fields().len(), 1);

@@ -11,11 +11,12 @@ use arrow_pyarrow::PyArrowType;
 use batchmeta::metastore::table_for_data;
 use batchmeta::model::{
     Action, Batch, Context, EventQuery, Expect, KeyType, NamespaceName, NewPin, Order,
-    PartitionKey, PartitionQuery, PartitionSpec, PinName, PinTarget, RollbackRequest, Table, TableIdent, Version,
+    PartitionKey, PartitionQuery, PartitionSpec, PinName, PinTarget, RollbackRequest, Table,
+    TableIdent, Version,
 };
 use batchmeta::{
-    ConnectOptions, ErrorKind, Metastore, PublishOptions, PublishSpec, ReadRequest,
-    ResolveRequest, StageOptions, StoreOptions,
+    ConnectOptions, ErrorKind, Metastore, PublishOptions, PublishSpec, ReadRequest, ResolveRequest,
+    StageOptions, StoreOptions,
 };
 use futures::TryStreamExt;
 use pyo3::prelude::*;
@@ -287,7 +288,15 @@ impl Client {
             let stream = futures::stream::iter(batches.into_iter().map(Ok));
             if let Some(cols) = &partition_by {
                 let out = ms
-                    .store_partitioned(&ctx, &ident, cols, schema, stream, &options, create.as_ref())
+                    .store_partitioned(
+                        &ctx,
+                        &ident,
+                        cols,
+                        schema,
+                        stream,
+                        &options,
+                        create.as_ref(),
+                    )
                     .await?;
                 return Ok(json!({
                     "table": ident.to_string(),
@@ -301,7 +310,15 @@ impl Client {
             let partition = spec_or_unpartitioned(spec);
             if publish {
                 let out = ms
-                    .store_creating(&ctx, &ident, &partition, schema, stream, &options, create.as_ref())
+                    .store_creating(
+                        &ctx,
+                        &ident,
+                        &partition,
+                        schema,
+                        stream,
+                        &options,
+                        create.as_ref(),
+                    )
                     .await?;
                 return Ok(json!({
                     "table": ident.to_string(),
@@ -325,9 +342,10 @@ impl Client {
             let staged = ms
                 .stage(&ctx, &ident, std::slice::from_ref(&partition), &stage)
                 .await?;
-            let batch = staged.into_iter().next().ok_or_else(|| {
-                batchmeta::Error::Internal("stage returned no batch".into())
-            })?;
+            let batch = staged
+                .into_iter()
+                .next()
+                .ok_or_else(|| batchmeta::Error::Internal("stage returned no batch".into()))?;
             if let Err(e) = ms
                 .write(&ident, &batch.id, schema, stream, options.schema_mode)
                 .await
@@ -366,9 +384,7 @@ impl Client {
         let ident = ident(namespace, table)?;
         let partitions = partitions
             .filter(|p| !p.is_none())
-            .map(|p| {
-                convert::specs(p).map(|v| v.into_iter().map(|s| s.spec).collect::<Vec<_>>())
-            })
+            .map(|p| convert::specs(p).map(|v| v.into_iter().map(|s| s.spec).collect::<Vec<_>>()))
             .transpose()?;
         let req = ReadRequest {
             resolve: ResolveRequest {
@@ -408,9 +424,7 @@ impl Client {
         let ident = ident(namespace, table)?;
         let partitions = partitions
             .filter(|p| !p.is_none())
-            .map(|p| {
-                convert::specs(p).map(|v| v.into_iter().map(|s| s.spec).collect::<Vec<_>>())
-            })
+            .map(|p| convert::specs(p).map(|v| v.into_iter().map(|s| s.spec).collect::<Vec<_>>()))
             .transpose()?;
         let req = ResolveRequest {
             partitions,
@@ -660,26 +674,25 @@ impl Client {
             let target = match spec {
                 Some(spec) => {
                     let partition = ms.partition(&ident, &spec).await?;
-                    let batch = match batch {
-                        Some(b) => b,
-                        None => {
-                            let req = ResolveRequest {
-                                partitions: Some(vec![spec.clone()]),
-                                version: Version::Current,
-                            };
-                            let resolved = ms.resolve(&ident, &req).await?;
-                            resolved
-                                .into_iter()
-                                .next()
-                                .map(|r| r.batch.id)
-                                .ok_or_else(|| {
-                                    batchmeta::Error::not_found(
-                                        batchmeta::error::Object::Partition,
-                                        partition.path(),
-                                    )
-                                })?
-                        }
-                    };
+                    let batch =
+                        match batch {
+                            Some(b) => b,
+                            None => {
+                                let req = ResolveRequest {
+                                    partitions: Some(vec![spec.clone()]),
+                                    version: Version::Current,
+                                };
+                                let resolved = ms.resolve(&ident, &req).await?;
+                                resolved.into_iter().next().map(|r| r.batch.id).ok_or_else(
+                                    || {
+                                        batchmeta::Error::not_found(
+                                            batchmeta::error::Object::Partition,
+                                            partition.path(),
+                                        )
+                                    },
+                                )?
+                            }
+                        };
                     PinTarget::Batch { partition, batch }
                 }
                 None => PinTarget::AsOf {
@@ -859,10 +872,7 @@ impl Client {
         let mut specs = Vec::with_capacity(batches.len());
         for item in batches.iter() {
             let (partition, batch): (Bound<'py, PyAny>, String) = item.extract().map_err(|_| {
-                invalid(
-                    "invalid_input",
-                    "publish takes (partition, batch_id) pairs",
-                )
+                invalid("invalid_input", "publish takes (partition, batch_id) pairs")
             })?;
             let partition = if partition.is_none() {
                 PartitionSpec::Positional(Vec::new())
@@ -906,7 +916,10 @@ impl Client {
         };
         let after = after.map(convert::batch_id).transpose()?;
         let timeout = Duration::try_from_secs_f64(timeout).map_err(|_| {
-            invalid("invalid_input", "timeout is a non-negative number of seconds")
+            invalid(
+                "invalid_input",
+                "timeout is a non-negative number of seconds",
+            )
         })?;
         let (rt, ms, _) = self.handle(py)?;
         let got = block(py, &rt, ms.wait(&ident, &spec, after.as_ref(), timeout))?;

@@ -78,7 +78,10 @@ pub(crate) fn spec(v: &Bound<'_, PyAny>) -> PyResult<SpecIn> {
         let mut keys = Vec::with_capacity(d.len());
         for (k, val) in d.iter() {
             let k: String = k.extract().map_err(|_| {
-                invalid("invalid_partition", "partition dict keys must be column names (str)")
+                invalid(
+                    "invalid_partition",
+                    "partition dict keys must be column names (str)",
+                )
             })?;
             let (text, kind) = value(&val)?;
             pairs.push((k.clone(), text));
@@ -129,7 +132,10 @@ pub(crate) fn specs(v: &Bound<'_, PyAny>) -> PyResult<Vec<SpecIn>> {
             "invalid_partition",
             format!(
                 "partitions must be a list of partitions, e.g. [\"2016-10-31\"], not {}",
-                v.get_type().name().map(|n| n.to_string()).unwrap_or_default()
+                v.get_type()
+                    .name()
+                    .map(|n| n.to_string())
+                    .unwrap_or_default()
             ),
         )
     })?;
@@ -259,15 +265,28 @@ pub(crate) fn string_map(
     let Some(v) = v.filter(|v| !v.is_none()) else {
         return Ok(Default::default());
     };
-    let bad = || invalid("invalid_input", format!("{what} must be a dict of str to str"));
+    let bad = || {
+        invalid(
+            "invalid_input",
+            format!("{what} must be a dict of str to str"),
+        )
+    };
     let d = v.cast::<PyDict>().map_err(|_| bad())?;
     d.iter()
-        .map(|(k, v)| Ok((k.extract().map_err(|_| bad())?, v.extract().map_err(|_| bad())?)))
+        .map(|(k, v)| {
+            Ok((
+                k.extract().map_err(|_| bad())?,
+                v.extract().map_err(|_| bad())?,
+            ))
+        })
         .collect()
 }
 
 /// A serde value as a Python object (dict, list, str, int, float, bool, None).
-pub(crate) fn to_python<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+pub(crate) fn to_python<'py>(
+    py: Python<'py>,
+    v: &serde_json::Value,
+) -> PyResult<Bound<'py, PyAny>> {
     use serde_json::Value;
     Ok(match v {
         Value::Null => py.None().into_bound(py),
