@@ -2,11 +2,17 @@
 
 CARGO ?= cargo
 
-.PHONY: run test check fmt tour
+.PHONY: run test check fmt tour python-test
 
-## Run `meta serve` on the embedded default (.batchmeta/) at 127.0.0.1:8080.
+## Build the Python package into .venv, then run `meta serve` on the
+## embedded default (.batchmeta/) at 127.0.0.1:8080.
 run:
+	bash scripts/python-build
 	$(CARGO) run -p batchmeta-cli --bin meta -- serve
+
+## Only the Python package's tests (the Rust ones are in `make test` too).
+python-test:
+	bash scripts/python-test
 
 ## The tour of the Rust library on the embedded default.
 tour:

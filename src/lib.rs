@@ -17,6 +17,7 @@ pub mod catalog;
 pub mod client;
 pub mod data;
 pub mod error;
+pub mod faults;
 pub mod model;
 pub mod redact;
 pub mod storage;

@@ -33,8 +33,10 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("BATCHMETA_LOG").unwrap_or_else(|_| {
+                // PostgreSQL's notices ("already exists, skipping") are
+                // not news to an operator.
                 let level = if matches!(cli.command, Command::Serve(_)) {
-                    "info"
+                    "info,sqlx::postgres::notice=warn"
                 } else {
                     "warn"
                 };

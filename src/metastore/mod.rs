@@ -6,6 +6,7 @@
 
 mod connect;
 mod file_listing;
+mod partitioned;
 mod reads;
 mod transfer;
 mod verify;
@@ -28,6 +29,7 @@ use crate::storage::Storage;
 
 pub use connect::{ConnectOptions, Target, target};
 pub use file_listing::FileEntry;
+pub use partitioned::{StoredCreating, StoredPartitions, key_type_of, table_for_data};
 pub use reads::{ReadRequest, ResolveRequest};
 pub use transfer::{Body, decode_ipc, encode_ipc};
 pub use verify::VerifyReport;

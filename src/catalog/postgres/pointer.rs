@@ -67,16 +67,21 @@ pub(super) async fn move_pointer(
     e.message = m.message;
     e.batch = Some(m.to);
     let event = rows::insert_event(conn, now, e).await?;
-    let updated = sqlx::query(
+    let sql = if crate::faults::active("read_then_update_publish") {
+        // The negative control: the pointer moves whatever it is now.
         "UPDATE partitions SET current_batch = $1, version = version + 1, updated_at = $2 \
-         WHERE id = $3 AND version = $4",
-    )
-    .bind(m.to.id.as_str())
-    .bind(event.at)
-    .bind(m.partition_id)
-    .bind(m.version)
-    .execute(&mut *conn)
-    .await?;
+         WHERE id = $3 AND $4::bigint IS NOT NULL"
+    } else {
+        "UPDATE partitions SET current_batch = $1, version = version + 1, updated_at = $2 \
+         WHERE id = $3 AND version = $4"
+    };
+    let updated = sqlx::query(sql)
+        .bind(m.to.id.as_str())
+        .bind(event.at)
+        .bind(m.partition_id)
+        .bind(m.version)
+        .execute(&mut *conn)
+        .await?;
     if updated.rows_affected() != 1 {
         let current: Option<String> =
             sqlx::query("SELECT current_batch FROM partitions WHERE id = $1")

@@ -227,13 +227,14 @@ pub(super) async fn lock_partitions(
     conn: &mut PgConnection,
     ids: &[i64],
 ) -> Result<Vec<PartitionRow>> {
-    let rows = sqlx::query(
+    let sql = if crate::faults::active("read_then_update_publish") {
+        // The negative control: a read that takes no lock.
+        "SELECT id, current_batch, version FROM partitions WHERE id = ANY($1) ORDER BY id"
+    } else {
         "SELECT id, current_batch, version FROM partitions WHERE id = ANY($1) \
-         ORDER BY id FOR NO KEY UPDATE",
-    )
-    .bind(ids)
-    .fetch_all(&mut *conn)
-    .await?;
+         ORDER BY id FOR NO KEY UPDATE"
+    };
+    let rows = sqlx::query(sql).bind(ids).fetch_all(&mut *conn).await?;
     rows.iter().map(partition_from_row).collect()
 }
 

@@ -316,6 +316,10 @@ impl PostgresCatalog {
         // everything below decides on committed, locked rows.
         let pids: Vec<i64> = found.iter().map(|b| b.partition_id).collect();
         let parts = rows::lock_partitions(&mut tx, &pids).await?;
+        if crate::faults::active("read_then_update_publish") {
+            // Widen the window between the read and the write.
+            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+        }
         let pks: Vec<i64> = found.iter().map(|b| b.pk).collect();
         rows::lock_batches(&mut tx, &pks).await?;
         let mut batches = Vec::with_capacity(plan.items.len());

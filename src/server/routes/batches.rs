@@ -77,9 +77,11 @@ pub(crate) async fn discard(
     State(s): State<AppState>,
     Path((ns, t, b)): Path<(String, String, String)>,
 ) -> ApiResult<StatusCode> {
-    s.ms.catalog()
-        .discard(&table(&ns, &t)?, &BatchId::parse(&b)?)
-        .await?;
+    // Through the facade, so that the batch's files go too: a client
+    // without storage access cannot remove what it uploaded.
+    let ident = table(&ns, &t)?;
+    let batch = s.ms.batch(&ident, &BatchId::parse(&b)?).await?;
+    s.ms.discard(&ident, &batch).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

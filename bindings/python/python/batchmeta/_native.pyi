@@ -1,0 +1,148 @@
+"""Stubs of the native module (Rust, PyO3). Use the ``batchmeta`` package
+instead: it wraps these in typed results. Every method releases the GIL
+while it does I/O and raises ``batchmeta.errors`` classes."""
+
+from typing import Any
+
+__version__: str
+
+class Client:
+    def __init__(
+        self,
+        url: str | None = None,
+        *,
+        warehouse: str | None = None,
+        direct_data: bool | None = None,
+        principal: str = "python",
+        storage_options: dict[str, str] | None = None,
+    ) -> None: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def warehouse(self) -> str: ...
+    def store(
+        self,
+        data: Any,
+        namespace: str,
+        table: str,
+        partitions: list[Any] | None = None,
+        *,
+        partition_by: list[str] | None = None,
+        expected_batch: str | None = None,
+        schema_mode: str | None = None,
+        message: str | None = None,
+        metadata: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+        publish: bool = True,
+    ) -> dict[str, Any]: ...
+    def load(
+        self,
+        namespace: str,
+        table: str,
+        partitions: list[Any] | None = None,
+        *,
+        batch_id: str | None = None,
+        as_of: Any = None,
+        pin: str | None = None,
+        columns: list[str] | None = None,
+        filters: list[Any] | None = None,
+    ) -> Any: ...
+    def files(
+        self,
+        namespace: str,
+        table: str,
+        partitions: list[Any] | None = None,
+        *,
+        batch_id: str | None = None,
+        as_of: Any = None,
+        pin: str | None = None,
+    ) -> list[str]: ...
+    def rollback(
+        self,
+        namespace: str,
+        table: str,
+        partition: Any = None,
+        *,
+        to: str | None = None,
+        expected_batch: str | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]: ...
+    def history(
+        self, namespace: str, table: str, partition: Any = None, *, limit: int | None = None
+    ) -> list[dict[str, Any]]: ...
+    def batches(self, namespace: str, table: str, partition: Any = None) -> list[dict[str, Any]]: ...
+    def partitions(
+        self, namespace: str, table: str, *, prefix: str | None = None, limit: int | None = None
+    ) -> list[dict[str, Any]]: ...
+    def tables(self, namespace: str) -> list[dict[str, Any]]: ...
+    def table(self, namespace: str, table: str) -> dict[str, Any]: ...
+    def namespaces(self) -> list[dict[str, Any]]: ...
+    def create_table(
+        self,
+        namespace: str,
+        table: str,
+        schema: Any,
+        partition_keys: list[tuple[str, str | None]],
+        *,
+        description: str | None = None,
+        owner: str | None = None,
+        properties: dict[str, str] | None = None,
+        exist_ok: bool = False,
+    ) -> dict[str, Any]: ...
+    def pin(
+        self,
+        namespace: str,
+        table: str,
+        name: str,
+        partition: Any = None,
+        *,
+        batch_id: str | None = None,
+        as_of: Any = None,
+        owner: str | None = None,
+        reason: str | None = None,
+        expires_at: Any = None,
+    ) -> dict[str, Any]: ...
+    def unpin(self, namespace: str, table: str, name: str) -> None: ...
+    def pins(self, namespace: str | None = None, table: str | None = None) -> list[dict[str, Any]]: ...
+    def events(
+        self,
+        namespace: str | None = None,
+        table: str | None = None,
+        partition: Any = None,
+        *,
+        action: str | None = None,
+        principal: str | None = None,
+        since: Any = None,
+        until: Any = None,
+        after: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]: ...
+    def stage(
+        self,
+        namespace: str,
+        table: str,
+        partitions: list[Any],
+        *,
+        message: str | None = None,
+        metadata: dict[str, str] | None = None,
+        idempotency_key: str | None = None,
+    ) -> list[dict[str, Any]]: ...
+    def publish(
+        self,
+        namespace: str,
+        table: str,
+        batches: list[Any],
+        *,
+        expected_batch: str | None = None,
+        schema_mode: str | None = None,
+        message: str | None = None,
+    ) -> dict[str, Any]: ...
+    def wait(
+        self,
+        namespace: str,
+        table: str,
+        partition: Any = None,
+        *,
+        after: str | None = None,
+        timeout: float = 60.0,
+    ) -> dict[str, Any] | None: ...

@@ -1,0 +1,245 @@
+"""Typed results of batchmeta calls (small frozen dataclasses)."""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["BatchInfo", "StoreResult", "Event", "Commit", "PartitionInfo", "TableInfo", "Pin"]
+
+
+def _time(v: Any) -> _dt.datetime | None:
+    """An RFC 3339 time from the core (``Z``, up to 9 fractional digits)."""
+    if v is None:
+        return None
+    s = str(v).replace("Z", "+00:00")
+    if "." in s:
+        head, rest = s.split(".", 1)
+        digits = "".join(c for c in rest if c.isdigit())
+        tz = rest[len(digits):]
+        s = f"{head}.{digits[:6].ljust(6, '0')}{tz}"
+    return _dt.datetime.fromisoformat(s)
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """One batch: a partition's data written once, never changed."""
+
+    batch_id: str
+    partition: str
+    state: str
+    rows: int
+    bytes: int
+    files: int
+    location: str
+    parent: str | None
+    message: str | None
+    created_at: _dt.datetime | None
+    committed_at: _dt.datetime | None
+
+    @staticmethod
+    def _from(d: dict[str, Any]) -> BatchInfo:
+        return BatchInfo(
+            batch_id=d["id"],
+            partition=d["partition"],
+            state=d["state"],
+            rows=int(d["rows"]),
+            bytes=int(d["bytes"]),
+            files=len(d.get("files") or []),
+            location=d["location"],
+            parent=d.get("parent"),
+            message=d.get("message"),
+            created_at=_time(d.get("created_at")),
+            committed_at=_time(d.get("committed_at")),
+        )
+
+
+@dataclass(frozen=True)
+class StoreResult:
+    """What ``store_dataframe`` did.
+
+    >>> r = bm.store_dataframe(df, "sales", "sold_items", partitions=["2016-10-31"])
+    >>> r.batch_id, r.rows, r.location, r.event_id
+    """
+
+    table: str
+    batches: list[BatchInfo]
+    commit_id: str | None
+    event_ids: list[int]
+    created_table: bool
+    published: bool
+
+    @property
+    def batch_id(self) -> str:
+        """The batch ID (the first one when ``partition_by`` wrote several)."""
+        return self.batches[0].batch_id
+
+    @property
+    def batch_ids(self) -> list[str]:
+        """Every batch ID, in partition order."""
+        return [b.batch_id for b in self.batches]
+
+    @property
+    def rows(self) -> int:
+        """Rows written, over all partitions."""
+        return sum(b.rows for b in self.batches)
+
+    @property
+    def bytes(self) -> int:
+        """Bytes written, over all partitions."""
+        return sum(b.bytes for b in self.batches)
+
+    @property
+    def location(self) -> str:
+        """Where the (first) batch's files are."""
+        return self.batches[0].location
+
+    @property
+    def event_id(self) -> int | None:
+        """The audit event of the (first) partition; ``None`` if not published."""
+        return self.event_ids[0] if self.event_ids else None
+
+    @staticmethod
+    def _from(d: dict[str, Any]) -> StoreResult:
+        return StoreResult(
+            table=d["table"],
+            batches=[BatchInfo._from(b) for b in d["batches"]],
+            commit_id=d.get("commit_id"),
+            event_ids=[int(i) for i in d["event_ids"]],
+            created_table=bool(d["created_table"]),
+            published=bool(d["published"]),
+        )
+
+
+@dataclass(frozen=True)
+class Event:
+    """One entry of the audit trail."""
+
+    id: int
+    at: _dt.datetime | None
+    principal: str
+    action: str
+    namespace: str | None
+    table: str | None
+    partition: str | None
+    from_batch: str | None
+    to_batch: str | None
+    commit_id: str | None
+    message: str | None
+    rows: int | None
+    bytes: int | None
+    metadata: dict[str, str] = field(default_factory=dict)
+
+    @staticmethod
+    def _from(d: dict[str, Any]) -> Event:
+        return Event(
+            id=int(d["id"]),
+            at=_time(d.get("at")),
+            principal=d["principal"],
+            action=d["action"],
+            namespace=d.get("namespace"),
+            table=d.get("table"),
+            partition=d.get("partition"),
+            from_batch=d.get("from_batch"),
+            to_batch=d.get("to_batch"),
+            commit_id=d.get("commit_id"),
+            message=d.get("message"),
+            rows=d.get("rows"),
+            bytes=d.get("bytes"),
+            metadata=dict(d.get("metadata") or {}),
+        )
+
+
+@dataclass(frozen=True)
+class Commit:
+    """A publish: one event per partition, one commit id."""
+
+    commit_id: str
+    events: list[Event]
+
+    @staticmethod
+    def _from(d: dict[str, Any]) -> Commit:
+        return Commit(commit_id=d["commit_id"], events=[Event._from(e) for e in d["events"]])
+
+
+@dataclass(frozen=True)
+class PartitionInfo:
+    """A published partition and its current batch."""
+
+    partition: str
+    current: str
+    version: int
+    updated_at: _dt.datetime | None
+
+    @staticmethod
+    def _from(d: dict[str, Any]) -> PartitionInfo:
+        return PartitionInfo(
+            partition=d["partition"],
+            current=d["current"],
+            version=int(d["version"]),
+            updated_at=_time(d.get("updated_at")),
+        )
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A table: its columns (name, Arrow type) and partition keys (name, type)."""
+
+    namespace: str
+    name: str
+    columns: list[tuple[str, str]]
+    partition_keys: list[tuple[str, str]]
+    schema_version: int
+    location: str
+    description: str | None
+    owner: str | None
+    created_at: _dt.datetime | None
+
+    @staticmethod
+    def _from(d: dict[str, Any]) -> TableInfo:
+        return TableInfo(
+            namespace=d["namespace"],
+            name=d["name"],
+            columns=[(c["name"], c["type"]) for c in d["columns"]],
+            partition_keys=[(k["name"], k["type"]) for k in d["partition_keys"]],
+            schema_version=int(d["schema_version"]),
+            location=d["location"],
+            description=d.get("description"),
+            owner=d.get("owner"),
+            created_at=_time(d.get("created_at")),
+        )
+
+
+@dataclass(frozen=True)
+class Pin:
+    """A consumer's claim on data: a partition's batch or the table as of a time."""
+
+    table: str
+    name: str
+    owner: str | None
+    reason: str | None
+    partition: str | None
+    batch_id: str | None
+    as_of: _dt.datetime | None
+    created_at: _dt.datetime | None
+    expires_at: _dt.datetime | None
+
+    @staticmethod
+    def _from(d: dict[str, Any]) -> Pin:
+        target = d.get("target") or {}
+        batch = target.get("batch") or {}
+        as_of = target.get("as_of") or {}
+        t = d["table"]
+        table = f"{t['namespace']}.{t['name']}" if isinstance(t, dict) else str(t)
+        return Pin(
+            table=table,
+            name=d["name"],
+            owner=d.get("owner"),
+            reason=d.get("reason"),
+            partition=batch.get("partition"),
+            batch_id=batch.get("batch"),
+            as_of=_time(as_of.get("at")),
+            created_at=_time(d.get("created_at")),
+            expires_at=_time(d.get("expires_at")),
+        )

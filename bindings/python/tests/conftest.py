@@ -1,0 +1,127 @@
+"""Fixtures: every test runs against an embedded catalog in a temp dir and
+against a real `meta serve` (data written straight to its warehouse, and
+uploaded through the server), one fresh namespace per test."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import batchmeta as bm
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    url: str
+    warehouse: Path
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """A `meta serve` on a free loopback port (built by scripts/python-test)."""
+    binary = Path(os.environ.get("BATCHMETA_META_BIN", REPO / "target" / "debug" / "meta"))
+    if not binary.exists():
+        pytest.fail(f"{binary} is missing: run `cargo build -p batchmeta-cli` first")
+    root = tmp_path_factory.mktemp("server")
+    warehouse = root / "warehouse"
+    port = _free_port()
+    log = open(root / "server.log", "wb")
+    proc = subprocess.Popen(
+        [
+            str(binary),
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--database-url",
+            f"sqlite://{root / 'catalog.db'}",
+            "--warehouse",
+            str(warehouse),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "RUST_LOG": "warn"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"meta serve did not start: {(root / 'server.log').read_text()}")
+        time.sleep(0.05)
+    yield Server(url=url, warehouse=warehouse)
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()
+
+
+@dataclass
+class Env:
+    """One test's catalog: a client, its namespace and its warehouse dir."""
+
+    mode: str
+    client: bm.Client
+    ns: str
+    warehouse: Path
+
+    def files(self) -> list[str]:
+        """Every file under this test's namespace in the warehouse."""
+        root = self.warehouse / self.ns
+        if not root.exists():
+            return []
+        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+    def event_count(self) -> int:
+        return len(self.client.events(self.ns))
+
+    def snapshot(self) -> tuple[int, list[str]]:
+        return self.event_count(), self.files()
+
+
+@pytest.fixture(params=["embedded", "remote", "remote_upload"])
+def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
+    ns = "t" + uuid.uuid4().hex[:12]
+    if request.param == "embedded":
+        client = bm.Client(str(tmp_path / "catalog"))
+        return Env("embedded", client, ns, tmp_path / "catalog" / "warehouse")
+    srv: Server = request.getfixturevalue("server")
+    client = bm.Client(srv.url, direct_data=request.param == "remote")
+    return Env(request.param, client, ns, srv.warehouse)
+
+
+@pytest.fixture
+def direct_env(env: Env) -> Env:
+    """Modes whose client writes the warehouse itself (timing tests)."""
+    if env.mode == "remote_upload":
+        pytest.skip("covered by the embedded and direct remote modes")
+    return env
+
+
+def dumps(o: object) -> str:
+    return json.dumps(o, default=str)

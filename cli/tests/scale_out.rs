@@ -1,0 +1,465 @@
+//! Scale-out: two `meta serve` replicas on one PostgreSQL database and one S3
+//! bucket, 8 writers spread across both (half blind, half compare-and-swap)
+//! publishing to 4 partitions, and readers on both replicas. Afterwards the
+//! audit trail must hold every acknowledged publish exactly once, each
+//! partition's events must form one unbroken chain, `verify` must be clean and
+//! no reader may have seen part of a batch.
+//!
+//! The negative control runs the same harness against servers whose publish
+//! is deliberately broken (read the pointer, then update it unconditionally;
+//! `BATCHMETA_FAULTS=read_then_update_publish`, compiled in only by the test
+//! build's `faults` feature) and must report lost updates.
+//!
+//! Needs `BATCHMETA_TEST_POSTGRES_URL` and `BATCHMETA_TEST_S3_URL` (set by
+//! `scripts/with-services`); without them the tests say SKIP and pass.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+
+use arrow_array::{Array, Int64Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema, SchemaRef};
+use batchmeta::model::{
+    BatchId, Context, EventQuery, Expect, KeyType, NamespaceName, NewNamespace, NewTable,
+    PartitionKey, PartitionSpec, TableIdent,
+};
+use batchmeta::{ConnectOptions, ErrorKind, Metastore, ReadRequest, ResolveRequest, StoreOptions};
+use futures::{StreamExt, TryStreamExt};
+
+const PARTITIONS: usize = 4;
+
+fn service(var: &str) -> Option<String> {
+    let v = std::env::var(var).ok().filter(|v| !v.is_empty());
+    if v.is_none() {
+        eprintln!("SKIP: {var} is not set; run the tests via scripts/with-services");
+    }
+    v
+}
+
+/// A fresh database on the test server, and its URL.
+async fn fresh_database(server: &str) -> String {
+    use sqlx::Connection;
+    let name = format!("bm_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    admin.close().await.unwrap();
+    let mut url = url::Url::parse(server).unwrap();
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+struct Replica {
+    child: Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Replica {
+    fn start(database: &str, warehouse: &str, faults: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_meta"))
+            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .args(["--database-url", database, "--warehouse", warehouse])
+            .current_dir(dir.path())
+            .env("BATCHMETA_FAULTS", faults)
+            .env("RUST_BACKTRACE", "0")
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
+        let mut seen = Vec::new();
+        loop {
+            let line = lines.next().unwrap_or_else(|| {
+                panic!("meta serve exited before serving: {seen:#?}");
+            });
+            let line = line.unwrap();
+            if line.contains("serving on") {
+                break;
+            }
+            seen.push(line);
+        }
+        std::thread::spawn(move || for _ in lines {});
+        Replica {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            _dir: dir,
+        }
+    }
+}
+
+impl Drop for Replica {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("writer", DataType::Int64, false),
+        Field::new("seq", DataType::Int64, false),
+        Field::new("n", DataType::Int64, false),
+    ]))
+}
+
+/// A batch of `n` rows that all say who wrote it and how many rows it has.
+fn frame(writer: i64, seq: i64, n: i64) -> RecordBatch {
+    let col = |v: i64| Arc::new(Int64Array::from(vec![v; n as usize])) as Arc<dyn Array>;
+    RecordBatch::try_new(schema(), vec![col(writer), col(seq), col(n)]).unwrap()
+}
+
+fn part(i: usize) -> PartitionSpec {
+    PartitionSpec::parse(&format!("p={i}")).unwrap()
+}
+
+/// One acknowledged publish, as the writer logged it before going on.
+#[derive(Debug, Clone)]
+struct Ack {
+    partition: String,
+    batch: BatchId,
+    event: i64,
+    /// The batch a compare-and-swap publish expected to replace.
+    expected: Option<Option<BatchId>>,
+}
+
+#[derive(Debug, Default)]
+struct Report {
+    acknowledged: usize,
+    events: usize,
+    /// Acknowledged publishes missing from the trail, or recorded otherwise.
+    missing: usize,
+    /// Events or batches that appear twice.
+    duplicates: usize,
+    /// Pointer moves whose `from` is not the batch the previous move put
+    /// there: the previous batch was overwritten without a trace.
+    chain_breaks: usize,
+    /// Compare-and-swap publishes that replaced something else than expected.
+    cas_violations: usize,
+    conflicts_retried: u64,
+    reads: u64,
+    torn_reads: u64,
+    verify_violations: usize,
+}
+
+impl Report {
+    fn lost(&self) -> usize {
+        self.missing + self.chain_breaks + self.cas_violations
+    }
+}
+
+struct Run {
+    writers: usize,
+    publishes_per_writer: usize,
+    /// Writers with an odd number use compare-and-swap when true; all do
+    /// when `all_cas`.
+    all_cas: bool,
+    partitions: usize,
+    faults: &'static str,
+}
+
+async fn connect(base: &str, direct: bool) -> Metastore {
+    Metastore::connect(
+        Some(base),
+        &ConnectOptions {
+            direct_data: Some(direct),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap()
+}
+
+async fn current(ms: &Metastore, t: &TableIdent, p: &PartitionSpec) -> Option<BatchId> {
+    let req = ResolveRequest {
+        partitions: Some(vec![p.clone()]),
+        version: Default::default(),
+    };
+    match ms.resolve(t, &req).await {
+        Ok(r) => r.into_iter().next().map(|r| r.batch.id),
+        Err(e) if e.kind() == ErrorKind::NotFound => None,
+        Err(e) => panic!("resolve: {e}"),
+    }
+}
+
+async fn writer(
+    ms: Arc<Metastore>,
+    t: TableIdent,
+    w: usize,
+    cas: bool,
+    run: Arc<Run>,
+    retried: Arc<AtomicU64>,
+) -> Vec<Ack> {
+    let ctx = Context::new(format!("writer-{w}"));
+    let mut acks = Vec::with_capacity(run.publishes_per_writer);
+    for seq in 0..run.publishes_per_writer {
+        let p = part((w + seq) % run.partitions);
+        let n = 1 + ((w * 7 + seq * 13) % 40) as i64;
+        loop {
+            let expected = if cas {
+                Some(current(&ms, &t, &p).await)
+            } else {
+                None
+            };
+            let opts = StoreOptions {
+                expect: expected.clone().map(|c| match c {
+                    Some(b) => Expect::Batch(b),
+                    None => Expect::Empty,
+                }),
+                ..Default::default()
+            };
+            let body = futures::stream::iter([Ok(frame(w as i64, seq as i64, n))]).boxed();
+            match ms.store(&ctx, &t, &p, schema(), body, &opts).await {
+                Ok(stored) => {
+                    let event = stored.commit.events[0].id;
+                    acks.push(Ack {
+                        partition: stored.batch.partition.path(),
+                        batch: stored.batch.id,
+                        event,
+                        expected,
+                    });
+                    break;
+                }
+                Err(e) if cas && e.kind() == ErrorKind::Conflict => {
+                    retried.fetch_add(1, Ordering::Relaxed);
+                }
+                Err(e) => panic!("writer {w} publish {seq}: {e}"),
+            }
+        }
+    }
+    acks
+}
+
+/// Reads random partitions until told to stop; returns (reads, torn reads).
+async fn reader(ms: Arc<Metastore>, t: TableIdent, stop: Arc<AtomicBool>) -> (u64, u64) {
+    let (mut reads, mut torn) = (0, 0);
+    let mut i = 0usize;
+    while !stop.load(Ordering::Relaxed) {
+        i += 1;
+        let req = ReadRequest {
+            resolve: ResolveRequest {
+                partitions: Some(vec![part(i % PARTITIONS)]),
+                version: Default::default(),
+            },
+            columns: None,
+            filters: vec![],
+        };
+        let batches: Vec<RecordBatch> = match ms.read(&t, &req).await {
+            Ok((_, s)) => s.try_collect().await.unwrap(),
+            Err(e) if e.kind() == ErrorKind::NotFound => continue,
+            Err(e) => panic!("read: {e}"),
+        };
+        reads += 1;
+        let mut rows = Vec::new();
+        for b in &batches {
+            let col = |name: &str| {
+                b.column_by_name(name)
+                    .unwrap()
+                    .as_any()
+                    .downcast_ref::<Int64Array>()
+                    .unwrap()
+                    .values()
+                    .to_vec()
+            };
+            let (w, s, n) = (col("writer"), col("seq"), col("n"));
+            rows.extend((0..b.num_rows()).map(|r| (w[r], s[r], n[r])));
+        }
+        let whole = !rows.is_empty()
+            && rows.iter().all(|r| *r == rows[0])
+            && rows.len() as i64 == rows[0].2;
+        if !whole {
+            torn += 1;
+        }
+    }
+    (reads, torn)
+}
+
+/// Checks the trail against the writers' logs.
+async fn audit(ms: &Metastore, t: &TableIdent, acks: &[Ack], report: &mut Report) {
+    let mut events = Vec::new();
+    let mut after = Some(0);
+    loop {
+        let page = ms
+            .events(&EventQuery {
+                table: Some(t.clone()),
+                namespace: Some(t.namespace.clone()),
+                after,
+                limit: Some(1000),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        let Some(last) = page.items.last() else { break };
+        after = Some(last.id);
+        events.extend(page.items);
+    }
+    let moves: Vec<_> = events.iter().filter(|e| e.to_batch.is_some()).collect();
+    report.events = moves.len();
+    let mut ids = HashSet::new();
+    let mut batches = HashSet::new();
+    for e in &moves {
+        if !ids.insert(e.id) || !batches.insert(e.to_batch.clone().unwrap()) {
+            report.duplicates += 1;
+        }
+    }
+    let by_id: HashMap<i64, _> = moves.iter().map(|e| (e.id, *e)).collect();
+    for a in acks {
+        match by_id.get(&a.event) {
+            Some(e)
+                if e.to_batch.as_ref() == Some(&a.batch)
+                    && e.partition.as_deref() == Some(a.partition.as_str()) =>
+            {
+                if let Some(expected) = &a.expected
+                    && e.from_batch != *expected
+                {
+                    report.cas_violations += 1;
+                }
+            }
+            _ => report.missing += 1,
+        }
+    }
+    let mut chains: BTreeMap<String, Option<BatchId>> = BTreeMap::new();
+    for e in &moves {
+        let prev = chains.entry(e.partition.clone().unwrap()).or_insert(None);
+        if e.from_batch != *prev {
+            report.chain_breaks += 1;
+        }
+        *prev = e.to_batch.clone();
+    }
+    report.acknowledged = acks.len();
+}
+
+async fn scale_out(run: Run) -> Option<Report> {
+    let pg = service("BATCHMETA_TEST_POSTGRES_URL")?;
+    let s3 = service("BATCHMETA_TEST_S3_URL")?;
+    let database = fresh_database(&pg).await;
+    let warehouse = format!("{}/{}", s3, uuid::Uuid::new_v4().simple());
+    let replicas = [
+        Replica::start(&database, &warehouse, run.faults),
+        Replica::start(&database, &warehouse, run.faults),
+    ];
+    let admin = connect(&replicas[0].base, true).await;
+    let ctx = Context::new("setup");
+    admin
+        .create_namespace(
+            &ctx,
+            &NewNamespace {
+                name: NamespaceName::new("scale").unwrap(),
+                description: None,
+                owner: None,
+                properties: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+    let t = TableIdent::new("scale", "events").unwrap();
+    admin
+        .create_table(
+            &ctx,
+            &NewTable {
+                ident: t.clone(),
+                schema: (*schema()).clone(),
+                partition_keys: vec![PartitionKey::new("p", KeyType::Int).unwrap()],
+                description: None,
+                owner: None,
+                properties: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+
+    let run = Arc::new(run);
+    let retried = Arc::new(AtomicU64::new(0));
+    let stop = Arc::new(AtomicBool::new(false));
+    // Writers alternate between the replicas, and between writing the data
+    // straight to S3 and uploading it through the server.
+    let mut writers = Vec::new();
+    for w in 0..run.writers {
+        let ms = Arc::new(connect(&replicas[w % 2].base, w % 4 < 2).await);
+        let cas = run.all_cas || w % 2 == 1;
+        writers.push(tokio::spawn(writer(
+            ms,
+            t.clone(),
+            w,
+            cas,
+            run.clone(),
+            retried.clone(),
+        )));
+    }
+    let mut readers = Vec::new();
+    for r in 0..2 {
+        let ms = Arc::new(connect(&replicas[r].base, r == 0).await);
+        readers.push(tokio::spawn(reader(ms, t.clone(), stop.clone())));
+    }
+    let mut acks = Vec::new();
+    for w in writers {
+        acks.extend(w.await.unwrap());
+    }
+    stop.store(true, Ordering::Relaxed);
+    let mut report = Report::default();
+    for r in readers {
+        let (reads, torn) = r.await.unwrap();
+        report.reads += reads;
+        report.torn_reads += torn;
+    }
+    report.conflicts_retried = retried.load(Ordering::Relaxed);
+    audit(&admin, &t, &acks, &mut report).await;
+    report.verify_violations = admin.verify().await.unwrap().violations.len();
+    eprintln!("scale-out ({}): {report:?}", run.faults);
+    Some(report)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_replicas_lose_nothing() {
+    let Some(r) = scale_out(Run {
+        writers: 8,
+        publishes_per_writer: 250,
+        all_cas: false,
+        partitions: PARTITIONS,
+        faults: "",
+    })
+    .await
+    else {
+        return;
+    };
+    assert_eq!(r.acknowledged, 2000);
+    assert_eq!(r.events, 2000, "one pointer move per acknowledged publish");
+    assert_eq!(r.lost(), 0, "{r:?}");
+    assert_eq!(r.duplicates, 0, "{r:?}");
+    assert_eq!(r.verify_violations, 0, "{r:?}");
+    assert!(r.reads > 0, "the readers read nothing");
+    assert_eq!(r.torn_reads, 0, "{r:?}");
+    // The compare-and-swap writers really raced.
+    assert!(r.conflicts_retried > 0, "{r:?}");
+}
+
+/// The negative control: with the read-then-update publish the same checks
+/// find lost updates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn read_then_update_publish_loses_updates() {
+    let Some(r) = scale_out(Run {
+        writers: 8,
+        publishes_per_writer: 25,
+        all_cas: true,
+        partitions: 1,
+        faults: "read_then_update_publish",
+    })
+    .await
+    else {
+        return;
+    };
+    assert!(r.lost() > 0, "the broken publish went unnoticed: {r:?}");
+}
