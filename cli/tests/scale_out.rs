@@ -63,6 +63,10 @@ struct Replica {
 
 impl Replica {
     fn start(database: &str, warehouse: &str, faults: &str) -> Self {
+        Self::start_with(database, warehouse, faults, &[])
+    }
+
+    fn start_with(database: &str, warehouse: &str, faults: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .unwrap()
@@ -72,6 +76,7 @@ impl Replica {
         let mut child = Command::new(env!("CARGO_BIN_EXE_meta"))
             .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
             .args(["--database-url", database, "--warehouse", warehouse])
+            .args(extra)
             .current_dir(dir.path())
             .env("BATCHMETA_FAULTS", faults)
             .env("RUST_BACKTRACE", "0")
@@ -462,4 +467,31 @@ async fn read_then_update_publish_loses_updates() {
         return;
     };
     assert!(r.lost() > 0, "the broken publish went unnoticed: {r:?}");
+}
+
+/// A replica refuses a PostgreSQL server that could lose acknowledged
+/// commits, and says how to fix it; `--unsafe-durability` overrides.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_refuses_postgres_without_fsync() {
+    let Some(server) = service("BATCHMETA_TEST_POSTGRES_NOFSYNC_URL") else {
+        return;
+    };
+    let database = fresh_database(&server).await;
+    let dir = tempfile::tempdir().unwrap();
+    let warehouse = dir.path().join("wh").display().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_meta"))
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .args(["--database-url", &database, "--warehouse", &warehouse])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("fsync") && stderr.contains("hint:"),
+        "{stderr}"
+    );
+    let replica = Replica::start_with(&database, &warehouse, "", &["--unsafe-durability"]);
+    let ms = connect(&replica.base, true).await;
+    assert!(ms.verify().await.unwrap().is_clean());
 }

@@ -34,10 +34,20 @@ use crate::model::{
 /// `sqlite:path`) or `postgres://...` / `postgresql://...`, with default
 /// options. Errors never show the URL's password.
 pub async fn connect_catalog(url: &str) -> Result<Arc<dyn Catalog>> {
+    connect_catalog_with(url, &PostgresOptions::default()).await
+}
+
+/// [`connect_catalog`] with the options of a PostgreSQL catalog.
+pub async fn connect_catalog_with(
+    url: &str,
+    postgres: &PostgresOptions,
+) -> Result<Arc<dyn Catalog>> {
     let scheme = url.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
     match scheme.as_deref() {
         Some("sqlite") => Ok(Arc::new(SqliteCatalog::connect(url).await?)),
-        Some("postgres" | "postgresql") => Ok(Arc::new(PostgresCatalog::connect(url).await?)),
+        Some("postgres" | "postgresql") => Ok(Arc::new(
+            PostgresCatalog::connect_with(url, postgres.clone()).await?,
+        )),
         _ => Err(Error::invalid(
             "invalid_database_url",
             format!(

@@ -60,8 +60,8 @@ pub fn target(url: Option<&str>, options: &ConnectOptions) -> Result<Target> {
         return Ok(Target::Embedded(Config {
             database_url: Some(format!("sqlite://{path}")),
             warehouse: Some(warehouse),
-            dir: None,
             storage_options: options.storage_options.clone(),
+            ..Config::default()
         }));
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -74,8 +74,8 @@ pub fn target(url: Option<&str>, options: &ConnectOptions) -> Result<Target> {
         return Ok(Target::Embedded(Config {
             database_url: Some(url.to_owned()),
             warehouse: Some(warehouse),
-            dir: None,
             storage_options: options.storage_options.clone(),
+            ..Config::default()
         }));
     }
     if url.contains("://") {
@@ -89,8 +89,8 @@ pub fn target(url: Option<&str>, options: &ConnectOptions) -> Result<Target> {
     Ok(Target::Embedded(Config {
         dir: Some(PathBuf::from(url)),
         warehouse: options.warehouse.clone(),
-        database_url: None,
         storage_options: options.storage_options.clone(),
+        ..Config::default()
     }))
 }
 

@@ -17,7 +17,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::catalog::{Catalog, connect_catalog};
+use crate::catalog::{Catalog, connect_catalog_with};
 use crate::data::WriteOptions;
 use crate::error::Result;
 use crate::model::{
@@ -52,6 +52,8 @@ pub struct Config {
     /// Object store options for a cloud warehouse (see
     /// [`crate::storage::StorageOptions`]); values may be secrets.
     pub storage_options: BTreeMap<String, String>,
+    /// Pool size and durability check for a PostgreSQL catalog.
+    pub postgres: crate::catalog::PostgresOptions,
 }
 
 impl fmt::Debug for Config {
@@ -73,6 +75,7 @@ impl fmt::Debug for Config {
             )
             .field("dir", &self.dir)
             .field("storage_options", &options)
+            .field("postgres", &self.postgres)
             .finish()
     }
 }
@@ -159,7 +162,8 @@ impl Metastore {
     /// URL's scheme picks the backend (`sqlite://`, `postgres://`).
     pub async fn open(config: &Config) -> Result<Self> {
         let storage = Storage::open_with(&config.resolved_warehouse(), &config.storage_options)?;
-        let catalog = connect_catalog(&config.resolved_database_url()).await?;
+        let catalog =
+            connect_catalog_with(&config.resolved_database_url(), &config.postgres).await?;
         Ok(Self::new(catalog, storage))
     }
 

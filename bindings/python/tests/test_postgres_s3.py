@@ -101,7 +101,7 @@ def test_store_load_rollback_on_postgres_and_s3(pg_s3_server: tuple[str, str], d
     c = bm.Client(url, direct_data=direct)
     assert c.warehouse == warehouse
     ns = "s" + uuid.uuid4().hex[:10]
-    r1 = c.store_dataframe(frame(1), ns, "sold_items", partitions=["2016-10-31"])
+    r1 = c.store_dataframe(frame(1), ns, "sold_items", partitions=[{"date": "2016-10-31"}])
     r2 = c.store_dataframe(frame(2), ns, "sold_items", partitions=["2016-10-31"])
     assert r1.location.startswith(f"{warehouse}/{ns}/sold_items/date=2016-10-31/")
     out = c.load_dataframe(ns, "sold_items", partitions=["2016-10-31"]).drop(columns="date")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 import pytest
 
@@ -39,7 +41,7 @@ def test_overwrite_then_rollback_returns_the_old_frame(env: Env) -> None:
 def test_batch_id_as_of_and_pin_reads(env: Env) -> None:
     r1 = env.client.store_dataframe(frame(1), env.ns, "t", P)
     first_publish = env.client.history(env.ns, "t", "2016-10-31")[0].at
-    assert first_publish is not None
+    assert first_publish is not None and first_publish.utcoffset() == dt.timedelta(0)
     env.client.store_dataframe(frame(2), env.ns, "t", P)
 
     pd.testing.assert_frame_equal(load(env, batch_id=r1.batch_id), frame(1))

@@ -131,4 +131,10 @@ pub(crate) struct ServeArgs {
     /// Allow binding a non-loopback address without authentication
     #[arg(long)]
     pub(crate) insecure: bool,
+    /// Most PostgreSQL connections this replica opens (its pool size)
+    #[arg(long, env = "BATCHMETA_MAX_CONNECTIONS", default_value_t = 10)]
+    pub(crate) max_connections: u32,
+    /// Start even if PostgreSQL has fsync, full_page_writes or synchronous_commit off (throwaway servers only)
+    #[arg(long)]
+    pub(crate) unsafe_durability: bool,
 }

@@ -1,6 +1,7 @@
 //! `meta serve`.
 
 use batchmeta::server::{ServerConfig, app, serve, shutdown_signal};
+use batchmeta::catalog::PostgresOptions;
 use batchmeta::{Config, Error, Metastore, Result};
 
 use crate::args::{Global, ServeArgs};
@@ -19,6 +20,10 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
     let config = Config {
         database_url: args.database_url.clone(),
         warehouse: global.warehouse.clone(),
+        postgres: PostgresOptions {
+            unsafe_durability: args.unsafe_durability,
+            max_connections: args.max_connections,
+        },
         ..Config::default()
     };
     let ms = Metastore::open(&config).await?;
@@ -40,40 +45,14 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         "batchmeta {} serving on http://{addr}",
         env!("CARGO_PKG_VERSION")
     );
-    eprintln!("catalog: {}", redact(&config.resolved_database_url()));
+    eprintln!(
+        "catalog: {}",
+        batchmeta::redact::url(&config.resolved_database_url())
+    );
     eprintln!("warehouse: {}", ms.warehouse_url());
     eprintln!("API docs: http://{addr}/docs");
     let server = ServerConfig {
         max_upload_bytes: args.max_upload_bytes,
     };
     serve(listener, app(ms, server), shutdown_signal()).await
-}
-
-/// A database URL without its password.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..s + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn passwords_are_redacted() {
-        assert_eq!(
-            super::redact("postgres://u:secret@h/db"),
-            "postgres://u:***@h/db"
-        );
-        assert_eq!(
-            super::redact("sqlite://.batchmeta/catalog.db"),
-            "sqlite://.batchmeta/catalog.db"
-        );
-    }
 }

@@ -16,8 +16,8 @@ def _time(v: Any) -> _dt.datetime | None:
     s = str(v).replace("Z", "+00:00")
     if "." in s:
         head, rest = s.split(".", 1)
-        digits = "".join(c for c in rest if c.isdigit())
-        tz = rest[len(digits):]
+        n = len(rest) - len(rest.lstrip("0123456789"))
+        digits, tz = rest[:n], rest[n:]
         s = f"{head}.{digits[:6].ljust(6, '0')}{tz}"
     return _dt.datetime.fromisoformat(s)
 
