@@ -405,8 +405,8 @@ async fn scale_out(run: Run) -> Option<Report> {
         )));
     }
     let mut readers = Vec::new();
-    for r in 0..2 {
-        let ms = Arc::new(connect(&replicas[r].base, r == 0).await);
+    for (r, replica) in replicas.iter().enumerate() {
+        let ms = Arc::new(connect(&replica.base, r == 0).await);
         readers.push(tokio::spawn(reader(ms, t.clone(), stop.clone())));
     }
     let mut acks = Vec::new();

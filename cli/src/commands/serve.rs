@@ -1,7 +1,7 @@
 //! `meta serve`.
 
-use batchmeta::server::{ServerConfig, app, serve, shutdown_signal};
 use batchmeta::catalog::PostgresOptions;
+use batchmeta::server::{ServerConfig, app, serve, shutdown_signal};
 use batchmeta::{Config, Error, Metastore, Result};
 
 use crate::args::{Global, ServeArgs};
