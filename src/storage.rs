@@ -1,19 +1,19 @@
 //! Object stores chosen by URL, and the warehouse path layout:
 //! `<warehouse>/<namespace>/<table>/<key>=<value>/.../<batch_id>/part-00000.parquet`.
 //!
-//! The local store is built with fsync so data is on disk before a publish
-//! makes it visible. Cloud warehouses (`s3://`, `gs://`, `az://`) are built
+//! The local store syncs every write to disk before it returns, so data is
+//! durable before a publish makes it visible (`local`). Cloud warehouses (`s3://`, `gs://`, `az://`) are built
 //! by `cloud` from options and the standard environment variables. Paths are
 //! built only from validated names and values.
 
 mod cloud;
+mod local;
 
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
 use object_store::ObjectStore;
-use object_store::local::LocalFileSystem;
 use object_store::memory::InMemory;
 use object_store::path::Path;
 use url::Url;
@@ -96,7 +96,7 @@ impl Storage {
                 format!("cannot open warehouse directory {}: {e}", dir.display()),
             )
         })?;
-        let store = LocalFileSystem::new_with_prefix(&dir)?.with_fsync(true);
+        let store = local::DurableLocal::new(&dir)?;
         let url = Url::from_directory_path(&dir)
             .map(|u| u.to_string())
             .unwrap_or_else(|()| dir.display().to_string());

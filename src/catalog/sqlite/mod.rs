@@ -1,6 +1,8 @@
 //! The SQLite catalog: the embedded default.
 //!
-//! WAL journal, `synchronous=FULL`, `foreign_keys=on`. Every write runs in a
+//! WAL journal, `synchronous=FULL` (NORMAL only for staging and recording
+//! files, which the publish's commit then makes durable), `foreign_keys=on`.
+//! Every write runs in a
 //! `BEGIN IMMEDIATE` transaction (a deferred `BEGIN` fails with SQLITE_BUSY
 //! under contention instead of waiting) and, within one process, behind one
 //! async mutex so that only other processes ever meet the busy handler.
@@ -42,6 +44,12 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct SqliteCatalog {
     pool: SqlitePool,
+    /// Connections with `synchronous=NORMAL`, for the writes whose loss in
+    /// a power failure loses nothing acknowledged: staging a batch and
+    /// recording its files. Their WAL frames become durable with the next
+    /// `synchronous=FULL` commit (the publish), so a store costs one WAL
+    /// fsync instead of three.
+    relaxed: SqlitePool,
     clock: Arc<dyn Clock>,
     writer: Arc<Mutex<()>>,
 }
@@ -95,10 +103,16 @@ impl SqliteCatalog {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options)
+            .connect_with(options.clone())
+            .await?;
+        // Writes are serialized by `writer`: one relaxed connection is enough.
+        let relaxed = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.synchronous(SqliteSynchronous::Normal))
             .await?;
         let catalog = Self {
             pool,
+            relaxed,
             clock,
             writer: Arc::new(Mutex::new(())),
         };
@@ -147,6 +161,16 @@ impl SqliteCatalog {
         Ok(WriteTx { tx, _guard: guard })
     }
 
+    /// A write transaction whose commit does not wait for the disk (see
+    /// `relaxed`). Only for writes that acknowledge nothing a crash could
+    /// take back: a staged batch or its file list lost in a power failure
+    /// leaves unreferenced files and a writer that never got a publish.
+    pub(super) async fn write_relaxed(&self) -> Result<WriteTx> {
+        let guard = self.writer.clone().lock_owned().await;
+        let tx = self.relaxed.begin_with("BEGIN IMMEDIATE").await?;
+        Ok(WriteTx { tx, _guard: guard })
+    }
+
     /// Starts a read transaction: one consistent snapshot (WAL).
     pub(super) async fn read(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin().await?)
@@ -159,6 +183,7 @@ impl SqliteCatalog {
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
         self.pool.close().await;
+        self.relaxed.close().await;
     }
 }
 

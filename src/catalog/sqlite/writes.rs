@@ -76,7 +76,7 @@ impl SqliteCatalog {
         ident: &TableIdent,
         req: &StageRequest,
     ) -> Result<Vec<Batch>> {
-        let mut w = self.write().await?;
+        let mut w = self.write_relaxed().await?;
         let t = rows::live_table(&mut w.tx, ident).await?;
         let now = self.now();
         let mut ids = Vec::with_capacity(req.partitions.len());
@@ -131,7 +131,7 @@ impl SqliteCatalog {
         files: &[DataFile],
         schema: &Schema,
     ) -> Result<Batch> {
-        let mut w = self.write().await?;
+        let mut w = self.write_relaxed().await?;
         let t = rows::live_table(&mut w.tx, ident).await?;
         let b = rows::load_batch_row(&mut w.tx, &t, id).await?;
         if b.batch.state != BatchState::Staged {
