@@ -264,7 +264,7 @@ async fn open_file(
             ),
         )
     })?;
-    let mut reader = ObjectReader::new(store, path.clone(), file.size);
+    let mut reader = ObjectReader::new(store.clone(), path.clone(), file.size);
     let metadata = reader.load_metadata().await?;
     let meta = ArrowReaderMetadata::try_new(metadata.clone(), ArrowReaderOptions::new())
         .map_err(|e| invalid_file(&path, &e))?;
@@ -289,12 +289,33 @@ async fn open_file(
         .filter(|(_, f)| plan.working.iter().any(|w| w.name() == f.name()))
         .map(|(i, _)| i)
         .collect();
-    let mask = ProjectionMask::roots(metadata.file_metadata().schema_descr(), roots);
-    let decoded = ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta)
-        .with_projection(mask)
-        .with_row_groups(groups)
-        .with_batch_size(plan.batch_size)
-        .build()?;
+    let parts = split_columns(&metadata, &groups, roots, decode_threads());
+    let decoded = if parts.len() == 1 {
+        let mask = ProjectionMask::roots(metadata.file_metadata().schema_descr(), parts[0].clone());
+        ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta)
+            .with_projection(mask)
+            .with_row_groups(groups)
+            .with_batch_size(plan.batch_size)
+            .build()?
+            .map_err(Error::from)
+            .boxed()
+    } else {
+        let mut streams = Vec::with_capacity(parts.len());
+        for part in parts {
+            let mask = ProjectionMask::roots(metadata.file_metadata().schema_descr(), part);
+            let reader = ObjectReader::new(store.clone(), path.clone(), file.size);
+            streams.push(
+                ParquetRecordBatchStreamBuilder::new_with_metadata(reader, meta.clone())
+                    .with_projection(mask)
+                    .with_row_groups(groups.clone())
+                    .with_batch_size(plan.batch_size)
+                    .build()?
+                    .map_err(Error::from)
+                    .boxed(),
+            );
+        }
+        zip_columns(streams)
+    };
     Ok(decoded
         .map(move |batch| {
             let batch = batch?;
@@ -305,4 +326,122 @@ async fn open_file(
         })
         .try_filter(|b| futures::future::ready(b.num_rows() > 0))
         .boxed())
+}
+
+/// Threads a file's columns are decoded on.
+fn decode_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// Splits the projected root columns into up to `parts` groups of about
+/// equal compressed size in the row groups read, each decoded by its own
+/// task. Small reads stay in one group.
+fn split_columns(
+    metadata: &parquet::file::metadata::ParquetMetaData,
+    groups: &[usize],
+    roots: Vec<usize>,
+    parts: usize,
+) -> Vec<Vec<usize>> {
+    /// Below this many compressed bytes a second task costs more than it saves.
+    const MIN_PARALLEL_BYTES: i64 = 1 << 20;
+    let schema = metadata.file_metadata().schema_descr();
+    let size_of = |root: usize| -> i64 {
+        groups
+            .iter()
+            .map(|&g| {
+                let rg = metadata.row_group(g);
+                (0..rg.num_columns())
+                    .filter(|&c| schema.get_column_root_idx(c) == root)
+                    .map(|c| rg.column(c).compressed_size())
+                    .sum::<i64>()
+            })
+            .sum()
+    };
+    let mut sized: Vec<(i64, usize)> = roots.into_iter().map(|r| (size_of(r), r)).collect();
+    let total: i64 = sized.iter().map(|(s, _)| s).sum();
+    let parts = parts.min(sized.len()).max(1);
+    if parts == 1 || total < MIN_PARALLEL_BYTES {
+        return vec![sized.into_iter().map(|(_, r)| r).collect()];
+    }
+    // Largest first, each to the lightest group.
+    sized.sort_by(|a, b| b.cmp(a));
+    let mut out: Vec<(i64, Vec<usize>)> = vec![(0, Vec::new()); parts];
+    for (size, root) in sized {
+        if let Some(lightest) = out.iter_mut().min_by_key(|(s, _)| *s) {
+            lightest.0 += size;
+            lightest.1.push(root);
+        }
+    }
+    out.into_iter()
+        .map(|(_, mut r)| {
+            r.sort_unstable();
+            r
+        })
+        .filter(|r| !r.is_empty())
+        .collect()
+}
+
+/// Decodes each stream on its own task and joins their batches column-wise:
+/// the streams read the same rows (same row groups and batch size), each a
+/// different set of columns.
+fn zip_columns(
+    streams: Vec<BoxStream<'static, Result<RecordBatch>>>,
+) -> BoxStream<'static, Result<RecordBatch>> {
+    let receivers: Vec<_> = streams
+        .into_iter()
+        .map(|mut s| {
+            let (tx, rx) = tokio::sync::mpsc::channel::<Result<RecordBatch>>(2);
+            tokio::spawn(async move {
+                while let Some(b) = s.next().await {
+                    if tx.send(b).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
+        })
+        .collect();
+    stream::unfold(receivers, |mut receivers| async move {
+        let mut parts = Vec::with_capacity(receivers.len());
+        let mut ended = 0;
+        for rx in receivers.iter_mut() {
+            match rx.recv().await {
+                Some(Ok(b)) => parts.push(b),
+                Some(Err(e)) => return Some((Err(e), receivers)),
+                None => ended += 1,
+            }
+        }
+        match (parts.is_empty(), ended) {
+            (true, _) => None,
+            (false, 0) => Some((join_columns(&parts), receivers)),
+            (false, _) => Some((
+                Err(Error::Internal(
+                    "column groups of one file decoded to different row counts".into(),
+                )),
+                receivers,
+            )),
+        }
+    })
+    .boxed()
+}
+
+fn join_columns(parts: &[RecordBatch]) -> Result<RecordBatch> {
+    let rows = parts[0].num_rows();
+    if parts.iter().any(|p| p.num_rows() != rows) {
+        return Err(Error::Internal(
+            "column groups of one file decoded to different row counts".into(),
+        ));
+    }
+    let mut fields = Vec::new();
+    let mut columns = Vec::new();
+    for p in parts {
+        fields.extend(p.schema().fields().iter().cloned());
+        columns.extend(p.columns().iter().cloned());
+    }
+    let options = RecordBatchOptions::new().with_row_count(Some(rows));
+    Ok(RecordBatch::try_new_with_options(
+        Arc::new(Schema::new(fields)),
+        columns,
+        &options,
+    )?)
 }

@@ -13,10 +13,10 @@ use bytes::Bytes;
 use futures::{Stream, StreamExt};
 use object_store::path::Path;
 use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
-use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
+use super::encode::ParallelFileWriter;
 use crate::error::{Error, Result};
 use crate::model::{DataFile, same_logical_type};
 
@@ -136,21 +136,21 @@ pub(crate) fn file_name(index: usize) -> String {
 
 /// A file being encoded in memory.
 struct OpenFile {
-    writer: ArrowWriter<Vec<u8>>,
+    writer: ParallelFileWriter,
     rows: u64,
 }
 
 impl OpenFile {
     fn new(schema: &SchemaRef, props: &WriterProperties) -> Result<Self> {
         Ok(Self {
-            writer: ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props.clone()))?,
+            writer: ParallelFileWriter::new(schema, props)?,
             rows: 0,
         })
     }
 
     /// Bytes written so far plus the estimated encoded size of the open row group.
     fn encoded_size(&self) -> usize {
-        self.writer.bytes_written() + self.writer.in_progress_size()
+        self.writer.encoded_size()
     }
 
     /// How many rows to encode before the next size check: about what is
@@ -170,7 +170,7 @@ impl OpenFile {
         index: usize,
     ) -> Result<DataFile> {
         let rows = self.rows;
-        let bytes = Bytes::from(self.writer.into_inner()?);
+        let bytes = Bytes::from(self.writer.finish()?);
         let size = bytes.len() as u64;
         let path = prefix.clone().join(file_name(index));
         let opts = PutOptions {

@@ -244,3 +244,44 @@ async fn files_missing_a_column_read_it_as_nulls() {
     assert_batches_equal(&got, &want.slice(0, 3));
     assert_eq!(stats.files_skipped(), 0);
 }
+
+/// A file large enough to be decoded by several tasks, each on a share of
+/// the columns, reads back exactly, in order, with projections and filters,
+/// including row groups and batch sizes that do not line up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_files_decode_in_parallel_and_read_back_exactly() {
+    let store = memory();
+    let batches: Vec<RecordBatch> = (0..4).map(|i| numbers(i * 50_000, 50_000)).collect();
+    let opts = WriteOptions {
+        max_row_group_rows: 70_000,
+        ..WriteOptions::default()
+    };
+    let files = write(&store, "big", &batches, &opts).await.unwrap();
+    assert!(
+        files[0].size > 2 << 20,
+        "{} bytes: too small to split",
+        files[0].size
+    );
+    let schema = batches[0].schema();
+    let all = concat_batches(&schema, &batches).unwrap();
+    let read = ReadOptions {
+        batch_size: 3_000,
+        ..ReadOptions::default()
+    };
+    let (got, stats) = read_all(&store, &files, &schema, &read).await;
+    assert_batches_equal(&got, &all);
+    assert_eq!(stats.rows_returned(), 200_000);
+
+    let read = ReadOptions {
+        columns: Some(vec!["x".into(), "n".into()]),
+        filters: vec![crate::data::Filter::new(
+            "n",
+            crate::data::FilterOp::GtEq,
+            150_000i64,
+        )],
+        batch_size: 7_777,
+    };
+    let (got, _) = read_all(&store, &files, &schema, &read).await;
+    let want = all.slice(150_000, 50_000).project(&[2, 0]).unwrap();
+    assert_batches_equal(&got, &want);
+}

@@ -25,8 +25,9 @@ pub(super) fn memory() -> Arc<dyn ObjectStore> {
 
 pub(super) fn local() -> (tempfile::TempDir, Arc<dyn ObjectStore>) {
     let dir = tempfile::tempdir().unwrap();
-    let store = object_store::local::LocalFileSystem::new_with_prefix(dir.path()).unwrap();
-    (dir, Arc::new(store))
+    // The warehouse's own local store (durable creates).
+    let store = crate::storage::Storage::open(&dir.path().display().to_string()).unwrap();
+    (dir, store.store().clone())
 }
 
 pub(super) fn batches_stream(
