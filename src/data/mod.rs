@@ -14,6 +14,7 @@
 //! The Arrow schema (with pandas / polars metadata) is stored in each
 //! file's `ARROW:schema` footer entry, so dtypes and indexes round-trip.
 
+mod dictionary_order;
 mod encode;
 mod filter;
 mod object_file;

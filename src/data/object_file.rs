@@ -46,9 +46,9 @@ pub async fn inspect_file(store: &Arc<dyn ObjectStore>, path: &Path) -> Result<F
     let metadata = reader.load_metadata().await?;
     check_chunk_ranges(&metadata, size).map_err(|e| invalid_file(path, &e))?;
     let file = metadata.file_metadata();
-    let schema =
-        parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), file.key_value_metadata())
-            .map_err(|e| invalid_file(path, &e))?;
+    let kv = super::dictionary_order::without_records(file.key_value_metadata());
+    let schema = parquet::arrow::parquet_to_arrow_schema(file.schema_descr(), kv.as_ref())
+        .map_err(|e| invalid_file(path, &e))?;
     Ok(FileInfo {
         size,
         rows: u64::try_from(file.num_rows()).unwrap_or_default(),

@@ -18,6 +18,7 @@ use object_store::path::Path;
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 
+use super::dictionary_order;
 use super::filter::Filter;
 use super::object_file::{ObjectReader, invalid_file};
 use super::predicate::Compiled;
@@ -316,9 +317,10 @@ async fn open_file(
         }
         zip_columns(streams)
     };
+    let dictionaries = dictionary_order::recorded(metadata.file_metadata().key_value_metadata());
     Ok(decoded
         .map(move |batch| {
-            let batch = batch?;
+            let batch = dictionary_order::restore_batch(batch?, &dictionaries)?;
             bump(&stats.rows_decoded, batch.num_rows() as u64);
             let out = plan.process(&batch)?;
             bump(&stats.rows_returned, out.num_rows() as u64);

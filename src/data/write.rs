@@ -16,6 +16,7 @@ use object_store::{ObjectStore, PutMode, PutOptions, PutPayload};
 use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 
+use super::dictionary_order;
 use super::encode::ParallelFileWriter;
 use crate::error::{Error, Result};
 use crate::model::{DataFile, same_logical_type};
@@ -103,7 +104,9 @@ pub async fn write_files(
         while offset < batch.num_rows() {
             let file = match &mut current {
                 Some(f) => f,
-                None => current.insert(OpenFile::new(&schema, &props)?),
+                None => {
+                    current.insert(OpenFile::new(&schema, &with_dictionaries(&props, &batch)?)?)
+                }
             };
             let take = file
                 .rows_that_fit(target, bytes_per_row)
@@ -127,6 +130,21 @@ pub async fn write_files(
         done.push(last.upload(store, prefix, done.len()).await?);
     }
     Ok(done)
+}
+
+/// `props` plus the dictionary orders of `batch` (see `dictionary_order`).
+fn with_dictionaries(props: &WriterProperties, batch: &RecordBatch) -> Result<WriterProperties> {
+    let recorded = dictionary_order::record(batch)?;
+    if recorded.is_empty() {
+        return Ok(props.clone());
+    }
+    let mut kv = props.key_value_metadata().cloned().unwrap_or_default();
+    kv.extend(recorded);
+    Ok(props
+        .clone()
+        .into_builder()
+        .set_key_value_metadata(Some(kv))
+        .build())
 }
 
 /// The object name of the `index`-th file of a batch.

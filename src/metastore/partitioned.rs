@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use arrow_array::cast::AsArray;
 use arrow_array::{Array, RecordBatch, UInt32Array};
 use arrow_schema::{DataType, Schema, SchemaRef};
-use futures::{Stream, TryStreamExt};
+use futures::{Stream, StreamExt, TryStreamExt};
 
 use super::Metastore;
 use super::writes::{PublishOptions, PublishSpec, StageOptions, StoreOptions, check_schema};
@@ -17,6 +17,9 @@ use crate::model::{
     Batch, BatchState, Commit, Context, Expect, KeyType, NamespaceName, NewNamespace, NewTable,
     PartitionKey, PartitionSpec, PartitionValues, Table, TableIdent, shown,
 };
+
+/// Partitions of one `partition_by` store written at the same time.
+const PARALLEL_PARTITION_WRITES: usize = 8;
 
 /// The result of [`Metastore::store_partitioned`]: every partition's
 /// published batch and the one commit that published them all.
@@ -248,13 +251,21 @@ impl Metastore {
             .map(|b| b.state == BatchState::Staged && b.files.is_empty())
             .collect();
         let result = async {
-            for ((b, (_, rows)), is_fresh) in staged.iter().zip(groups).zip(&fresh) {
-                if *is_fresh {
+            // Partitions are written side by side: on S3 the PUTs overlap,
+            // on a local disk the syncs of many files share journal commits.
+            let writes = staged
+                .iter()
+                .zip(groups)
+                .zip(&fresh)
+                .filter(|(_, is_fresh)| **is_fresh)
+                .map(|((b, (_, rows)), _)| {
                     let stream = futures::stream::iter(rows.into_iter().map(Ok));
                     self.write(ident, &b.id, schema.clone(), stream, options.schema_mode)
-                        .await?;
-                }
-            }
+                });
+            futures::stream::iter(writes)
+                .buffer_unordered(PARALLEL_PARTITION_WRITES)
+                .try_for_each(|_| futures::future::ready(Ok(())))
+                .await?;
             let publish: Vec<PublishSpec> = staged
                 .iter()
                 .zip(&specs)

@@ -4,10 +4,11 @@
 //! A data file is written once, into a batch directory that did not exist a
 //! moment before. Making that durable takes three syncs: the file's data,
 //! the batch directory (which now names the file) and its parent (which now
-//! names the batch directory). `LocalFileSystem::with_fsync` also syncs the
-//! new, still empty batch directory on its own, a fourth sync that the
-//! second one makes redundant. On a small publish these syncs are most of
-//! the cost, so creates take the path below; everything else is delegated.
+//! names the batch directory). `LocalFileSystem::with_fsync` runs them one
+//! after the other and also syncs the new, still empty batch directory on
+//! its own, a fourth sync that the second one makes redundant. On a small
+//! publish these syncs are most of the cost, so creates take the path
+//! below, which issues the three at once; everything else is delegated.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
@@ -82,11 +83,14 @@ fn create_parents(file: &FsPath) -> io::Result<Vec<PathBuf>> {
 }
 
 /// Writes `payload` to `path` if nothing is there, durably: a staging file
-/// beside it (data synced), hard-linked to the final name (which fails if
-/// the name is taken, so no reader ever sees a partial file), the staging
-/// name removed, then the directories synced.
+/// beside it, hard-linked to the final name (which fails if the name is
+/// taken, so no reader ever sees a partial file), the staging name removed,
+/// then the file's data and the changed directories synced, side by side:
+/// they are independent, and a journaling file system completes syncs that
+/// overlap in one commit. Nothing may refer to the file before this returns
+/// (the publish comes after), so the order among the syncs does not matter.
 fn create_durably(path: &FsPath, payload: &PutPayload) -> io::Result<()> {
-    let mut to_sync = create_parents(path)?;
+    let mut dirs = create_parents(path)?;
     let dir = path
         .parent()
         .ok_or_else(|| io::Error::other("a data file needs a directory"))?;
@@ -106,18 +110,27 @@ fn create_durably(path: &FsPath, payload: &PutPayload) -> io::Result<()> {
         for chunk in payload.iter() {
             f.write_all(chunk)?;
         }
-        f.sync_data()?;
-        fs::hard_link(&staging, path)
+        fs::hard_link(&staging, path)?;
+        Ok::<File, io::Error>(f)
     })();
     let removed = fs::remove_file(&staging);
-    written?;
+    let file = written?;
     removed?;
-    to_sync.push(dir.to_path_buf());
-    to_sync.sort();
-    to_sync.dedup();
-    for d in &to_sync {
-        sync_dir(d)?;
-    }
+    dirs.push(dir.to_path_buf());
+    dirs.sort();
+    dirs.dedup();
+    std::thread::scope(|s| {
+        let syncs: Vec<_> = dirs.iter().map(|d| s.spawn(move || sync_dir(d))).collect();
+        let data = file.sync_data();
+        syncs
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(io::Error::other("a sync thread panicked")))
+            })
+            .chain(std::iter::once(data))
+            .collect::<io::Result<Vec<()>>>()
+    })?;
     Ok(())
 }
 

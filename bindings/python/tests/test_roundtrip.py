@@ -29,6 +29,13 @@ def pandas_frame(n: int = 50) -> pd.DataFrame:
             "qty": pd.array([None if i % 3 == 0 else i for i in range(n)], dtype="Int64"),
             "small": pd.array([None if i % 4 == 0 else i for i in range(n)], dtype="Int16"),
             "color": pd.Categorical([["red", "green", "blue"][i % 3] for i in range(n)]),
+            # Category order that is neither sorted nor of first appearance,
+            # an unused category, and order semantics.
+            "size": pd.Categorical(
+                [["large", "small"][i % 2] for i in range(n)],
+                categories=["small", "medium", "large", "huge"],
+                ordered=True,
+            ),
             "sold_at": pd.date_range("2016-10-31", periods=n, freq="h", tz="UTC"),
             "local": pd.date_range("2016-10-31", periods=n, freq="min", tz="Europe/Berlin"),
             "naive": pd.date_range("2016-10-31", periods=n, freq="s"),
@@ -47,11 +54,10 @@ def test_pandas_round_trip_keeps_index_and_dtypes(env: Env) -> None:
 
     out = env.client.load_dataframe(env.ns, "sold_items", partitions=["2016-10-31"])
     assert list(out["date"].unique()) == [dt.date(2016, 10, 31)]
-    # Category *order* does not survive Parquet (categories come back in
-    # order of first appearance): compare values and the set of categories.
-    pd.testing.assert_frame_equal(out.drop(columns="date"), df, check_categorical=False)
-    assert set(out["color"].cat.categories) == set(df["color"].cat.categories)
-    assert out["color"].tolist() == df["color"].tolist()
+    # Categories keep their order, unused ones included, and `ordered`.
+    pd.testing.assert_frame_equal(out.drop(columns="date"), df)
+    assert list(out["size"].cat.categories) == ["small", "medium", "large", "huge"]
+    assert out["size"].cat.ordered
     assert out.index.name == "order_id"
     assert out["qty"].dtype == "Int64" and out["color"].dtype == "category"
     assert out["local"].dtype == df["local"].dtype and str(out["local"].dt.tz) == "Europe/Berlin"
