@@ -87,18 +87,15 @@ pub(crate) fn restore(array: &ArrayRef, order: &[String]) -> Result<ArrayRef> {
     }
     let mut remap: Vec<Option<i32>> = Vec::with_capacity(values.len());
     for v in values.iter() {
-        remap.push(match v {
-            None => None,
-            Some(v) => Some(match index.get(v) {
-                Some(i) => *i,
-                None => {
-                    let i = merged.len() as i32;
-                    merged.push(v);
-                    index.insert(v, i);
-                    i
-                }
-            }),
-        });
+        remap.push(v.map(|v| match index.get(v) {
+            Some(i) => *i,
+            None => {
+                let i = merged.len() as i32;
+                merged.push(v);
+                index.insert(v, i);
+                i
+            }
+        }));
     }
     let valid = array.logical_nulls();
     let keys: Int32Array = dict
