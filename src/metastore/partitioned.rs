@@ -253,15 +253,21 @@ impl Metastore {
         let result = async {
             // Partitions are written side by side: on S3 the PUTs overlap,
             // on a local disk the syncs of many files share journal commits.
-            let writes = staged
-                .iter()
-                .zip(groups)
-                .zip(&fresh)
-                .filter(|(_, is_fresh)| **is_fresh)
-                .map(|((b, (_, rows)), _)| {
+            // Collected first: a lazy iterator of closures here makes the
+            // future not `Send` for every lifetime (rust-lang/rust#102211).
+            let mut writes = Vec::with_capacity(staged.len());
+            for ((b, (_, rows)), is_fresh) in staged.iter().zip(groups).zip(&fresh) {
+                if *is_fresh {
                     let stream = futures::stream::iter(rows.into_iter().map(Ok));
-                    self.write(ident, &b.id, schema.clone(), stream, options.schema_mode)
-                });
+                    writes.push(self.write(
+                        ident,
+                        &b.id,
+                        schema.clone(),
+                        stream,
+                        options.schema_mode,
+                    ));
+                }
+            }
             futures::stream::iter(writes)
                 .buffer_unordered(PARALLEL_PARTITION_WRITES)
                 .try_for_each(|_| futures::future::ready(Ok(())))
