@@ -34,7 +34,9 @@ pub struct WriteOptions {
     pub target_file_size: usize,
     /// Most rows per Parquet row group (default 1,048,576).
     pub max_row_group_rows: usize,
-    /// zstd compression level, 1..=22 (default 3).
+    /// zstd compression level, 1..=22 (default 1, Arrow C++'s and so
+    /// pyarrow's default: the fastest level, files within a few percent of
+    /// level 3).
     pub zstd_level: i32,
 }
 
@@ -43,7 +45,7 @@ impl Default for WriteOptions {
         Self {
             target_file_size: 128 * 1024 * 1024,
             max_row_group_rows: 1_048_576,
-            zstd_level: 3,
+            zstd_level: 1,
         }
     }
 }
