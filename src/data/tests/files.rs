@@ -30,8 +30,16 @@ async fn files_roll_at_the_target_size_and_rows_stay_in_order() {
         let head = store.head(&Path::from(f.path.as_str())).await.unwrap();
         assert_eq!(head.size, f.size);
         if i + 1 < files.len() {
+            // The open row group's size is an estimate that counts its last
+            // page uncompressed, so at a target this small (a few pages) a
+            // file can close at about half of it; never far above it.
             let ratio = f.size as f64 / target as f64;
-            assert!((0.7..1.3).contains(&ratio), "file {i} is {} bytes", f.size);
+            assert!(
+                (0.7..1.3).contains(&ratio),
+                "file {i} is {} bytes: {:?}",
+                f.size,
+                files.iter().map(|f| f.size).collect::<Vec<_>>()
+            );
         }
     }
     let schema = batches[0].schema();
