@@ -34,11 +34,11 @@ async fn files_roll_at_the_target_size_and_rows_stay_in_order() {
             // page uncompressed, so at a target this small (a few pages) a
             // file can close at about half of it; never far above it.
             let ratio = f.size as f64 / target as f64;
+            let sizes: Vec<u64> = files.iter().map(|f| f.size).collect();
             assert!(
-                (0.7..1.3).contains(&ratio),
-                "file {i} is {} bytes: {:?}",
-                f.size,
-                files.iter().map(|f| f.size).collect::<Vec<_>>()
+                (0.45..1.3).contains(&ratio),
+                "file {i} is {} bytes: {sizes:?}",
+                f.size
             );
         }
     }
