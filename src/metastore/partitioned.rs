@@ -10,7 +10,7 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use futures::{Stream, StreamExt, TryStreamExt};
 
 use super::Metastore;
-use super::writes::{PublishOptions, PublishSpec, StageOptions, StoreOptions, check_schema};
+use super::writes::{Known, PublishOptions, PublishSpec, StageOptions, StoreOptions, check_schema};
 use crate::ErrorKind;
 use crate::error::{Error, Result};
 use crate::model::{
@@ -259,18 +259,18 @@ impl Metastore {
             for ((b, (_, rows)), is_fresh) in staged.iter().zip(groups).zip(&fresh) {
                 if *is_fresh {
                     let stream = futures::stream::iter(rows.into_iter().map(Ok));
-                    writes.push(self.write(
-                        ident,
-                        &b.id,
+                    writes.push(self.write_into(
+                        &t,
+                        b,
                         schema.clone(),
                         stream,
                         options.schema_mode,
                     ));
                 }
             }
-            futures::stream::iter(writes)
+            let written: Vec<Batch> = futures::stream::iter(writes)
                 .buffer_unordered(PARALLEL_PARTITION_WRITES)
-                .try_for_each(|_| futures::future::ready(Ok(())))
+                .try_collect()
                 .await?;
             let publish: Vec<PublishSpec> = staged
                 .iter()
@@ -285,7 +285,12 @@ impl Metastore {
                 schema_mode: options.schema_mode,
                 message: None,
             };
-            self.publish(ctx, ident, &publish, &opts).await
+            let known = Known {
+                table: &t,
+                written: &written,
+            };
+            self.publish_known(ctx, ident, &publish, &opts, Some(known))
+                .await
         }
         .await;
         let commit = match result {

@@ -43,6 +43,15 @@ pub struct PublishSpec {
     pub expect: Option<Expect>,
 }
 
+/// What a store already holds when it publishes (see `publish_known`).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Known<'a> {
+    /// The table as loaded before staging.
+    pub(super) table: &'a Table,
+    /// Batches written by this store, as recorded.
+    pub(super) written: &'a [Batch],
+}
+
 /// Options for a publish.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct PublishOptions {
@@ -180,6 +189,23 @@ impl Metastore {
     {
         let t = self.table(ident).await?;
         let b = self.catalog.get_batch(ident, batch).await?;
+        self.write_into(&t, &b, schema, stream, mode).await
+    }
+
+    /// [`Metastore::write`] with the table and the batch already loaded.
+    pub(super) async fn write_into<S>(
+        &self,
+        t: &Table,
+        b: &Batch,
+        schema: SchemaRef,
+        stream: S,
+        mode: SchemaMode,
+    ) -> Result<Batch>
+    where
+        S: Stream<Item = Result<RecordBatch>> + Send + Unpin,
+    {
+        let ident = &t.ident;
+        let batch = &b.id;
         if b.state != BatchState::Staged {
             return Err(Error::invalid(
                 "batch_not_staged",
@@ -189,7 +215,7 @@ impl Metastore {
                 ),
             ));
         }
-        let out_schema = std::sync::Arc::new(data_schema(&t, &schema));
+        let out_schema = std::sync::Arc::new(data_schema(t, &schema));
         check_schema(&t.schema, &out_schema, mode)?;
         #[cfg(feature = "client")]
         if let super::DataAccess::Server { client, .. } = &self.data {
@@ -306,9 +332,28 @@ impl Metastore {
         specs: &[PublishSpec],
         options: &PublishOptions,
     ) -> Result<Commit> {
+        self.publish_known(ctx, ident, specs, options, None).await
+    }
+
+    /// [`Metastore::publish`], starting from what the caller already holds:
+    /// the table as loaded before staging and batches it has just written
+    /// (their files need no second check). A table changed meanwhile makes
+    /// the catalog answer `SchemaChanged`, and the retry loads everything.
+    pub(super) async fn publish_known(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        specs: &[PublishSpec],
+        options: &PublishOptions,
+        known: Option<Known<'_>>,
+    ) -> Result<Commit> {
         let mut attempt = 0;
+        let mut known = known;
         loop {
-            match self.publish_once(ctx, ident, specs, options).await {
+            match self
+                .publish_once(ctx, ident, specs, options, known.take())
+                .await
+            {
                 Err(Error::SchemaChanged) if attempt < SCHEMA_RETRIES => attempt += 1,
                 other => return other,
             }
@@ -321,14 +366,22 @@ impl Metastore {
         ident: &TableIdent,
         specs: &[PublishSpec],
         options: &PublishOptions,
+        known: Option<Known<'_>>,
     ) -> Result<Commit> {
-        let t = self.table(ident).await?;
+        let t = match known {
+            Some(k) => k.table.clone(),
+            None => self.table(ident).await?,
+        };
         let mut items = Vec::with_capacity(specs.len());
         let mut table_schema = t.schema.clone();
         let mut added = Vec::new();
         for s in specs {
             let partition = PartitionValues::resolve(&t.partition_keys, &s.partition)?;
-            let b = self.catalog.get_batch(ident, &s.batch).await?;
+            let written = known.and_then(|k| k.written.iter().find(|b| b.id == s.batch));
+            let b = match written {
+                Some(b) => b.clone(),
+                None => self.catalog.get_batch(ident, &s.batch).await?,
+            };
             if b.partition != partition {
                 return Err(Error::invalid(
                     "batch_partition_mismatch",
@@ -339,7 +392,9 @@ impl Metastore {
                 ));
             }
             if b.state == BatchState::Staged {
-                self.check_files(&b).await?;
+                if written.is_none() {
+                    self.check_files(&b).await?;
+                }
                 let schema = b.schema.as_ref().ok_or_else(|| {
                     Error::invalid(
                         "empty_batch",
@@ -455,10 +510,14 @@ impl Metastore {
         // the write; its publish returns the original commit if it happened.
         let fresh = batch.state == BatchState::Staged && batch.files.is_empty();
         let result = async {
-            if fresh {
-                self.write(ident, &batch.id, schema, stream, options.schema_mode)
-                    .await?;
-            }
+            let written = if fresh {
+                vec![
+                    self.write_into(&t, &batch, schema, stream, options.schema_mode)
+                        .await?,
+                ]
+            } else {
+                Vec::new()
+            };
             let spec = PublishSpec {
                 partition: partition.clone(),
                 batch: batch.id.clone(),
@@ -468,7 +527,12 @@ impl Metastore {
                 schema_mode: options.schema_mode,
                 message: None,
             };
-            self.publish(ctx, ident, &[spec], &opts).await
+            let known = Known {
+                table: &t,
+                written: &written,
+            };
+            self.publish_known(ctx, ident, &[spec], &opts, Some(known))
+                .await
         }
         .await;
         let commit = match result {
