@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from bench.config import Config
 from bench.timing import fsync_rate
 
+#: The repository root (where ``python -m bench...`` runs from).
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
 
 @dataclass
 class BenchContext:

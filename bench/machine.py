@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import platform
 import shutil
 import subprocess
@@ -51,6 +52,11 @@ def package_versions() -> dict[str, str]:
     return versions
 
 
+def load_average() -> str:
+    """The 1, 5 and 15 minute load averages (other work on the machine skews a run)."""
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
 def describe(bench_dir: str, meta_binary: str) -> dict[str, object]:
     """Everything the report states about where and when it was measured."""
     return {
@@ -62,6 +68,7 @@ def describe(bench_dir: str, meta_binary: str) -> dict[str, object]:
         "python": platform.python_version(),
         "packages": package_versions(),
         "meta": command_output([meta_binary, "--version"]),
+        "load_average_start": load_average(),
         "git_commit": command_output(["git", "rev-parse", "--short", "HEAD"]),
-        "wrk": command_output(["wrk", "--version"]).splitlines()[0] if shutil.which("wrk") else "not installed",
+        "wrk": " ".join(command_output(["wrk", "--version"]).split()[:2]),
     }

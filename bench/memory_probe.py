@@ -88,7 +88,7 @@ def main() -> None:
                 "baseline_bytes": baseline_kib * 1024,
                 "before_bytes": before_kib * 1024,
                 "peak_bytes": peak_kib * 1024,
-                "frame_bytes": frame.nbytes,
+                "table_bytes": frame.nbytes,
                 "rows": frame.num_rows,
                 "seconds": seconds,
                 "peak_reset": reset_ok,

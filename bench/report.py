@@ -18,6 +18,7 @@ HOW_TO_RUN = """\
 
 ```sh
 make bench         # full mode, the record: writes docs/benchmarks.md and docs/benchmarks.json
+make bench BENCH_ARGS="--big-partitions 100000"   # the same with a smaller case-4 table
 make bench-quick   # development: smaller sizes, writes target/bench/quick/
 ```
 
@@ -63,6 +64,8 @@ def run_section(results: dict[str, Any]) -> str:
         f"- command: `{results['command']}`\n"
         f"- CPU: {cpu.get('Model name', '?')}, {cpu.get('CPU(s)', '?')} CPUs "
         f"({cpu.get('Thread(s) per core', '?')} thread(s) per core, hypervisor {cpu.get('Hypervisor vendor', 'none')}); memory {info['memory']}\n"
+        f"- load average (1/5/15 min) at the start: {info['load_average_start']}, at the end: {info.get('load_average_end', '?')} "
+        "(the machine is shared; a compile next door slows everything)\n"
         f"- kernel {info['kernel']}, Python {info['python']}, {info['meta']}, {info['wrk']}\n"
         f"- packages: {packages}\n"
         f"- PostgreSQL in case 3: {'yes' if results['postgres'] else 'no (BATCHMETA_TEST_POSTGRES_URL not set)'}\n\n"
@@ -159,7 +162,7 @@ def big_table_section(case: dict[str, Any]) -> str:
     """Case 4: the big table's build and query latencies, and the peers at their size."""
     big = case["big"]
     build = big["build"]
-    columns = {f"batchmeta, {case['big_partitions']:,}": big["operations"]}
+    columns = {f"batchmeta embedded, {case['big_partitions']:,}": big["operations"]}
     for system, result in case["at_peer_size"].items():
         columns[f"{system}, {case['peer_partitions']:,}"] = result["operations"]
     labels: list[str] = []
@@ -172,7 +175,7 @@ def big_table_section(case: dict[str, Any]) -> str:
             stats = operations.get(label)
             row.append(f"{ms(stats['median'])} (min {ms(stats['min'])})" if stats else "—")
         rows.append(row)
-    builds = [[f"batchmeta, {build['partitions']:,}", f"{build['seconds']:,.1f} s", f"{build['commits']} commits of {build['commit_size']:,}", f"{build['partitions'] / build['seconds']:,.0f} partitions/s"]]
+    builds = [[f"batchmeta embedded, {build['partitions']:,}", f"{build['seconds']:,.1f} s", f"{build['commits']} commits of {build['commit_size']:,}", f"{build['partitions'] / build['seconds']:,.0f} partitions/s"]]
     for system, result in case["at_peer_size"].items():
         b = result["build"]
         builds.append([f"{system}, {b['partitions']:,}", f"{b['seconds']:,.1f} s", b.get("commits", 1), f"{b['partitions'] / b['seconds']:,.0f} partitions/s"])
@@ -208,7 +211,7 @@ def memory_section(case: dict[str, Any]) -> str:
     rows = [
         [
             name,
-            f"{probe['frame_bytes'] / mib:,.0f} MiB",
+            f"{probe['table_bytes'] / mib:,.0f} MiB",
             f"{probe['baseline_bytes'] / mib:,.0f} MiB",
             f"{probe['peak_bytes'] / mib:,.0f} MiB",
             f"{probe['peak_above_baseline_bytes'] / mib:,.0f} MiB",
@@ -223,8 +226,9 @@ def memory_section(case: dict[str, Any]) -> str:
         f"{case['rows']:,} rows ({case['frame_bytes'] / mib:,.0f} MiB as Arrow), each operation in a fresh Python process. "
         "Baseline: RSS after the imports, before the frame exists. A store first reads the frame from an Arrow IPC "
         "file (so it costs exactly its Arrow size), then the peak (VmHWM) is reset and the store runs. "
-        "Overhead = (peak − baseline − frame) ÷ frame.\n\n"
-        + table(["probe", "frame", "baseline", "peak (VmHWM)", "peak − baseline", "÷ frame", "overhead", "time"], rows)
+        "\"÷ frame\" = (peak − baseline) ÷ the frame's Arrow size; overhead = (peak − baseline − frame) ÷ frame. "
+        "\"table in memory\" is the Arrow size of the stored or loaded table (a load adds the partition column).\n\n"
+        + table(["probe", "table in memory", "baseline", "peak (VmHWM)", "peak − baseline", "÷ frame", "overhead", "time"], rows)
     )
 
 

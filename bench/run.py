@@ -21,9 +21,8 @@ from typing import Any
 from bench import machine, report
 from bench.cases import big_table, concurrent, http_resolve, memory, small_publishes, store_load
 from bench.config import MODES
-from bench.context import BenchContext
+from bench.context import REPO_ROOT, BenchContext
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = ["store_load", "small_publishes", "concurrent", "big_table", "http_resolve", "memory"]
 
 
@@ -32,7 +31,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--mode", choices=sorted(MODES), default="quick")
     parser.add_argument("--out-dir", help="where benchmarks.md and benchmarks.json go (default: target/bench/<mode>)")
     parser.add_argument("--work-dir", help="scratch space on the measured disk (default: target/bench/work-<mode>, wiped first)")
-    parser.add_argument("--meta", default=os.path.join(ROOT, "target", "release", "meta"), help="the release meta binary")
+    parser.add_argument("--meta", default=os.path.join(REPO_ROOT, "target", "release", "meta"), help="the release meta binary")
+    parser.add_argument("--big-partitions", type=int, help="case 4's big table size instead of the mode's (building it is slow)")
     parser.add_argument("--cases", default=",".join(CASES), help=f"comma-separated subset of {','.join(CASES)}")
     return parser.parse_args()
 
@@ -66,14 +66,16 @@ def run_cases(ctx: BenchContext, selected: list[str], results: dict[str, Any], s
 def main() -> None:
     args = parse_args()
     config = MODES[args.mode]
+    if args.big_partitions:
+        config = dataclasses.replace(config, big_partitions=args.big_partitions)
     selected = [case for case in args.cases.split(",") if case]
     unknown = set(selected) - set(CASES)
     if unknown:
         sys.exit(f"unknown cases: {', '.join(sorted(unknown))}")
     if not os.access(args.meta, os.X_OK):
         sys.exit(f"no meta binary at {args.meta}: cargo build --release -p batchmeta-cli")
-    out_dir = args.out_dir or os.path.join(ROOT, "target", "bench", config.mode)
-    work_dir = args.work_dir or os.path.join(ROOT, "target", "bench", f"work-{config.mode}")
+    out_dir = args.out_dir or os.path.join(REPO_ROOT, "target", "bench", config.mode)
+    work_dir = args.work_dir or os.path.join(REPO_ROOT, "target", "bench", f"work-{config.mode}")
     shutil.rmtree(work_dir, ignore_errors=True)
     os.makedirs(work_dir)
     os.makedirs(out_dir, exist_ok=True)
@@ -93,6 +95,7 @@ def main() -> None:
             json.dump(results, f, indent=1)
 
     run_cases(ctx, selected, results, save)
+    results["machine"]["load_average_end"] = machine.load_average()
     save()
     report_path = os.path.join(out_dir, "benchmarks.md")
     with open(report_path, "w") as f:

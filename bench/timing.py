@@ -32,6 +32,7 @@ def run_interleaved(operations: Sequence[Operation], repetitions: int, warmup: i
         for op in operations:
             if op.prepare is not None:
                 op.prepare()
+            gc.collect()
             seconds = timed(op.run)
             if round_index >= warmup:
                 samples[op.label].append(seconds)
@@ -40,7 +41,6 @@ def run_interleaved(operations: Sequence[Operation], repetitions: int, warmup: i
 
 def timed(function: Callable[[], object]) -> float:
     """Wall seconds of one call, with the garbage collector held off."""
-    gc.collect()
     gc.disable()
     try:
         start = time.perf_counter()

@@ -12,20 +12,22 @@ from typing import Any
 
 import pyarrow as pa
 
-from bench.context import BenchContext
+from bench.context import REPO_ROOT, BenchContext
 from bench.data import make_frame
 
 SYSTEMS = ["batchmeta", "pyarrow"]
 
 
-def probe(ctx: BenchContext, system: str, operation: str, directory: str, frame_path: str) -> dict[str, Any]:
-    """Runs one probe process and adds the derived figures."""
+def probe(ctx: BenchContext, system: str, operation: str, directory: str, frame_path: str, frame: int) -> dict[str, Any]:
+    """Runs one probe process and adds the figures derived from the
+    frame's Arrow size ``frame`` (bytes)."""
     command = [sys.executable, "-m", "bench.memory_probe", "--system", system, "--operation", operation, "--directory", directory]
     if operation == "store":
         command += ["--frame", frame_path]
-    done = subprocess.run(command, capture_output=True, text=True, check=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run(command, capture_output=True, text=True, check=False, cwd=REPO_ROOT)
+    if done.returncode != 0:
+        raise RuntimeError(f"case 6: {' '.join(command)} failed ({done.returncode}):\n{done.stderr}")
     result: dict[str, Any] = json.loads(done.stdout)
-    frame = result["frame_bytes"]
     above_baseline = result["peak_bytes"] - result["baseline_bytes"]
     result["peak_above_baseline_bytes"] = above_baseline
     result["peak_over_frame"] = above_baseline / frame
@@ -46,6 +48,6 @@ def run(ctx: BenchContext) -> dict[str, Any]:
     for system in SYSTEMS:
         directory = ctx.directory("case6", system)
         for operation in ("store", "load"):
-            results["probes"][f"{system} {operation}"] = probe(ctx, system, operation, directory, frame_path)
+            results["probes"][f"{system} {operation}"] = probe(ctx, system, operation, directory, frame_path, frame_bytes)
     os.unlink(frame_path)
     return results
