@@ -58,11 +58,12 @@ def run_section(results: dict[str, Any]) -> str:
     info = results["machine"]
     cpu = info["cpu"]
     packages = ", ".join(f"{name} {version}" for name, version in info["packages"].items())
+    commands = "".join(f"- command: `{c['command']}` ({c['date_utc']}; cases: {', '.join(c['cases'])})\n" for c in results["commands"])
     return (
         "## This run\n\n"
         f"- date: {info['date_utc']}; mode: **{results['mode']}**; git commit {info['git_commit']}\n"
-        f"- command: `{results['command']}`\n"
-        f"- CPU: {cpu.get('Model name', '?')}, {cpu.get('CPU(s)', '?')} CPUs "
+        + commands
+        + f"- CPU: {cpu.get('Model name', '?')}, {cpu.get('CPU(s)', '?')} CPUs "
         f"({cpu.get('Thread(s) per core', '?')} thread(s) per core, hypervisor {cpu.get('Hypervisor vendor', 'none')}); memory {info['memory']}\n"
         f"- load average (1/5/15 min) at the start: {info['load_average_start']}, at the end: {info.get('load_average_end', '?')} "
         "(the machine is shared; a compile next door slows everything)\n"

@@ -63,6 +63,20 @@ def run_cases(ctx: BenchContext, selected: list[str], results: dict[str, Any], s
         save()
 
 
+def earlier_results(json_path: str, mode: str, selected: list[str]) -> dict[str, Any]:
+    """The results of the cases not selected now, from an earlier run of the
+    same mode into the same file (so that one case can be run again); the
+    report lists every command that contributed."""
+    if set(selected) == set(CASES) or not os.path.exists(json_path):
+        return {}
+    with open(json_path) as f:
+        earlier: dict[str, Any] = json.load(f)
+    if earlier.get("mode") != mode:
+        return {}
+    kept = {case: earlier[case] for case in CASES if case in earlier and case not in selected}
+    return {**kept, "commands": earlier.get("commands", [])} if kept else {}
+
+
 def main() -> None:
     args = parse_args()
     config = MODES[args.mode]
@@ -81,14 +95,17 @@ def main() -> None:
     os.makedirs(out_dir, exist_ok=True)
     ctx = BenchContext(config, work_dir, args.meta, os.environ.get("BATCHMETA_TEST_POSTGRES_URL") or None)
     command = os.environ.get("BENCH_COMMAND") or " ".join(["python -m bench.run", *sys.argv[1:]])
-    results: dict[str, Any] = {
-        "mode": config.mode,
-        "config": dataclasses.asdict(config),
-        "command": command,
-        "machine": machine.describe(work_dir, args.meta),
-        "postgres": ctx.postgres_url is not None,
-    }
     json_path = os.path.join(out_dir, "benchmarks.json")
+    results = earlier_results(json_path, config.mode, selected)
+    results.update(
+        {
+            "mode": config.mode,
+            "config": dataclasses.asdict(config),
+            "machine": machine.describe(work_dir, args.meta),
+            "postgres": ctx.postgres_url is not None,
+        }
+    )
+    results.setdefault("commands", []).append({"command": command, "cases": selected, "date_utc": results["machine"]["date_utc"]})
 
     def save() -> None:
         with open(json_path, "w") as f:
