@@ -110,6 +110,8 @@ def store_load_section(case: dict[str, Any]) -> str:
         f"{case['store']['raw pyarrow']['n']} interleaved rounds after one warm-up. Store includes the publish "
         "(durable catalog commit) where the system has one; raw pyarrow only writes a zstd Parquet file.\n\n"
         + table(header, rows)
+        + f"\npyarrow's own `to_pandas` of the loaded partition: {ms(case['to_pandas']['median'])} median "
+        f"(min {ms(case['to_pandas']['min'])}), measured in the same rounds.\n"
         + "\nbatchmeta embedded ÷ each system (median; < 1 means batchmeta is faster):\n\n"
         + table(["system"] + [label for _, label in operations], peer_rows)
     )

@@ -23,6 +23,7 @@ from bench.timing import Operation, run_interleaved, summarize
 MEASURED_PARTITION = 7
 #: The other partitions hold this fraction of the measured partition's rows.
 FILLER_FRACTION = 10
+TO_PANDAS = "pyarrow to_pandas"
 
 
 def fill(table: PartitionedTable, filler: Any, partitions: int) -> None:
@@ -58,6 +59,12 @@ def run(ctx: BenchContext) -> dict[str, Any]:
             operations.append(Operation(f"load_arrow/{table.name}", lambda t=table: t.load_arrow(MEASURED_PARTITION)))
         for table in tables:
             operations.append(Operation(f"load_pandas/{table.name}", lambda t=table: t.load_pandas(MEASURED_PARTITION)))
+        # What pyarrow's own to_pandas costs on the same rows: the most a
+        # pandas load may add to an Arrow load.
+        raw = tables[0]
+        raw.store(prepared[raw.name], MEASURED_PARTITION)
+        loaded = raw.load_arrow(MEASURED_PARTITION)
+        operations.append(Operation(TO_PANDAS, loaded.to_pandas))
         ctx.log(f"case 1: {config.store_load_rounds} interleaved rounds of {len(operations)} operations")
         samples = run_interleaved(operations, config.store_load_rounds)
         row_counts = {table.name: table.load_arrow(MEASURED_PARTITION).num_rows for table in tables}
@@ -78,4 +85,5 @@ def run(ctx: BenchContext) -> dict[str, Any]:
             table.name: {**summarize(samples[f"{operation}/{table.name}"]), "samples": samples[f"{operation}/{table.name}"]}
             for table in tables
         }
+    results["to_pandas"] = summarize(samples[TO_PANDAS])
     return results
