@@ -2,7 +2,7 @@
 
 CARGO ?= cargo
 
-.PHONY: run test check fmt tour python-test
+.PHONY: run test check fmt tour python-test bench bench-quick
 
 ## Build the Python package into .venv, then run `meta serve` on the
 ## embedded default (.batchmeta/) at 127.0.0.1:8080.
@@ -29,3 +29,14 @@ check:
 
 fmt:
 	$(CARGO) fmt --all
+
+## The benchmark of issue 7: peers, release builds, every case at full
+## size; writes docs/benchmarks.md and docs/benchmarks.json. Building the
+## 1,000,000-partition table through the API takes hours at today's
+## publish rate: BENCH_ARGS="--big-partitions 100000" for a shorter run.
+bench:
+	BENCH_COMMAND='make bench$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' bash scripts/bench $(BENCH_ARGS)
+
+## The same at development sizes; writes target/bench/quick/.
+bench-quick:
+	BENCH_COMMAND="make bench-quick" bash scripts/bench --quick

@@ -1,0 +1,268 @@
+"""Renders one run's results (the JSON ``bench.run`` writes) as the
+Markdown of docs/benchmarks.md.
+
+    python -m bench.report target/bench/quick/benchmarks.json > benchmarks.md
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from bench.goals import EMBEDDED, RAW, Goal, evaluate
+
+HOW_TO_RUN = """\
+## How to run
+
+```sh
+make bench         # full mode, the record: writes docs/benchmarks.md and docs/benchmarks.json
+make bench BENCH_ARGS="--big-partitions 100000"   # the same with a smaller case-4 table
+make bench-quick   # development: smaller sizes, writes target/bench/quick/
+```
+
+Both run `scripts/bench`, which installs the Python peers (deltalake,
+pyiceberg with its SQLite catalog, polars, psutil) into `.venv`, builds the
+release wheel (`scripts/python-build --release`) and the release `meta`
+binary, installs `wrk` if missing, and runs `python -m bench.run` inside
+`scripts/with-services` when PostgreSQL is installed (so case 3 also runs
+on PostgreSQL). Every system writes to the same disk (`target/bench/`);
+repetitions are interleaved (A B C A B C ...) so machine drift hits all
+systems alike. `python -m bench.run --help` lists the options (a subset of
+cases, another output directory).
+"""
+
+
+def ms(seconds: float) -> str:
+    """Seconds as milliseconds with three significant digits."""
+    value = seconds * 1000
+    if value >= 100:
+        return f"{value:,.0f} ms"
+    if value >= 10:
+        return f"{value:.1f} ms"
+    if value >= 1:
+        return f"{value:.2f} ms"
+    return f"{value:.3f} ms"
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[object]]) -> str:
+    """A Markdown table."""
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join("---" for _ in header) + " |"]
+    lines += ["| " + " | ".join(str(cell) for cell in row) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def run_section(results: dict[str, Any]) -> str:
+    """When, where and how the run was made."""
+    info = results["machine"]
+    cpu = info["cpu"]
+    packages = ", ".join(f"{name} {version}" for name, version in info["packages"].items())
+    commands = "".join(f"- command: `{c['command']}` ({c['date_utc']}; cases: {', '.join(c['cases'])})\n" for c in results["commands"])
+    return (
+        "## This run\n\n"
+        f"- date: {info['date_utc']}; mode: **{results['mode']}**; git commit {info['git_commit']}\n"
+        + commands
+        + f"- CPU: {cpu.get('Model name', '?')}, {cpu.get('CPU(s)', '?')} CPUs "
+        f"({cpu.get('Thread(s) per core', '?')} thread(s) per core, hypervisor {cpu.get('Hypervisor vendor', 'none')}); memory {info['memory']}\n"
+        f"- load average (1/5/15 min) at the start: {info['load_average_start']}, at the end: {info.get('load_average_end', '?')} "
+        "(the machine is shared; a compile next door slows everything)\n"
+        f"- kernel {info['kernel']}, Python {info['python']}, {info['meta']}, {info['wrk']}\n"
+        f"- packages: {packages}\n"
+        f"- PostgreSQL in case 3: {'yes' if results['postgres'] else 'no (BATCHMETA_TEST_POSTGRES_URL not set)'}\n\n"
+        "Disk (`df -h` of the bench directory):\n\n```\n" + info["disk"] + "\n```\n"
+    )
+
+
+def goals_section(goals: list[Goal]) -> str:
+    """The goals of issue 7 with pass/miss."""
+    rows = []
+    for goal in goals:
+        if goal.unit == "s":
+            target, measured = ms(goal.target), ms(goal.measured)
+        else:
+            target, measured = f"{goal.target:,.2f}{goal.unit}", f"{goal.measured:,.2f}{goal.unit}"
+        comparison = "≥" if goal.higher_is_better else "≤"
+        rows.append([goal.name, f"{comparison} {target}", measured, "**pass**" if goal.met else "**miss**", goal.gap])
+    return "## Goals of issue 7 (medians of this run)\n\n" + table(["goal", "target", "measured", "", "by how much"], rows)
+
+
+def store_load_section(case: dict[str, Any]) -> str:
+    """Case 1: medians, minimums and ratios to raw pyarrow and to batchmeta embedded."""
+    operations = [("store", "store"), ("load_arrow", "load → Arrow"), ("load_pandas", "load → pandas")]
+    rows = []
+    for system in case["systems"]:
+        row: list[object] = [system]
+        for key, _ in operations:
+            stats = case[key][system]
+            raw = case[key][RAW]["median"]
+            row += [ms(stats["median"]), ms(stats["min"]), f"{stats['median'] / raw:.2f}×"]
+        rows.append(row)
+    header = ["system"] + [f"{label} {column}" for _, label in operations for column in ("median", "min", "÷ raw")]
+    peer_rows = []
+    for system in case["systems"]:
+        if system != EMBEDDED:
+            peer_rows.append([system] + [f"{case[key][EMBEDDED]['median'] / case[key][system]['median']:.2f}×" for key, _ in operations])
+    return (
+        f"## 1. Store one partition and load it back\n\n"
+        f"{case['rows']:,} rows × 8 columns ({case['arrow_mib']:.1f} MiB as Arrow) into partition 7 of a "
+        f"{case['table_partitions']}-partition table (the other partitions hold {case['filler_rows']:,} rows each); "
+        f"{case['store']['raw pyarrow']['n']} interleaved rounds after one warm-up. Store includes the publish "
+        "(durable catalog commit) where the system has one; raw pyarrow only writes a zstd Parquet file.\n\n"
+        + table(header, rows)
+        + f"\npyarrow's own `to_pandas` of the loaded partition: {ms(case['to_pandas']['median'])} median "
+        f"(min {ms(case['to_pandas']['min'])}), measured in the same rounds.\n"
+        + "\nbatchmeta embedded ÷ each system (median; < 1 means batchmeta is faster):\n\n"
+        + table(["system"] + [label for _, label in operations], peer_rows)
+    )
+
+
+def small_publishes_section(case: dict[str, Any]) -> str:
+    """Case 2: rates and the by-position profile."""
+    fsync = case["fsync_per_s"]
+    rows = []
+    for system, profile in case["systems"].items():
+        window = profile["edge_window"]
+        rows.append(
+            [
+                system,
+                profile["count"],
+                f"{profile['rate_per_s']:,.0f}/s",
+                ms(profile["median_s"]),
+                f"{ms(profile['first_median_s'])} (first {window})",
+                f"{ms(profile['last_median_s'])} (last {window})",
+                f"{profile['last_over_first']:.2f}×",
+            ]
+        )
+    buckets = [[system] + [ms(m) for m in profile["bucket_medians_s"]] for system, profile in case["systems"].items()]
+    return (
+        "## 2. Successive small publishes to one partition\n\n"
+        f"{case['rows_per_publish']} rows per publish, systems taking turns publish by publish (the peers stop earlier). "
+        f"fsync rate of the disk in this run: **{fsync['before']:,.0f}/s before, {fsync['after']:,.0f}/s after** "
+        "(4 KiB write + fdatasync loop).\n\n"
+        + table(["system", "publishes", "rate", "median", "first", "last", "last ÷ first"], rows)
+        + "\nMedian publish time by tenth of each system's sequence:\n\n"
+        + table(["system"] + [f"{10 * (i + 1)}%" for i in range(max(len(b) - 1 for b in buckets))], buckets)
+    )
+
+
+def concurrent_section(case: dict[str, Any]) -> str:
+    """Case 3: concurrent writers against one writer."""
+    rows = []
+    for catalog, result in case["catalogs"].items():
+        single = result["layouts"]["1 writer"]["rate_per_s"]
+        fsync = f"{result['fsync_per_s_before']:,.0f} / {result['fsync_per_s_after']:,.0f}"
+        for name, layout in result["layouts"].items():
+            rows.append([catalog, name, layout["publishes"], f"{layout['rate_per_s']:,.0f}/s", f"{layout['rate_per_s'] / single:.2f}×", fsync])
+    return (
+        "## 3. Concurrent writers\n\n"
+        "Python threads sharing one embedded client, tiny publishes, started together; the single writer does the same "
+        "total number of publishes.\n\n" + table(["catalog", "layout", "publishes", "rate", "÷ 1 writer", "fsync/s before / after"], rows)
+    )
+
+
+def big_table_section(case: dict[str, Any]) -> str:
+    """Case 4: the big table's build and query latencies, and the peers at their size."""
+    big = case["big"]
+    build = big["build"]
+    columns = {f"batchmeta embedded, {case['big_partitions']:,}": big["operations"]}
+    for system, result in case["at_peer_size"].items():
+        columns[f"{system}, {case['peer_partitions']:,}"] = result["operations"]
+    labels: list[str] = []
+    for operations in columns.values():
+        labels += [label for label in operations if label not in labels]
+    rows = []
+    for label in labels:
+        row: list[object] = [label]
+        for operations in columns.values():
+            stats = operations.get(label)
+            row.append(f"{ms(stats['median'])} (min {ms(stats['min'])})" if stats else "—")
+        rows.append(row)
+    builds = [[f"batchmeta embedded, {build['partitions']:,}", f"{build['seconds']:,.1f} s", f"{build['commits']} commits of {build['commit_size']:,}", f"{build['partitions'] / build['seconds']:,.0f} partitions/s"]]
+    for system, result in case["at_peer_size"].items():
+        b = result["build"]
+        builds.append([f"{system}, {b['partitions']:,}", f"{b['seconds']:,.1f} s", b.get("commits", 1), f"{b['partitions'] / b['seconds']:,.0f} partitions/s"])
+    return (
+        "## 4. Many partitions\n\n"
+        "One row and one publish event per partition, built through the public API in multi-partition commits "
+        "(`store_dataframe(..., partition_by=[\"part\"])`; the peers in one append). Medians (and minimums) of "
+        "interleaved rounds; \"list all\" has 3 rounds. Resolve picks a pseudo-random partition each time; the page "
+        "is the first page (`partitions(limit=1000)`); the audit page is `events(since, until, limit=1000)` over "
+        "the middle building commit; rollback undoes a fresh publish (publish untimed).\n\n"
+        + table(["operation"] + list(columns), rows)
+        + "\nBuilding the tables:\n\n"
+        + table(["table", "time", "commits", "rate"], builds)
+    )
+
+
+def http_section(case: dict[str, Any]) -> str:
+    """Case 5: wrk against meta serve."""
+    return (
+        "## 5. HTTP resolve\n\n"
+        f"`{case['command']}` against the release `meta serve` on case 4's {case['partitions']:,}-partition table; "
+        "one pseudo-random partition per request (`POST .../resolve`). wrk and the server share the machine.\n\n"
+        + table(
+            ["requests/s", "p50", "p75", "p90", "p99", "non-2xx"],
+            [[f"{case['requests_per_s']:,.0f}", ms(case["p50_s"]), ms(case["p75_s"]), ms(case["p90_s"]), ms(case["p99_s"]), case["non_2xx"]]],
+        )
+    )
+
+
+def memory_section(case: dict[str, Any]) -> str:
+    """Case 6: peak RSS per probe."""
+    mib = 2**20
+    rows = [
+        [
+            name,
+            f"{probe['table_bytes'] / mib:,.0f} MiB",
+            f"{probe['baseline_bytes'] / mib:,.0f} MiB",
+            f"{probe['peak_bytes'] / mib:,.0f} MiB",
+            f"{probe['peak_above_baseline_bytes'] / mib:,.0f} MiB",
+            f"{probe['peak_over_frame']:.2f}×",
+            f"{probe['overhead_over_frame']:+.2f}",
+            f"{probe['seconds']:.2f} s",
+        ]
+        for name, probe in case["probes"].items()
+    ]
+    return (
+        "## 6. Peak memory of a big store and load\n\n"
+        f"{case['rows']:,} rows ({case['frame_bytes'] / mib:,.0f} MiB as Arrow), each operation in a fresh Python process. "
+        "Baseline: RSS after the imports, before the frame exists. A store first reads the frame from an Arrow IPC "
+        "file (so it costs exactly its Arrow size), then the peak (VmHWM) is reset and the store runs. "
+        "\"÷ frame\" = (peak − baseline) ÷ the frame's Arrow size; overhead = (peak − baseline − frame) ÷ frame. "
+        "\"table in memory\" is the Arrow size of the stored or loaded table (a load adds the partition column).\n\n"
+        + table(["probe", "table in memory", "baseline", "peak (VmHWM)", "peak − baseline", "÷ frame", "overhead", "time"], rows)
+    )
+
+
+SECTIONS = {
+    "store_load": store_load_section,
+    "small_publishes": small_publishes_section,
+    "concurrent": concurrent_section,
+    "big_table": big_table_section,
+    "http_resolve": http_section,
+    "memory": memory_section,
+}
+
+
+def render(results: dict[str, Any]) -> str:
+    """The whole report."""
+    parts = [
+        "# Benchmarks\n\nbatchmeta against raw pyarrow, deltalake, pyiceberg (SQL catalog on SQLite) and a naive "
+        "pyarrow + SQLite pointer model, measured in one run on one machine (issue 7). Generated by "
+        "`bench/report.py`; raw results in `benchmarks.json` next to this file.\n",
+        HOW_TO_RUN,
+        run_section(results),
+        goals_section(evaluate(results)),
+    ]
+    parts += [section(results[case]) for case, section in SECTIONS.items() if case in results]
+    return "\n".join(parts)
+
+
+def main() -> None:
+    with open(sys.argv[1]) as f:
+        sys.stdout.write(render(json.load(f)))
+
+
+if __name__ == "__main__":
+    main()
