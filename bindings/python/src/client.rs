@@ -529,7 +529,9 @@ impl Client {
         limit: Option<u32>,
     ) -> PyResult<Bound<'py, PyAny>> {
         let ident = ident(namespace, table)?;
-        let limit = limit.unwrap_or(DEFAULT_LIST_LIMIT);
+        // Every partition unless a limit is given: a listing that stops
+        // short without saying so would look complete.
+        let limit = limit.unwrap_or(u32::MAX);
         let (rt, ms, _) = self.handle(py)?;
         let items = block(py, &rt, async {
             let mut out = Vec::new();

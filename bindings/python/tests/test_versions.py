@@ -109,3 +109,15 @@ def test_create_table_explicit(env: Env) -> None:
     env.client.store_dataframe(df, env.ns, "c", ["2016-10-31"])
     out = env.client.load_dataframe(env.ns, "c")
     assert out["n"].tolist() == [1]
+
+
+def test_partitions_lists_every_partition_past_one_page(env: Env) -> None:
+    """More partitions than one page (1,000) of the catalog: all come back,
+    in key order, unless a limit is given."""
+    if env.mode != "embedded":
+        pytest.skip("one mode is enough for 1,200 partitions")
+    df = pd.DataFrame({"n": range(1200), "v": [1.0] * 1200})
+    env.client.store_dataframe(df, env.ns, "many", partition_by=["n"])
+    parts = env.client.partitions(env.ns, "many")
+    assert [p.partition for p in parts] == [f"n={i}" for i in range(1200)]
+    assert len(env.client.partitions(env.ns, "many", limit=1100)) == 1100

@@ -410,7 +410,8 @@ class Client:
     def history(
         self, db: str, table: str, partition: Partition | None = None, *, limit: int | None = None
     ) -> list[Event]:
-        """The pointer moves of one partition, newest first."""
+        """The pointer moves of one partition, newest first (the newest
+        10,000 unless ``limit`` says otherwise)."""
         return [Event._from(e) for e in self._native.history(db, table, partition, limit=limit)]
 
     def batches(self, db: str, table: str, partition: Partition | None = None) -> list[BatchInfo]:
@@ -420,7 +421,8 @@ class Client:
     def partitions(
         self, db: str, table: str, *, prefix: str | None = None, limit: int | None = None
     ) -> list[PartitionInfo]:
-        """Published partitions and their current batches, in key order."""
+        """Published partitions and their current batches, in key order:
+        all of them, or the first ``limit``."""
         return [
             PartitionInfo._from(p)
             for p in self._native.partitions(db, table, prefix=prefix, limit=limit)
@@ -526,7 +528,8 @@ class Client:
         limit: int | None = None,
     ) -> pd.DataFrame:
         """The audit trail as a pandas DataFrame, newest first (with
-        ``after=<event id>``: the change feed, oldest first)."""
+        ``after=<event id>``: the change feed, oldest first); the first
+        10,000 matching events unless ``limit`` says otherwise."""
         import pandas as pd
 
         raw = self._native.events(
