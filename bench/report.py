@@ -69,7 +69,7 @@ def run_section(results: dict[str, Any]) -> str:
         "(the machine is shared; a compile next door slows everything)\n"
         f"- kernel {info['kernel']}, Python {info['python']}, {info['meta']}, {info['wrk']}\n"
         f"- packages: {packages}\n"
-        f"- PostgreSQL in case 3: {'yes' if results['postgres'] else 'no (BATCHMETA_TEST_POSTGRES_URL not set)'}\n\n"
+        f"- PostgreSQL in case 3: {'yes' if 'postgres' in results.get('concurrent', {}).get('catalogs', {}) else 'no (BATCHMETA_TEST_POSTGRES_URL not set)'}\n\n"
         "Disk (`df -h` of the bench directory):\n\n```\n" + info["disk"] + "\n```\n"
     )
 
