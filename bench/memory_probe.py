@@ -19,7 +19,7 @@ import batchmeta as bm
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from bench.systems.batchmeta_table import NAMESPACE, BatchmetaTable
+from bench.systems.batchmeta_table import BatchmetaTable
 from bench.systems.raw_pyarrow import COMPRESSION
 
 TABLE = "memory"

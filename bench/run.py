@@ -102,7 +102,6 @@ def main() -> None:
             "mode": config.mode,
             "config": dataclasses.asdict(config),
             "machine": machine.describe(work_dir, args.meta),
-            "postgres": ctx.postgres_url is not None,
         }
     )
     results.setdefault("commands", []).append({"command": command, "cases": selected, "date_utc": results["machine"]["date_utc"]})

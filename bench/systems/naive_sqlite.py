@@ -1,6 +1,6 @@
 """The naive model of issue 7: pyarrow writes a fresh batch folder, then one
 SQLite transaction (WAL, synchronous=FULL) swaps the partition's pointer
-and appends a history row. Rollback swaps the pointer back."""
+and appends a history row."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class NaiveSqliteTable(PartitionedTable):
 
     def create(self, frame: pa.Table) -> None:
         os.makedirs(self.root, exist_ok=True)
-        self.connection = sqlite3.connect(os.path.join(self.root, "catalog.db"), isolation_level=None, check_same_thread=False)
+        self.connection = sqlite3.connect(os.path.join(self.root, "catalog.db"), isolation_level=None)
         self.connection.execute("PRAGMA journal_mode=WAL")
         self.connection.execute("PRAGMA synchronous=FULL")
         self.connection.executescript(SCHEMA_SQL)
@@ -79,13 +79,6 @@ class NaiveSqliteTable(PartitionedTable):
 
     def load_arrow(self, partition: int) -> pa.Table:
         return pq.read_table(self.current_path(partition))
-
-    def rollback(self, partition: int) -> None:
-        """Points the partition back at the batch its last pointer move replaced."""
-        (previous,) = self.db.execute(
-            "SELECT from_path FROM history WHERE part = ? ORDER BY id DESC LIMIT 1", (partition,)
-        ).fetchone()
-        self.swap_pointer(partition, previous)
 
     def close(self) -> None:
         if self.connection is not None:
