@@ -6,6 +6,7 @@
 //! graceful shutdown: in-flight requests, publishes included, finish first.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod extract;
 mod metrics;
@@ -39,12 +40,15 @@ pub const DEFAULT_MAX_UPLOAD: u64 = 8 << 30;
 pub struct ServerConfig {
     /// Largest upload body, in bytes (413 beyond it).
     pub max_upload_bytes: u64,
+    /// Tokens or no authentication, and the per-token rate.
+    pub auth: auth::AuthConfig,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             max_upload_bytes: DEFAULT_MAX_UPLOAD,
+            auth: auth::AuthConfig::default(),
         }
     }
 }
@@ -58,6 +62,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Settings.
     pub config: Arc<ServerConfig>,
+    /// Authentication settings (a copy of `config.auth`).
+    pub auth: auth::AuthConfig,
+    /// The per-token rate limit's buckets.
+    pub limiter: Arc<auth::RateLimiter>,
 }
 
 #[derive(OpenApi)]
@@ -69,7 +77,7 @@ pub struct AppState {
     ),
     tags(
         (name = "namespaces"), (name = "tables"), (name = "partitions"), (name = "batches"),
-        (name = "pins"), (name = "events"), (name = "verify"), (name = "system")
+        (name = "pins"), (name = "events"), (name = "verify"), (name = "tokens"), (name = "system")
     )
 )]
 struct ApiDoc;
@@ -112,6 +120,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::system::readyz))
         .routes(routes!(routes::system::metrics))
         .routes(routes!(routes::system::config))
+        .routes(routes!(routes::tokens::list, routes::tokens::create))
+        .routes(routes!(routes::tokens::revoke))
         .split_for_parts()
 }
 
@@ -149,11 +159,18 @@ pub fn app(ms: Metastore, config: ServerConfig) -> Router {
     let state = AppState {
         ms,
         metrics: Arc::new(Metrics::default()),
+        auth: config.auth,
         config: Arc::new(config),
+        limiter: Arc::new(auth::RateLimiter::default()),
     };
     let (api, doc) = routes();
     let doc_json = doc.clone();
-    api.route_layer(middleware::from_fn_with_state(state.clone(), track))
+    // Route layers run outermost last: `track` counts the 401s and 403s too.
+    api.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::authenticate,
+    ))
+    .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc_json.clone()) }))
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/docs/openapi.json", doc))
         .fallback(not_found)

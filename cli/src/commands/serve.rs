@@ -1,18 +1,23 @@
 //! `meta serve`.
 
 use batchmeta::catalog::PostgresOptions;
+use batchmeta::server::auth::{AuthConfig, AuthMode};
 use batchmeta::server::{ServerConfig, app, serve, shutdown_signal};
 use batchmeta::{Config, Error, Metastore, Result};
 
-use crate::args::{Global, ServeArgs};
+use crate::args::{AuthArg, Global, ServeArgs};
 
 /// Runs the HTTP service until SIGINT/SIGTERM; in-flight requests finish.
 pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
-    if !args.bind.ip().is_loopback() && !args.insecure {
+    let mode = match args.auth {
+        AuthArg::Off => AuthMode::Off,
+        AuthArg::Tokens => AuthMode::Tokens,
+    };
+    if mode == AuthMode::Off && !args.bind.ip().is_loopback() && !args.insecure {
         return Err(Error::invalid(
             "insecure_bind",
             format!(
-                "refusing to serve on {} without authentication; hint: bind 127.0.0.1, or pass --insecure if the network is trusted",
+                "refusing to serve on {} without authentication; hint: pass --auth tokens (create a token first with `meta token create NAME --role admin`), bind 127.0.0.1, or pass --insecure if every host on the network is trusted",
                 args.bind
             ),
         ));
@@ -27,6 +32,11 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         ..Config::default()
     };
     let ms = Metastore::open(&config).await?;
+    if mode == AuthMode::Tokens && ms.catalog().list_tokens(false).await?.is_empty() {
+        eprintln!(
+            "warning: --auth tokens but the catalog has no live token; nobody can call the API until you run: meta token create NAME --role admin"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| {
@@ -51,8 +61,19 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
     );
     eprintln!("warehouse: {}", ms.warehouse_url());
     eprintln!("API docs: http://{addr}/docs");
+    eprintln!(
+        "authentication: {}",
+        match mode {
+            AuthMode::Off => "off (callers name themselves; loopback only)",
+            AuthMode::Tokens => "bearer tokens",
+        }
+    );
     let server = ServerConfig {
         max_upload_bytes: args.max_upload_bytes,
+        auth: AuthConfig {
+            mode,
+            rate_per_token: args.rate_limit,
+        },
     };
     serve(listener, app(ms, server), shutdown_signal()).await
 }
