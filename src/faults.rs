@@ -11,6 +11,9 @@
 //!   pointers without a lock, decides the compare-and-swap on that read, waits
 //!   a moment and then moves the pointers unconditionally, the classic lost
 //!   update the scale-out test must catch.
+//! - `skip_authorization`: the server authenticates tokens but lets every
+//!   valid token do everything, the hole the authorization matrix
+//!   (`cli/tests/authz.rs`) must catch.
 
 /// Whether the named fault is switched on for this process.
 #[cfg(feature = "faults")]
