@@ -1010,3 +1010,126 @@ async fn authorization_matrix_catches_a_server_that_skips_authorization() {
     );
     assert!(out.cross_writes > 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_principal_is_the_token_and_no_header_changes_it() {
+    let (fx, _tmp) = setup("").await;
+    // A publish that claims to be someone else.
+    let b = fx.staged_with_data(A).await;
+    let res = fx
+        .http
+        .post(format!(
+            "{}/v1/namespaces/{A}/tables/t/publish",
+            fx.server.base
+        ))
+        .header("authorization", fx.auth["writer_a"].clone().unwrap())
+        .header("x-batchmeta-principal", "mallory")
+        .json(&json!({"items": [{"partition": PART, "batch_id": b}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 200);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["events"][0]["principal"], "token:writer_a");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_over_its_rate_gets_429_with_retry_after_and_the_client_waits() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    std::fs::create_dir_all(dir.join("warehouse")).unwrap();
+    let out = meta(dir)
+        .args(["token", "create", "busy", "--role", "reader"])
+        .output()
+        .unwrap();
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(env!("CARGO_BIN_EXE_meta"))
+        .current_dir(dir)
+        .args(["serve", "--auth", "tokens", "--rate-limit", "5"])
+        .args(["--bind", &format!("127.0.0.1:{port}")])
+        .args([
+            "--database-url",
+            &format!("sqlite://{}", dir.join("catalog.db").display()),
+        ])
+        .args(["--warehouse", &dir.join("warehouse").display().to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let server = Server {
+        child,
+        base: format!("http://127.0.0.1:{port}"),
+    };
+    for _ in 0..200 {
+        if reqwest::get(format!("{}/healthz", server.base))
+            .await
+            .is_ok()
+        {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let http = reqwest::Client::new();
+    let mut limited = 0;
+    for _ in 0..20 {
+        let r = http
+            .get(format!("{}/v1/namespaces", server.base))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        if r.status().as_u16() == 429 {
+            limited += 1;
+            let retry: u64 = r.headers()["retry-after"]
+                .to_str()
+                .unwrap()
+                .parse()
+                .unwrap();
+            assert!((1..=2).contains(&retry));
+            let body: Value = r.json().await.unwrap();
+            assert_eq!(body["error"]["code"], "rate_limited");
+        } else {
+            assert_eq!(r.status().as_u16(), 200);
+        }
+    }
+    assert!(
+        limited >= 10,
+        "only {limited} of 20 rapid requests were limited"
+    );
+    // The Rust client (and so the CLI and Python) waits out a 429 and succeeds.
+    let ms = batchmeta::Metastore::connect(
+        Some(&server.base),
+        &batchmeta::ConnectOptions {
+            token: Some(batchmeta::model::Secret::new(token.clone())),
+            direct_data: Some(false),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    for _ in 0..12 {
+        ms.namespaces().await.unwrap();
+    }
+}
+
+#[test]
+fn serving_beyond_loopback_needs_auth_or_insecure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_meta"))
+        .current_dir(tmp.path())
+        .args(["serve", "--bind", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--auth tokens"), "{err}");
+    assert!(
+        !tmp.path().join(".batchmeta").exists(),
+        "refused, yet created a catalog"
+    );
+}
