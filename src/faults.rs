@@ -14,6 +14,8 @@
 //! - `skip_authorization`: the server authenticates tokens but lets every
 //!   valid token do everything, the hole the authorization matrix
 //!   (`cli/tests/authz.rs`) must catch.
+//! - `invalid_input_as_500`: the server answers bad input with a 500, the
+//!   crash the API fuzzing (`scripts/api-fuzz --negative-control`) must catch.
 
 /// Whether the named fault is switched on for this process.
 #[cfg(feature = "faults")]

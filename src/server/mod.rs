@@ -10,6 +10,7 @@ pub mod auth;
 pub mod error;
 pub mod extract;
 mod metrics;
+mod openapi;
 mod routes;
 
 use std::future::Future;
@@ -84,7 +85,7 @@ struct ApiDoc;
 
 /// The routes and the OpenAPI document they produce.
 fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let parts = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(
             routes::namespaces::list,
             routes::namespaces::create
@@ -122,7 +123,10 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::system::config))
         .routes(routes!(routes::tokens::list, routes::tokens::create))
         .routes(routes!(routes::tokens::revoke))
-        .split_for_parts()
+        .split_for_parts();
+    let (router, mut doc) = parts;
+    openapi::document_common_responses(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.
