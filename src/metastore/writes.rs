@@ -111,6 +111,18 @@ pub(super) fn check_new_table(t: &NewTable) -> Result<()> {
     Ok(())
 }
 
+/// Whether anything is stored under `prefix` (a directory-like prefix).
+async fn has_objects(
+    store: &std::sync::Arc<dyn object_store::ObjectStore>,
+    prefix: &object_store::path::Path,
+) -> Result<bool> {
+    match store.list(Some(prefix)).next().await {
+        None => Ok(false),
+        Some(Ok(_)) => Ok(true),
+        Some(Err(e)) => Err(e.into()),
+    }
+}
+
 /// `input` without the table's partition key columns.
 fn data_schema(table: &Table, input: &Schema) -> Schema {
     let fields: Vec<_> = input
@@ -226,11 +238,22 @@ impl Metastore {
         let storage = self.direct()?;
         // Later writes to the same batch go to a sub-prefix so that their
         // file names never collide (puts are create-only).
-        let prefix = storage::object_path(&if b.files.is_empty() {
+        let mut prefix = storage::object_path(&if b.files.is_empty() {
             b.location.clone()
         } else {
             format!("{}/w{:05}", b.location, b.files.len())
         })?;
+        // A retry (same idempotency key) of a write that crashed after its
+        // files were put but before they were recorded finds them there:
+        // they were never visible, but the create-only puts would collide
+        // with them, so this write goes to a sub-prefix of its own.
+        if b.idempotency_key.is_some() && has_objects(storage.store(), &prefix).await? {
+            prefix = storage::object_path(&format!(
+                "{}/r{}",
+                b.location,
+                uuid::Uuid::new_v4().simple()
+            ))?;
+        }
         let keys = t.partition_keys.clone();
         let values = b.partition.clone();
         let stripped = stream
@@ -245,6 +268,7 @@ impl Metastore {
         .await;
         let recorded = match written {
             Ok(files) => {
+                crate::faults::crash_point("crash_after_data_written");
                 self.catalog
                     .record_files(ident, batch, &files, &out_schema)
                     .await
@@ -355,7 +379,12 @@ impl Metastore {
                 .await
             {
                 Err(Error::SchemaChanged) if attempt < SCHEMA_RETRIES => attempt += 1,
-                other => return other,
+                other => {
+                    if other.is_ok() {
+                        crate::faults::crash_point("crash_after_commit");
+                    }
+                    return other;
+                }
             }
         }
     }
