@@ -619,3 +619,109 @@ pub struct Stored {
     /// The commit (one event).
     pub commit: Commit,
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use object_store::{ObjectStoreExt, PutPayload};
+
+    use super::*;
+    use crate::model::{Action, EventQuery, KeyType, NamespaceName, NewNamespace, PartitionKey};
+
+    /// A keyed store whose first attempt died after putting its file but
+    /// before recording it: the retry stages the same batch, writes beside
+    /// the leftover (never over it), publishes once, and a second retry
+    /// returns the original result.
+    #[tokio::test]
+    async fn a_keyed_store_retried_after_a_crash_before_recording_publishes_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ms = Metastore::open_dir(dir.path()).await.unwrap();
+        let ctx = Context::new("tester");
+        ms.create_namespace(
+            &ctx,
+            &NewNamespace {
+                name: NamespaceName::new("s").unwrap(),
+                description: None,
+                owner: None,
+                properties: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let ident = TableIdent::new("s", "t").unwrap();
+        ms.create_table(
+            &ctx,
+            &NewTable {
+                ident: ident.clone(),
+                schema: (*schema).clone(),
+                partition_keys: vec![PartitionKey::new("d", KeyType::String).unwrap()],
+                description: None,
+                owner: None,
+                properties: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+        let p = PartitionSpec::parse("d=x").unwrap();
+        let opts = StoreOptions {
+            idempotency_key: Some("job-1".into()),
+            ..Default::default()
+        };
+        let staged = ms
+            .stage(
+                &ctx,
+                &ident,
+                std::slice::from_ref(&p),
+                &StageOptions {
+                    idempotency_key: opts.idempotency_key.clone(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .remove(0);
+        let leftover =
+            storage::object_path(&format!("{}/part-00000.parquet", staged.location)).unwrap();
+        let store = ms.direct().unwrap().store().clone();
+        store
+            .put(&leftover, PutPayload::from_static(b"half a file"))
+            .await
+            .unwrap();
+        let rb = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(vec![1, 2, 3]))],
+        )
+        .unwrap();
+        let data = || futures::stream::iter([Ok(rb.clone())]);
+        let first = ms
+            .store(&ctx, &ident, &p, schema.clone(), data(), &opts)
+            .await
+            .unwrap();
+        assert_eq!(first.batch.id, staged.id);
+        assert_eq!(first.batch.rows, 3);
+        assert!(first.batch.files.iter().all(|f| f.path != leftover.to_string()));
+        let again = ms
+            .store(&ctx, &ident, &p, schema.clone(), data(), &opts)
+            .await
+            .unwrap();
+        assert_eq!(again, first);
+        let publishes = ms
+            .events(&EventQuery {
+                table: Some(ident.clone()),
+                namespace: Some(ident.namespace.clone()),
+                action: Some(Action::Publish),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(publishes.len(), 1);
+        let left = store.get(&leftover).await.unwrap().bytes().await.unwrap();
+        assert_eq!(&left[..], b"half a file", "the leftover was not overwritten");
+        assert!(ms.verify().await.unwrap().is_clean());
+    }
+}
