@@ -703,7 +703,13 @@ mod tests {
             .unwrap();
         assert_eq!(first.batch.id, staged.id);
         assert_eq!(first.batch.rows, 3);
-        assert!(first.batch.files.iter().all(|f| f.path != leftover.to_string()));
+        assert!(
+            first
+                .batch
+                .files
+                .iter()
+                .all(|f| f.path != leftover.to_string())
+        );
         let again = ms
             .store(&ctx, &ident, &p, schema.clone(), data(), &opts)
             .await
@@ -721,7 +727,11 @@ mod tests {
             .items;
         assert_eq!(publishes.len(), 1);
         let left = store.get(&leftover).await.unwrap().bytes().await.unwrap();
-        assert_eq!(&left[..], b"half a file", "the leftover was not overwritten");
+        assert_eq!(
+            &left[..],
+            b"half a file",
+            "the leftover was not overwritten"
+        );
         assert!(ms.verify().await.unwrap().is_clean());
     }
 }
