@@ -921,8 +921,7 @@ async fn check(api: &Api, writers: &[Writer], ledger: &mut Ledger, report: &mut 
         let current = Api::must(api.current(p).await, "resolve");
         let last_event = events
             .iter()
-            .filter(|e| e.partition.as_deref() == Some(path.as_str()))
-            .next_back();
+            .rfind(|e| e.partition.as_deref() == Some(path.as_str()));
         let last_ack = acked
             .values()
             .filter(|a| a.partition == path)
