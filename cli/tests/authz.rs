@@ -335,6 +335,9 @@ struct Reply {
     text: String,
 }
 
+/// A request body: content type and bytes.
+type Body = Option<(&'static str, Vec<u8>)>;
+
 /// The world of one matrix run.
 struct Fixture {
     dir: PathBuf,
@@ -801,7 +804,7 @@ async fn reach_across(fx: &Fixture, out: &mut Outcome) {
     let b_staged = fx.staged_with_data(B).await;
     let t = format!("/v1/namespaces/{A}/tables/t");
     let js = |v: Value| Some(("application/json", serde_json::to_vec(&v).unwrap()));
-    let cases: Vec<(&str, Method, String, Option<(&str, Vec<u8>)>)> = vec![
+    let cases: Vec<(&str, Method, String, Body)> = vec![
         (
             "reader_a",
             Method::GET,

@@ -79,11 +79,11 @@ pub(crate) async fn revoke(
 ) -> ApiResult<Json<Token>> {
     crate::model::check_token_name(&name)?;
     let live = s.ms.catalog().list_tokens(false).await?;
-    let target = live.iter().find(|t| t.name == name);
-    if let Some(t) = target {
-        if !auth.access.covers(&t.grants) {
-            return Err(out_of_scope("this token may not revoke that token"));
-        }
+    if live
+        .iter()
+        .any(|t| t.name == name && !auth.access.covers(&t.grants))
+    {
+        return Err(out_of_scope("this token may not revoke that token"));
     }
     let revoked = s.ms.catalog().revoke_token(&ctx, &name).await?;
     tracing::info!(token = %revoked.name, by = %ctx.principal, "token revoked");
