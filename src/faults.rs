@@ -11,6 +11,12 @@
 //!   pointers without a lock, decides the compare-and-swap on that read, waits
 //!   a moment and then moves the pointers unconditionally, the classic lost
 //!   update the scale-out test must catch.
+//!
+//! Bad-input faults (the negative control of the bad-input corpus,
+//! `tests/it/bad_input_http.rs`):
+//! - `skip_name_validation`: namespace, table, key and pin names are accepted
+//!   as given (`..`, `/`, NUL, 10,000 characters...), so refused-input cases
+//!   start succeeding and writing; the corpus must report them.
 
 /// Whether the named fault is switched on for this process.
 #[cfg(feature = "faults")]

@@ -96,6 +96,7 @@ async fn every_error_status_has_the_error_body_and_changes_nothing() {
     use reqwest::Method as M;
     let (env, http) = server(ServerConfig {
         max_upload_bytes: 64 * 1024,
+        ..ServerConfig::default()
     })
     .await;
     let t = env
