@@ -127,7 +127,7 @@ def corpus(ns: str, ids: dict[str, str]) -> list[Case]:
         ("publish an empty staged batch", bad, "empty_batch", lambda c: c.publish(ns, "t", [(US, ids["staged_us"])])),
         ("store expecting a staged batch", bm.ConflictError, "conflict", lambda c: c.store_dataframe(frame(), ns, "t", [US], expected_batch=ids["staged_us"])),
         # Wrong types and values of arguments.
-        ("metadata not str", bad, "invalid_metadata", lambda c: c.store_dataframe(frame(), ns, "t", [US], metadata={"n": 1})),  # type: ignore[dict-item]
+        ("metadata not str", bad, "invalid_input", lambda c: c.store_dataframe(frame(), ns, "t", [US], metadata={"n": 1})),  # type: ignore[dict-item]
         ("bool partition", bad, "invalid_partition", lambda c: c.store_dataframe(frame(), ns, "t", [True])),
         ("schema mode", bad, "invalid_schema_mode", lambda c: c.store_dataframe(frame(), ns, "t", [US], schema_mode="loose")),  # type: ignore[arg-type]
         ("wrong column type", bm.SchemaMismatchError, "schema_mismatch", lambda c: c.store_dataframe(frame().assign(price=["x", "y"]), ns, "t", [US])),
