@@ -17,7 +17,6 @@ use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use futures::StreamExt;
-use http_body_util::BodyExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::error::ApiError;
@@ -78,20 +77,9 @@ fn body_timeout(after: Duration) -> ApiError {
     )
 }
 
-/// Whether an error from reading a body is the body-read timeout.
-fn is_timeout(e: &(dyn std::error::Error + 'static)) -> bool {
-    let mut cur = Some(e);
-    while let Some(err) = cur {
-        if err.is::<tower_http::timeout::TimeoutError>() {
-            return true;
-        }
-        cur = err.source();
-    }
-    false
-}
-
 /// Middleware: a JSON body is read whole (refused with 413 past
-/// `max_json_bytes`, 408 if it stalls) and its nesting checked (400
+/// `max_json_bytes`, 408 `body_timeout` if a chunk takes longer than
+/// `body_read_timeout`) and its nesting checked (400
 /// `json_too_deep`) before any handler sees it.
 pub(super) async fn json_limits(State(s): State<AppState>, req: Request, next: Next) -> Response {
     if !is_json(&req) {
@@ -108,22 +96,28 @@ pub(super) async fn json_limits(State(s): State<AppState>, req: Request, next: N
         return json_too_large(limit).into_response();
     }
     let (parts, body) = req.into_parts();
-    let bytes = match http_body_util::Limited::new(body, limit).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) => {
-            let err = if e.is::<http_body_util::LengthLimitError>() {
-                json_too_large(limit)
-            } else if is_timeout(e.as_ref()) {
-                body_timeout(cfg.body_read_timeout)
-            } else {
-                ApiError::bad_request(
+    let mut data = body.into_data_stream();
+    let mut buf = Vec::new();
+    loop {
+        match tokio::time::timeout(cfg.body_read_timeout, data.next()).await {
+            Err(_) => return body_timeout(cfg.body_read_timeout).into_response(),
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return ApiError::bad_request(
                     "invalid_body",
                     format!("could not read the request body: {e}"),
                 )
-            };
-            return err.into_response();
+                .into_response();
+            }
+            Ok(Some(Ok(chunk))) => {
+                if buf.len() + chunk.len() > limit {
+                    return json_too_large(limit).into_response();
+                }
+                buf.extend_from_slice(&chunk);
+            }
         }
-    };
+    }
+    let bytes = bytes::Bytes::from(buf);
     if let Err(depth) = check_depth(&bytes, cfg.max_json_depth) {
         return ApiError::bad_request(
             "json_too_deep",
@@ -198,24 +192,40 @@ pub(crate) fn upload_body(cfg: &ServerConfig, req: Request) -> std::result::Resu
         return Err(upload_too_large(limit).into());
     }
     let stalled = cfg.body_read_timeout;
-    let mut seen = 0u64;
-    let stream = req.into_body().into_data_stream().map(move |chunk| {
-        let chunk = chunk.map_err(|e| {
-            if is_timeout(&e) {
-                Error::invalid(
-                    "body_timeout",
-                    format!(
-                        "the upload stalled for more than {} ms: send it without pauses, then retry",
-                        stalled.as_millis()
-                    ),
-                )
-            } else {
-                Error::invalid(
-                    "invalid_body",
-                    format!("could not read the request body: {e}"),
-                )
+    // An idle timeout: each chunk must arrive within `stalled` of the last.
+    let chunks = futures::stream::unfold(
+        (req.into_body().into_data_stream(), false),
+        move |(mut data, done)| async move {
+            if done {
+                return None;
             }
-        })?;
+            match tokio::time::timeout(stalled, data.next()).await {
+                Err(_) => Some((
+                    Err(Error::invalid(
+                        "body_timeout",
+                        format!(
+                            "the upload stalled for more than {} ms: send it without pauses, then retry",
+                            stalled.as_millis()
+                        ),
+                    )),
+                    (data, true),
+                )),
+                Ok(None) => None,
+                Ok(Some(r)) => Some((
+                    r.map_err(|e| {
+                        Error::invalid(
+                            "invalid_body",
+                            format!("could not read the request body: {e}"),
+                        )
+                    }),
+                    (data, false),
+                )),
+            }
+        },
+    );
+    let mut seen = 0u64;
+    let stream = chunks.map(move |chunk| {
+        let chunk = chunk?;
         seen += chunk.len() as u64;
         if seen > limit {
             Err(upload_too_large(limit))
@@ -363,8 +373,8 @@ pub(crate) fn check_declared_sizes(
 
 /// Serves `app` like [`super::serve`], with the header read timeout of
 /// `cfg` (a client that has not sent its whole request head in time is
-/// disconnected). Body stalls are handled by the body-read timeout layer of
-/// [`super::app`]. On `shutdown`, stops accepting and lets in-flight
+/// disconnected). Body stalls are handled where bodies are read
+/// ([`json_limits`], [`upload_body`]). On `shutdown`, stops accepting and lets in-flight
 /// requests finish.
 pub async fn serve_with(
     listener: tokio::net::TcpListener,
@@ -373,6 +383,9 @@ pub async fn serve_with(
     cfg: &ServerConfig,
 ) -> Result<()> {
     use hyper_util::rt::{TokioIo, TokioTimer};
+    // HTTP/1.1 only: hyper's header read timeout covers a connection from
+    // its first byte (the HTTP/2 auto-detection of axum's `serve` would
+    // wait for a silent client without a limit).
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(cfg.header_read_timeout);

@@ -185,9 +185,7 @@ pub fn app(ms: Metastore, config: ServerConfig) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_json_bytes,
         ))
-        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
-            state.config.body_read_timeout,
-        ))
+
         .with_state(state)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {

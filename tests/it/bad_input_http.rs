@@ -1309,6 +1309,12 @@ async fn slow_clients_are_cut_off_and_change_nothing() {
     let text = String::from_utf8_lossy(&buf);
     assert!(buf.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
 
+    // A client that connects and says nothing is cut off too.
+    let mut s = TcpStream::connect(&addr).await.unwrap();
+    let mut buf = Vec::new();
+    let read = tokio::time::timeout(guard, s.read_to_end(&mut buf)).await;
+    assert!(read.is_ok(), "the server kept a silent connection open");
+
     // Stalled bodies: JSON, then a Parquet upload.
     for (target, ct) in [
         ("/v1/namespaces".to_owned(), "application/json"),
