@@ -185,7 +185,6 @@ pub fn app(ms: Metastore, config: ServerConfig) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(
             state.config.max_json_bytes,
         ))
-
         .with_state(state)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
