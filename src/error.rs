@@ -27,6 +27,8 @@ pub enum ErrorKind {
     Forbidden,
     /// The request body is larger than allowed (HTTP 413).
     TooLarge,
+    /// Too many requests for this token; retry later (HTTP 429).
+    RateLimited,
     /// Something broke on our side or in the environment (HTTP 500).
     Internal,
 }
@@ -45,6 +47,8 @@ pub enum Object {
     Batch,
     /// A pin.
     Pin,
+    /// An API token.
+    Token,
 }
 
 impl Object {
@@ -56,6 +60,7 @@ impl Object {
             Object::Partition => "partition",
             Object::Batch => "batch",
             Object::Pin => "pin",
+            Object::Token => "token",
         }
     }
 }
@@ -117,6 +122,9 @@ pub enum Error {
     /// A body or upload over its size limit.
     #[error("{0}")]
     TooLarge(String),
+    /// Over the token's request rate.
+    #[error("{0}")]
+    RateLimited(String),
     /// An error a server reported to the remote client, kept with its
     /// class, stable code and message so that remote and embedded callers
     /// see the same error.
@@ -192,6 +200,7 @@ impl Error {
             Error::Unauthorized(_) => ErrorKind::Unauthorized,
             Error::Forbidden(_) => ErrorKind::Forbidden,
             Error::TooLarge(_) => ErrorKind::TooLarge,
+            Error::RateLimited(_) => ErrorKind::RateLimited,
             Error::Remote { kind, .. } => *kind,
             Error::Database(_) | Error::Storage(_) | Error::Data(_) | Error::Internal(_) => {
                 ErrorKind::Internal
@@ -209,6 +218,7 @@ impl Error {
                 Object::Partition => "partition_not_found",
                 Object::Batch => "batch_not_found",
                 Object::Pin => "pin_not_found",
+                Object::Token => "token_not_found",
             },
             Error::AlreadyExists { object, .. } => match object {
                 Object::Namespace => "namespace_exists",
@@ -216,6 +226,7 @@ impl Error {
                 Object::Partition => "partition_exists",
                 Object::Batch => "batch_exists",
                 Object::Pin => "pin_exists",
+                Object::Token => "token_exists",
             },
             Error::Conflict { .. } => "conflict",
             Error::SchemaChanged => "schema_changed",
@@ -223,6 +234,7 @@ impl Error {
             Error::Unauthorized(_) => "unauthorized",
             Error::Forbidden(_) => "forbidden",
             Error::TooLarge(_) => "payload_too_large",
+            Error::RateLimited(_) => "rate_limited",
             Error::Remote { code, .. } => code,
             Error::Database(_) => "database_error",
             Error::Storage(_) => "storage_error",

@@ -11,6 +11,30 @@
 //!   pointers without a lock, decides the compare-and-swap on that read, waits
 //!   a moment and then moves the pointers unconditionally, the classic lost
 //!   update the scale-out test must catch.
+//! - `skip_authorization`: the server authenticates tokens but lets every
+//!   valid token do everything, the hole the authorization matrix
+//!   (`cli/tests/authz.rs`) must catch.
+//! - `invalid_input_as_500`: the server answers bad input with a 500, the
+//!   crash the API fuzzing (`scripts/api-fuzz --negative-control`) must catch.
+//!
+//! Crash points of a publish (each aborts the process at that step with
+//! `std::process::abort()`, as a SIGKILL or a power cut would stop it; the
+//! crash-safety tests in `cli/tests/crash.rs` run `meta serve` with one of
+//! them, then restart it without and check what a crash there leaves):
+//! - `crash_after_data_written`: a batch's data files are in the store (a
+//!   write through the facade or a Parquet upload through the server), but
+//!   not yet recorded in the catalog.
+//! - `crash_before_commit`: the publish transaction has moved the pointers
+//!   and appended the events but not committed (both catalogs, SQLite and
+//!   PostgreSQL).
+//! - `crash_after_commit`: the publish has committed, but its result has not
+//!   reached the caller (in the facade, so with either catalog, and before
+//!   the server answers).
+//!
+//! A fault that breaks the guarantee, for the crash loop's negative control:
+//! - `ack_before_commit`: the publish transaction commits 100 ms after the
+//!   publish has returned its commit (so the server answers 2xx first); a
+//!   crash in between loses an acknowledged publish (both catalogs).
 //!
 //! Bad-input faults (the negative control of the bad-input corpus,
 //! `tests/it/bad_input_http.rs`):
@@ -43,3 +67,17 @@ pub fn active(name: &str) -> bool {
 pub fn active(_name: &str) -> bool {
     false
 }
+
+/// Aborts the process here when the named crash point is switched on (see
+/// the module docs); nothing, in a build without the `faults` feature.
+#[inline(always)]
+pub fn crash_point(name: &str) {
+    if active(name) {
+        eprintln!("batchmeta: fault {name}: aborting the process");
+        std::process::abort();
+    }
+}
+
+/// How long `ack_before_commit` holds a publish's transaction open after the
+/// publish has returned.
+pub const ACK_BEFORE_COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(100);

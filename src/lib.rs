@@ -12,6 +12,7 @@
 //! - [`data`]: Arrow record batches to and from Parquet.
 //! - [`metastore`]: the [`Metastore`] facade every edge calls.
 
+pub mod auth;
 pub mod catalog;
 #[cfg(feature = "client")]
 pub mod client;

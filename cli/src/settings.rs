@@ -34,6 +34,7 @@ impl Session {
         let options = ConnectOptions {
             warehouse: global.warehouse.clone(),
             direct_data: None,
+            token: global.token.clone(),
             ..ConnectOptions::default()
         };
         let ms = Metastore::connect(url, &options).await?;

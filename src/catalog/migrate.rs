@@ -14,15 +14,29 @@ pub(crate) struct Migration {
 }
 
 /// The SQLite migrations, in order.
-pub(crate) const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_catalog.sql",
-    sql: include_str!("../../migrations/sqlite/0001_catalog.sql"),
-}];
+pub(crate) const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_catalog.sql",
+        sql: include_str!("../../migrations/sqlite/0001_catalog.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_tokens.sql",
+        sql: include_str!("../../migrations/sqlite/0002_tokens.sql"),
+    },
+];
 
 /// The PostgreSQL migrations, in order (the same file names as SQLite's).
-pub(crate) const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_catalog.sql",
-    sql: include_str!("../../migrations/postgres/0001_catalog.sql"),
-}];
+pub(crate) const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_catalog.sql",
+        sql: include_str!("../../migrations/postgres/0001_catalog.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_tokens.sql",
+        sql: include_str!("../../migrations/postgres/0002_tokens.sql"),
+    },
+];

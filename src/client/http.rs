@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{BatchId, Context};
+use crate::model::{BatchId, Context, Secret};
 
 /// A catalog behind a `meta serve` at `base` (`http://host:port`).
 #[derive(Clone)]
@@ -57,6 +57,7 @@ fn kind_of(status: StatusCode) -> ErrorKind {
         404 => ErrorKind::NotFound,
         409 => ErrorKind::Conflict,
         413 => ErrorKind::TooLarge,
+        429 => ErrorKind::RateLimited,
         422 => ErrorKind::SchemaMismatch,
         _ => ErrorKind::Internal,
     }
@@ -65,6 +66,11 @@ fn kind_of(status: StatusCode) -> ErrorKind {
 impl RemoteCatalog {
     /// A client of the server at `base` (`http://127.0.0.1:8080`).
     pub fn new(base: &str) -> Result<Self> {
+        Self::with_token(base, None)
+    }
+
+    /// A client that sends `Authorization: Bearer <token>` with every request.
+    pub fn with_token(base: &str, token: Option<&Secret>) -> Result<Self> {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::invalid(
@@ -72,7 +78,20 @@ impl RemoteCatalog {
                 format!("a server URL starts with http:// or https://, not {base:?}"),
             ));
         }
+        let mut headers = reqwest::header::HeaderMap::new();
+        if let Some(t) = token {
+            let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", t.expose().trim()))
+                .map_err(|_| {
+                    Error::invalid(
+                        "malformed_token",
+                        "the token has characters a header cannot carry; copy it again from `meta token create`",
+                    )
+                })?;
+            v.set_sensitive(true);
+            headers.insert(reqwest::header::AUTHORIZATION, v);
+        }
         let http = reqwest::Client::builder()
+            .default_headers(headers)
             .pool_idle_timeout(Duration::from_secs(60))
             .connect_timeout(Duration::from_secs(10))
             .build()
@@ -101,8 +120,32 @@ impl RemoteCatalog {
     }
 
     /// Sends a request and maps a non-2xx response to the core error.
+    ///
+    /// A 429 is retried after its `Retry-After` (up to 5 times, at most 30 s
+    /// each) when the request can be sent again: the server refuses such a
+    /// request before doing anything, so a retry never doubles an effect.
     pub async fn execute(&self, rb: RequestBuilder) -> Result<Response> {
-        let res = rb.send().await.map_err(|e| transport(&self.base, &e))?;
+        let mut rb = rb;
+        let mut retries = 0;
+        let res = loop {
+            let again = rb.try_clone();
+            let res = rb.send().await.map_err(|e| transport(&self.base, &e))?;
+            match again {
+                Some(next) if res.status() == StatusCode::TOO_MANY_REQUESTS && retries < 5 => {
+                    let secs = res
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u64>().ok())
+                        .unwrap_or(1)
+                        .clamp(1, 30);
+                    tokio::time::sleep(Duration::from_secs(secs)).await;
+                    rb = next;
+                    retries += 1;
+                }
+                _ => break res,
+            }
+        };
         if res.status().is_success() {
             return Ok(res);
         }

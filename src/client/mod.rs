@@ -16,11 +16,20 @@ pub use http::RemoteCatalog;
 use crate::catalog::Catalog;
 use crate::error::Result;
 use crate::model::{
-    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, Expect, MetadataUpdate,
-    Namespace, NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
-    PartitionValues, Pin, PinName, PinTarget, PublishPlan, Resolved, RollbackRequest, StageRequest,
-    Table, TableIdent, Version, Violation,
+    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, Expect, IssuedToken,
+    MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewPin, NewTable, NewToken, Page,
+    PartitionInfo, PartitionQuery, PartitionValues, Pin, PinName, PinTarget, PublishPlan, Resolved,
+    RollbackRequest, StageRequest, StoredToken, Table, TableIdent, Token, Version, Violation,
 };
+
+/// Hashes never leave the server: storing or looking one up is the
+/// server's own business.
+fn tokens_local_only() -> crate::Error {
+    crate::Error::invalid(
+        "not_supported_remotely",
+        "token hashes stay on the server: create tokens with `meta token create` (it asks the server to mint one)",
+    )
+}
 
 /// An empty query string.
 pub(crate) const NO_QUERY: &[(&str, &str)] = &[];
@@ -362,6 +371,37 @@ impl Catalog for RemoteCatalog {
             )
             .await?;
         Ok(report.violations)
+    }
+
+    async fn create_token(&self, _token: &StoredToken) -> Result<Token> {
+        Err(tokens_local_only())
+    }
+
+    async fn token_by_id(&self, _id: &str) -> Result<Option<StoredToken>> {
+        Err(tokens_local_only())
+    }
+
+    async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<Token>> {
+        self.get(
+            "/v1/tokens",
+            &[("include_revoked", include_revoked.to_string())],
+        )
+        .await
+    }
+
+    async fn revoke_token(&self, ctx: &Context, name: &str) -> Result<Token> {
+        self.send::<Token, ()>(
+            ctx,
+            reqwest::Method::DELETE,
+            &format!("/v1/tokens/{name}"),
+            None,
+        )
+        .await
+    }
+
+    async fn issue_token(&self, ctx: &Context, new: &NewToken) -> Result<IssuedToken> {
+        new.validate()?;
+        self.post(ctx, "/v1/tokens", new).await
     }
 
     async fn committed_batches(&self, after: Option<&BatchId>, limit: u32) -> Result<Vec<Batch>> {

@@ -23,6 +23,9 @@ pub struct ConnectOptions {
     /// Object store options for a cloud warehouse (object_store / deltalake
     /// key names); the standard `AWS_*` variables fill in the rest.
     pub storage_options: std::collections::BTreeMap<String, String>,
+    /// For a server URL: the bearer token (`BATCHMETA_TOKEN`) sent with
+    /// every request.
+    pub token: Option<crate::model::Secret>,
 }
 
 /// What a URL names.
@@ -101,7 +104,8 @@ impl Metastore {
             Target::Embedded(config) => Self::open(&config).await,
             #[cfg(feature = "client")]
             Target::Server(base) => {
-                let client = crate::client::RemoteCatalog::new(&base)?;
+                let client =
+                    crate::client::RemoteCatalog::with_token(&base, options.token.as_ref())?;
                 let info = client.server_info().await?;
                 let direct = match options.direct_data {
                     Some(d) => d,

@@ -80,6 +80,7 @@ impl Metastore {
                 source: Box::new(e),
             })
         })?;
+        crate::faults::crash_point("crash_after_data_written");
         let recorded = async {
             let info = data::inspect_file(&store, &path).await?;
             if info.size != size {

@@ -111,6 +111,18 @@ pub(super) fn check_new_table(t: &NewTable) -> Result<()> {
     Ok(())
 }
 
+/// Whether anything is stored under `prefix` (a directory-like prefix).
+async fn has_objects(
+    store: &std::sync::Arc<dyn object_store::ObjectStore>,
+    prefix: &object_store::path::Path,
+) -> Result<bool> {
+    match store.list(Some(prefix)).next().await {
+        None => Ok(false),
+        Some(Ok(_)) => Ok(true),
+        Some(Err(e)) => Err(e.into()),
+    }
+}
+
 /// `input` without the table's partition key columns.
 fn data_schema(table: &Table, input: &Schema) -> Schema {
     let fields: Vec<_> = input
@@ -226,11 +238,22 @@ impl Metastore {
         let storage = self.direct()?;
         // Later writes to the same batch go to a sub-prefix so that their
         // file names never collide (puts are create-only).
-        let prefix = storage::object_path(&if b.files.is_empty() {
+        let mut prefix = storage::object_path(&if b.files.is_empty() {
             b.location.clone()
         } else {
             format!("{}/w{:05}", b.location, b.files.len())
         })?;
+        // A retry (same idempotency key) of a write that crashed after its
+        // files were put but before they were recorded finds them there:
+        // they were never visible, but the create-only puts would collide
+        // with them, so this write goes to a sub-prefix of its own.
+        if b.idempotency_key.is_some() && has_objects(storage.store(), &prefix).await? {
+            prefix = storage::object_path(&format!(
+                "{}/r{}",
+                b.location,
+                uuid::Uuid::new_v4().simple()
+            ))?;
+        }
         let keys = t.partition_keys.clone();
         let values = b.partition.clone();
         let stripped = stream
@@ -245,6 +268,7 @@ impl Metastore {
         .await;
         let recorded = match written {
             Ok(files) => {
+                crate::faults::crash_point("crash_after_data_written");
                 self.catalog
                     .record_files(ident, batch, &files, &out_schema)
                     .await
@@ -355,7 +379,12 @@ impl Metastore {
                 .await
             {
                 Err(Error::SchemaChanged) if attempt < SCHEMA_RETRIES => attempt += 1,
-                other => return other,
+                other => {
+                    if other.is_ok() {
+                        crate::faults::crash_point("crash_after_commit");
+                    }
+                    return other;
+                }
             }
         }
     }
@@ -589,4 +618,120 @@ pub struct Stored {
     pub batch: Batch,
     /// The commit (one event).
     pub commit: Commit,
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow_array::{Int64Array, RecordBatch};
+    use arrow_schema::{DataType, Field, Schema};
+    use object_store::{ObjectStoreExt, PutPayload};
+
+    use super::*;
+    use crate::model::{Action, EventQuery, KeyType, NamespaceName, NewNamespace, PartitionKey};
+
+    /// A keyed store whose first attempt died after putting its file but
+    /// before recording it: the retry stages the same batch, writes beside
+    /// the leftover (never over it), publishes once, and a second retry
+    /// returns the original result.
+    #[tokio::test]
+    async fn a_keyed_store_retried_after_a_crash_before_recording_publishes_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let ms = Metastore::open_dir(dir.path()).await.unwrap();
+        let ctx = Context::new("tester");
+        ms.create_namespace(
+            &ctx,
+            &NewNamespace {
+                name: NamespaceName::new("s").unwrap(),
+                description: None,
+                owner: None,
+                properties: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
+        let ident = TableIdent::new("s", "t").unwrap();
+        ms.create_table(
+            &ctx,
+            &NewTable {
+                ident: ident.clone(),
+                schema: (*schema).clone(),
+                partition_keys: vec![PartitionKey::new("d", KeyType::String).unwrap()],
+                description: None,
+                owner: None,
+                properties: Default::default(),
+            },
+        )
+        .await
+        .unwrap();
+        let p = PartitionSpec::parse("d=x").unwrap();
+        let opts = StoreOptions {
+            idempotency_key: Some("job-1".into()),
+            ..Default::default()
+        };
+        let staged = ms
+            .stage(
+                &ctx,
+                &ident,
+                std::slice::from_ref(&p),
+                &StageOptions {
+                    idempotency_key: opts.idempotency_key.clone(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .remove(0);
+        let leftover =
+            storage::object_path(&format!("{}/part-00000.parquet", staged.location)).unwrap();
+        let store = ms.direct().unwrap().store().clone();
+        store
+            .put(&leftover, PutPayload::from_static(b"half a file"))
+            .await
+            .unwrap();
+        let rb = RecordBatch::try_new(
+            schema.clone(),
+            vec![Arc::new(Int64Array::from(vec![1, 2, 3]))],
+        )
+        .unwrap();
+        let data = || futures::stream::iter([Ok(rb.clone())]);
+        let first = ms
+            .store(&ctx, &ident, &p, schema.clone(), data(), &opts)
+            .await
+            .unwrap();
+        assert_eq!(first.batch.id, staged.id);
+        assert_eq!(first.batch.rows, 3);
+        assert!(
+            first
+                .batch
+                .files
+                .iter()
+                .all(|f| f.path != leftover.to_string())
+        );
+        let again = ms
+            .store(&ctx, &ident, &p, schema.clone(), data(), &opts)
+            .await
+            .unwrap();
+        assert_eq!(again, first);
+        let publishes = ms
+            .events(&EventQuery {
+                table: Some(ident.clone()),
+                namespace: Some(ident.namespace.clone()),
+                action: Some(Action::Publish),
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .items;
+        assert_eq!(publishes.len(), 1);
+        let left = store.get(&leftover).await.unwrap().bytes().await.unwrap();
+        assert_eq!(
+            &left[..],
+            b"half a file",
+            "the leftover was not overwritten"
+        );
+        assert!(ms.verify().await.unwrap().is_clean());
+    }
 }

@@ -6,6 +6,7 @@ mod entities;
 mod names;
 mod partition;
 mod schema;
+mod token;
 
 pub use batch_id::BatchId;
 pub use entities::*;
@@ -18,4 +19,8 @@ pub(crate) use partition::{prefix_bound, range_bound};
 pub(crate) use schema::same_logical_type;
 pub use schema::{
     SchemaMode, fingerprint, merge_schemas, parse_columns, parse_data_type, schemas_compatible,
+};
+pub use token::{
+    Access, Grant, IssuedToken, MAX_TOKEN_NAME, NewToken, Role, Secret, StoredToken, Token,
+    check_token_name,
 };

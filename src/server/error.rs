@@ -73,6 +73,10 @@ impl From<Error> for ApiError {
 /// The status for a core error kind.
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
+        // The API fuzzing's negative control: bad input answered as a crash.
+        ErrorKind::InvalidInput if crate::faults::active("invalid_input_as_500") => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
         ErrorKind::InvalidInput => StatusCode::BAD_REQUEST,
         ErrorKind::NotFound => StatusCode::NOT_FOUND,
         ErrorKind::AlreadyExists | ErrorKind::Conflict => StatusCode::CONFLICT,
@@ -80,6 +84,7 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::Unauthorized => StatusCode::UNAUTHORIZED,
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }

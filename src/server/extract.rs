@@ -106,33 +106,24 @@ where
     }
 }
 
-/// Who is calling. Until tokens exist, a loopback deployment trusts the
-/// declared `x-batchmeta-principal` (default `anonymous`).
+/// Who is calling: the principal the auth middleware established (the
+/// token's name, or on an unauthenticated loopback server the declared
+/// `x-batchmeta-principal`), and the request id.
 #[derive(Debug, Clone)]
 pub struct Caller(pub Context);
 
 impl<S: Send + Sync> FromRequestParts<S> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        let header = |name: &str| {
-            parts
-                .headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::trim)
-                .filter(|v| !v.is_empty())
-        };
-        let principal = header(PRINCIPAL_HEADER).unwrap_or("anonymous");
-        if principal.len() > 256 || principal.chars().any(char::is_control) {
-            return Err(ApiError::bad_request(
-                "invalid_principal",
-                "the principal header must be at most 256 printable characters",
-            ));
-        }
-        Ok(Caller(Context {
-            principal: principal.to_owned(),
-            request_id: header(REQUEST_ID_HEADER).map(|s| s.chars().take(128).collect()),
-        }))
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let caller = super::auth::Authenticated::from_request_parts(parts, state).await?;
+        let request_id = parts
+            .headers
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(|s| s.chars().take(128).collect());
+        Ok(Caller(caller.context(request_id)))
     }
 }

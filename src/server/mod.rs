@@ -6,10 +6,12 @@
 //! graceful shutdown: in-flight requests, publishes included, finish first.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod extract;
 pub mod limits;
 mod metrics;
+mod openapi;
 mod routes;
 
 use std::future::Future;
@@ -53,6 +55,8 @@ pub struct ServerConfig {
     pub header_read_timeout: std::time::Duration,
     /// Longest pause between two chunks of a request body (408 `body_timeout`).
     pub body_read_timeout: std::time::Duration,
+    /// Tokens or no authentication, and the per-token rate.
+    pub auth: auth::AuthConfig,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +70,7 @@ impl Default for ServerConfig {
             max_compression_ratio: limits::DEFAULT_MAX_COMPRESSION_RATIO,
             header_read_timeout: limits::DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: limits::DEFAULT_BODY_READ_TIMEOUT,
+            auth: auth::AuthConfig::default(),
         }
     }
 }
@@ -79,6 +84,10 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Settings.
     pub config: Arc<ServerConfig>,
+    /// Authentication settings (a copy of `config.auth`).
+    pub auth: auth::AuthConfig,
+    /// The per-token rate limit's buckets.
+    pub limiter: Arc<auth::RateLimiter>,
 }
 
 #[derive(OpenApi)]
@@ -90,14 +99,14 @@ pub struct AppState {
     ),
     tags(
         (name = "namespaces"), (name = "tables"), (name = "partitions"), (name = "batches"),
-        (name = "pins"), (name = "events"), (name = "verify"), (name = "system")
+        (name = "pins"), (name = "events"), (name = "verify"), (name = "tokens"), (name = "system")
     )
 )]
 struct ApiDoc;
 
 /// The routes and the OpenAPI document they produce.
 fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let parts = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(
             routes::namespaces::list,
             routes::namespaces::create
@@ -133,7 +142,12 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::system::readyz))
         .routes(routes!(routes::system::metrics))
         .routes(routes!(routes::system::config))
-        .split_for_parts()
+        .routes(routes!(routes::tokens::list, routes::tokens::create))
+        .routes(routes!(routes::tokens::revoke))
+        .split_for_parts();
+    let (router, mut doc) = parts;
+    openapi::document_common_responses(&mut doc);
+    (router, doc)
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.
@@ -170,11 +184,18 @@ pub fn app(ms: Metastore, config: ServerConfig) -> Router {
     let state = AppState {
         ms,
         metrics: Arc::new(Metrics::default()),
+        auth: config.auth,
         config: Arc::new(config),
+        limiter: Arc::new(auth::RateLimiter::default()),
     };
     let (api, doc) = routes();
     let doc_json = doc.clone();
-    api.route_layer(middleware::from_fn_with_state(state.clone(), track))
+    // Route layers run outermost last: `track` counts the 401s and 403s too.
+    api.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        auth::authenticate,
+    ))
+    .route_layer(middleware::from_fn_with_state(state.clone(), track))
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc_json.clone()) }))
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/docs/openapi.json", doc))
         .fallback(not_found)

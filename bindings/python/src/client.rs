@@ -173,7 +173,7 @@ impl Client {
     /// Connects to a catalog: `http(s)://` a server, `sqlite://...` or a
     /// directory an embedded catalog, `None` the embedded default `.batchmeta/`.
     #[new]
-    #[pyo3(signature = (url=None, *, warehouse=None, direct_data=None, principal="python".to_owned(), storage_options=None))]
+    #[pyo3(signature = (url=None, *, warehouse=None, direct_data=None, principal="python".to_owned(), storage_options=None, token=None))]
     fn new(
         py: Python<'_>,
         url: Option<String>,
@@ -181,6 +181,7 @@ impl Client {
         direct_data: Option<bool>,
         principal: String,
         storage_options: Option<&Bound<'_, PyAny>>,
+        token: Option<String>,
     ) -> PyResult<Self> {
         // Object-store credentials (object_store / deltalake key names); the
         // standard `AWS_*` variables fill in what is not given.
@@ -189,6 +190,7 @@ impl Client {
             warehouse,
             direct_data,
             storage_options,
+            token: token.map(batchmeta::model::Secret::new),
         };
         let rt = rt()?;
         let ms = block(py, &rt, Metastore::connect(url.as_deref(), &options))?;

@@ -15,7 +15,9 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::AlreadyExists => "AlreadyExistsError",
         ErrorKind::Conflict => "ConflictError",
         ErrorKind::SchemaMismatch => "SchemaMismatchError",
-        ErrorKind::Unauthorized | ErrorKind::Forbidden => "PermissionError",
+        ErrorKind::Unauthorized => "AuthenticationError",
+        ErrorKind::Forbidden => "PermissionError",
+        ErrorKind::RateLimited => "RateLimitedError",
         _ => "BatchmetaError",
     }
 }

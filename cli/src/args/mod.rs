@@ -47,6 +47,18 @@ pub(crate) struct Global {
     /// Output format
     #[arg(long, value_enum, default_value = "human", global = true)]
     pub(crate) output: Output,
+    /// Bearer token for a server that asks for one (from `meta token create`)
+    #[arg(long, env = "BATCHMETA_TOKEN", global = true, hide_env_values = true)]
+    pub(crate) token: Option<batchmeta::model::Secret>,
+}
+
+/// `meta serve --auth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum AuthArg {
+    /// No authentication (loopback only, unless --insecure)
+    Off,
+    /// Bearer tokens from `meta token create`
+    Tokens,
 }
 
 /// Output formats.
@@ -114,14 +126,73 @@ pub(crate) enum Command {
     /// Check every invariant of the catalog and the warehouse
     #[command(after_help = "Example:\n  meta verify")]
     Verify,
+    /// Create, list and revoke the API tokens of `meta serve --auth tokens`
+    #[command(after_help = "Example:
+  meta token create nightly-etl --role writer:sales --role reader:marketing --expires 90d
+  meta token ls
+  meta token revoke nightly-etl")]
+    Token(TokenArgs),
+}
+
+/// `meta token`.
+#[derive(Debug, Args)]
+pub(crate) struct TokenArgs {
+    #[command(subcommand)]
+    pub(crate) command: TokenCommand,
+}
+
+/// `meta token ...`.
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create a token and print its secret (shown once)
+    #[command(
+        after_help = "Roles: reader (resolve, load, list, history, events), writer (+ stage, put,
+publish, rollback, pins), admin (+ create/drop tables, tokens). ROLE:NAMESPACE
+grants it on one namespace; ROLE alone on every namespace (admin alone is the
+global admin).
+
+Example:
+  meta token create nightly-etl --role writer:sales --expires 90d
+  meta token create ops --role admin"
+    )]
+    Create {
+        /// The token's name (letters, digits, _ - . @); events record it as token:NAME
+        name: String,
+        /// A role, as ROLE:NAMESPACE or ROLE for every namespace; repeat for more
+        #[arg(long = "role", required = true, value_name = "ROLE[:NAMESPACE]")]
+        roles: Vec<String>,
+        /// When it stops working: a duration (90d, 12h) or a time (2027-01-01T00:00:00Z)
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// List tokens (never their secrets)
+    #[command(after_help = "Example:\n  meta token ls --all")]
+    Ls {
+        /// Also list revoked tokens
+        #[arg(long)]
+        all: bool,
+    },
+    /// Revoke a token; it stops working at once
+    #[command(after_help = "Example:\n  meta token revoke nightly-etl")]
+    Revoke {
+        /// The token's name
+        name: String,
+    },
 }
 
 /// `meta serve`.
 #[derive(Debug, Args)]
 pub(crate) struct ServeArgs {
-    /// Address to listen on; anything but loopback needs --insecure until tokens exist
+    /// Address to listen on; anything but loopback needs --auth tokens (or --insecure)
     #[arg(long, env = "BATCHMETA_BIND", default_value = "127.0.0.1:8080")]
     pub(crate) bind: SocketAddr,
+    /// off: no authentication, callers name themselves (loopback only);
+    /// tokens: every request needs a bearer token (meta token create)
+    #[arg(long, env = "BATCHMETA_AUTH", value_enum, default_value = "off")]
+    pub(crate) auth: AuthArg,
+    /// Requests per second per token, also the burst (429 beyond it); 0 = no limit
+    #[arg(long, env = "BATCHMETA_RATE_LIMIT", default_value_t = batchmeta::server::auth::DEFAULT_RATE)]
+    pub(crate) rate_limit: u32,
     /// Catalog database: sqlite:///path/catalog.db or postgres://...; unset = .batchmeta/catalog.db
     #[arg(long, env = "BATCHMETA_DATABASE_URL")]
     pub(crate) database_url: Option<String>,

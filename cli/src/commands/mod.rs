@@ -10,6 +10,7 @@ pub(crate) mod pin;
 pub(crate) mod put;
 pub(crate) mod serve;
 pub(crate) mod table;
+pub(crate) mod token;
 pub(crate) mod verify;
 pub(crate) mod wait;
 

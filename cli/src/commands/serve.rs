@@ -3,19 +3,24 @@
 use batchmeta::catalog::PostgresOptions;
 use std::time::Duration;
 
+use batchmeta::server::auth::{AuthConfig, AuthMode};
 use batchmeta::server::limits::serve_with;
 use batchmeta::server::{ServerConfig, app, shutdown_signal};
 use batchmeta::{Config, Error, Metastore, Result};
 
-use crate::args::{Global, ServeArgs};
+use crate::args::{AuthArg, Global, ServeArgs};
 
 /// Runs the HTTP service until SIGINT/SIGTERM; in-flight requests finish.
 pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
-    if !args.bind.ip().is_loopback() && !args.insecure {
+    let mode = match args.auth {
+        AuthArg::Off => AuthMode::Off,
+        AuthArg::Tokens => AuthMode::Tokens,
+    };
+    if mode == AuthMode::Off && !args.bind.ip().is_loopback() && !args.insecure {
         return Err(Error::invalid(
             "insecure_bind",
             format!(
-                "refusing to serve on {} without authentication; hint: bind 127.0.0.1, or pass --insecure if the network is trusted",
+                "refusing to serve on {} without authentication; hint: pass --auth tokens (create a token first with `meta token create NAME --role admin`), bind 127.0.0.1, or pass --insecure if every host on the network is trusted",
                 args.bind
             ),
         ));
@@ -30,6 +35,11 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         ..Config::default()
     };
     let ms = Metastore::open(&config).await?;
+    if mode == AuthMode::Tokens && ms.catalog().list_tokens(false).await?.is_empty() {
+        eprintln!(
+            "warning: --auth tokens but the catalog has no live token; nobody can call the API until you run: meta token create NAME --role admin"
+        );
+    }
     let listener = tokio::net::TcpListener::bind(args.bind)
         .await
         .map_err(|e| {
@@ -54,6 +64,13 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
     );
     eprintln!("warehouse: {}", ms.warehouse_url());
     eprintln!("API docs: http://{addr}/docs");
+    eprintln!(
+        "authentication: {}",
+        match mode {
+            AuthMode::Off => "off (callers name themselves; loopback only)",
+            AuthMode::Tokens => "bearer tokens",
+        }
+    );
     let server = ServerConfig {
         max_upload_bytes: args.max_upload_bytes,
         max_json_bytes: args.max_json_bytes,
@@ -63,6 +80,10 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         max_compression_ratio: args.max_compression_ratio,
         header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
         body_read_timeout: Duration::from_secs(args.body_read_timeout_secs.max(1)),
+        auth: AuthConfig {
+            mode,
+            rate_per_token: args.rate_limit,
+        },
     };
     serve_with(
         listener,

@@ -12,6 +12,7 @@ mod pins;
 mod plans;
 mod reads;
 mod rows;
+mod tokens;
 mod verify;
 mod writes;
 
@@ -33,8 +34,8 @@ use crate::error::{Error, Result};
 use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
     NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
-    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest, Table,
-    TableIdent, Version, Violation,
+    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest,
+    StoredToken, Table, TableIdent, Token, Version, Violation,
 };
 
 /// How long a writer waits for another process's write transaction.
@@ -317,6 +318,18 @@ impl Catalog for SqliteCatalog {
     }
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
         self.events_impl(query).await
+    }
+    async fn create_token(&self, token: &StoredToken) -> Result<Token> {
+        self.create_token_impl(token).await
+    }
+    async fn token_by_id(&self, id: &str) -> Result<Option<StoredToken>> {
+        self.token_by_id_impl(id).await
+    }
+    async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<Token>> {
+        self.list_tokens_impl(include_revoked).await
+    }
+    async fn revoke_token(&self, _ctx: &Context, name: &str) -> Result<Token> {
+        self.revoke_token_impl(name).await
     }
     async fn check_invariants(&self) -> Result<Vec<Violation>> {
         self.check_invariants_impl().await

@@ -387,6 +387,18 @@ impl SqliteCatalog {
             .await?;
             events.push(event);
         }
+        crate::faults::crash_point("crash_before_commit");
+        if crate::faults::active("ack_before_commit") {
+            // The negative control of the crash loop: answer first, commit
+            // later (the writer lock stays held until then).
+            tokio::spawn(async move {
+                tokio::time::sleep(crate::faults::ACK_BEFORE_COMMIT_DELAY).await;
+                if let Err(e) = w.tx.commit().await {
+                    tracing::error!(error = %e, "fault ack_before_commit: the late commit failed");
+                }
+            });
+            return Ok(Commit { commit_id, events });
+        }
         w.tx.commit().await?;
         Ok(Commit { commit_id, events })
     }

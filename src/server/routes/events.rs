@@ -3,21 +3,28 @@
 use axum::extract::State;
 
 use crate::VerifyReport;
-use crate::model::{Event, Page, PartitionValues};
+use axum::http::StatusCode;
+
+use crate::model::{Event, EventQuery, NamespaceName, Page, PartitionValues};
 use crate::server::AppState;
 use crate::server::api::EventsParams;
+use crate::server::auth::Authenticated;
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Json, Query};
 
 /// Queries the audit trail: filters, cursor pages newest first, or a change
 /// feed with `after=<event id>` in id order.
 #[utoipa::path(operation_id = "list_events", get, path = "/v1/events", tag = "events", params(EventsParams),
-    responses((status = 200, body = Page<Event>), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = Page<Event>), (status = 400, body = ErrorBody), (status = 403, body = ErrorBody)))]
 pub(crate) async fn list(
     State(s): State<AppState>,
+    auth: Authenticated,
     Query(q): Query<EventsParams>,
 ) -> ApiResult<Json<Page<Event>>> {
     let (mut query, partition) = q.query()?;
+    if let Some(readable) = auth.readable() {
+        scope_to(&mut query, &readable)?;
+    }
     if let Some(p) = partition {
         let t = query.table.as_ref().ok_or_else(|| {
             ApiError::bad_request(
@@ -32,6 +39,34 @@ pub(crate) async fn list(
         });
     }
     Ok(Json(s.ms.events(&query).await?))
+}
+
+/// Keeps a query of a caller who reads only some namespaces inside them:
+/// a named namespace must be one of them; none named means the only one.
+fn scope_to(query: &mut EventQuery, readable: &[NamespaceName]) -> Result<(), ApiError> {
+    let forbidden = |m: String| ApiError::http(StatusCode::FORBIDDEN, "forbidden", m);
+    let names = || {
+        readable
+            .iter()
+            .map(NamespaceName::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match (&query.namespace, readable) {
+        (Some(ns), _) if readable.contains(ns) => Ok(()),
+        (Some(ns), _) => Err(forbidden(format!(
+            "this token may not read the events of namespace {ns}; it reads: {}",
+            names()
+        ))),
+        (None, [only]) => {
+            query.namespace = Some(only.clone());
+            Ok(())
+        }
+        (None, _) => Err(forbidden(format!(
+            "this token reads only some namespaces: add namespace=<name> to the query (it reads: {})",
+            names()
+        ))),
+    }
 }
 
 /// What `POST /v1/verify` checks.

@@ -7,6 +7,7 @@ pub(super) mod partitions;
 pub(super) mod pins;
 pub(super) mod system;
 pub(super) mod tables;
+pub(super) mod tokens;
 
 use super::error::ApiError;
 use crate::model::{PartitionSpec, TableIdent};

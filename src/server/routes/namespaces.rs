@@ -6,14 +6,22 @@ use axum::http::StatusCode;
 use crate::model::{MetadataUpdate, Namespace, NamespaceName, NewNamespace};
 use crate::server::AppState;
 use crate::server::api::CreateNamespace;
+use crate::server::auth::Authenticated;
 use crate::server::error::{ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path};
 
 /// Lists namespaces.
 #[utoipa::path(operation_id = "list_namespaces", get, path = "/v1/namespaces", tag = "namespaces",
     responses((status = 200, body = Vec<Namespace>)))]
-pub(crate) async fn list(State(s): State<AppState>) -> ApiResult<Json<Vec<Namespace>>> {
-    Ok(Json(s.ms.namespaces().await?))
+pub(crate) async fn list(
+    State(s): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Vec<Namespace>>> {
+    let mut all = s.ms.namespaces().await?;
+    if let Some(readable) = auth.readable() {
+        all.retain(|n| readable.contains(&n.name));
+    }
+    Ok(Json(all))
 }
 
 /// Creates a namespace.

@@ -7,6 +7,7 @@ use super::{partition, table};
 use crate::model::{BatchId, NewPin, Pin, PinName, PinTarget};
 use crate::server::AppState;
 use crate::server::api::CreatePinBody;
+use crate::server::auth::Authenticated;
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path};
 
@@ -23,8 +24,15 @@ pub(crate) async fn list(
 
 /// Lists every pin of every table.
 #[utoipa::path(operation_id = "list_all_pins", get, path = "/v1/pins", tag = "pins", responses((status = 200, body = Vec<Pin>)))]
-pub(crate) async fn list_all(State(s): State<AppState>) -> ApiResult<Json<Vec<Pin>>> {
-    Ok(Json(s.ms.pins(None).await?))
+pub(crate) async fn list_all(
+    State(s): State<AppState>,
+    auth: Authenticated,
+) -> ApiResult<Json<Vec<Pin>>> {
+    let mut all = s.ms.pins(None).await?;
+    if let Some(readable) = auth.readable() {
+        all.retain(|p| readable.contains(&p.table.namespace));
+    }
+    Ok(Json(all))
 }
 
 /// Creates a pin on a batch (`partition` + `batch_id`) or on the table as of a time.

@@ -30,8 +30,10 @@ from batchmeta.errors import (
     BatchmetaError,
     ConflictError,
     InvalidInputError,
+    AuthenticationError,
     NotFoundError,
     PermissionError,
+    RateLimitedError,
     SchemaMismatchError,
 )
 from batchmeta.results import (
@@ -76,6 +78,8 @@ __all__ = [
     "SchemaMismatchError",
     "InvalidInputError",
     "PermissionError",
+    "AuthenticationError",
+    "RateLimitedError",
     "StoreResult",
     "BatchInfo",
     "Event",
@@ -175,6 +179,9 @@ class Client:
     unset keys fall back to the standard ``AWS_*`` variables. ``direct_data``
     (server URLs only): ``True`` reads and writes the warehouse directly,
     ``False`` sends data through the server, ``None`` decides by trying.
+    ``token`` (server URLs only): the bearer token of a server started with
+    ``--auth tokens``; defaults to ``BATCHMETA_TOKEN``. Events then record
+    the token's name as the principal.
     Thread-safe; usable after ``os.fork()`` (the child reconnects).
     """
 
@@ -185,14 +192,17 @@ class Client:
         warehouse: str | None = None,
         storage_options: Mapping[str, str] | None = None,
         direct_data: bool | None = None,
+        token: str | None = None,
     ) -> None:
         principal = _principal()
+        token = token if token is not None else (os.environ.get("BATCHMETA_TOKEN") or None)
         self._native = _native.Client(
             url,
             warehouse=warehouse,
             direct_data=direct_data,
             principal=principal,
             storage_options=dict(storage_options) if storage_options is not None else None,
+            token=token,
         )
 
     @property
@@ -634,15 +644,20 @@ def connect(
     warehouse: str | None = None,
     storage_options: Mapping[str, str] | None = None,
     direct_data: bool | None = None,
+    token: str | None = None,
 ) -> Client:
     """Connects and makes this the client of the module functions.
     ``url`` defaults to ``BATCHMETA_URL``, then to the embedded ``.batchmeta/``
-    (whose location is printed)."""
+    (whose location is printed). ``token`` defaults to ``BATCHMETA_TOKEN``."""
     global _default
     url = url if url is not None else (os.environ.get("BATCHMETA_URL") or None)
     warehouse = warehouse if warehouse is not None else (os.environ.get("BATCHMETA_WAREHOUSE") or None)
     client = Client(
-        url, warehouse=warehouse, storage_options=storage_options, direct_data=direct_data
+        url,
+        warehouse=warehouse,
+        storage_options=storage_options,
+        direct_data=direct_data,
+        token=token,
     )
     if url is None:
         print(

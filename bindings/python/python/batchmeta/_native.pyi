@@ -15,6 +15,7 @@ class Client:
         direct_data: bool | None = None,
         principal: str = "python",
         storage_options: dict[str, str] | None = None,
+        token: str | None = None,
     ) -> None: ...
     @property
     def url(self) -> str | None: ...

@@ -19,6 +19,8 @@ __all__ = [
     "SchemaMismatchError",
     "InvalidInputError",
     "PermissionError",
+    "AuthenticationError",
+    "RateLimitedError",
 ]
 
 
@@ -86,4 +88,22 @@ class PermissionError(BatchmetaError, builtins.PermissionError):  # noqa: A001
     """Missing credentials, or the principal may not do this."""
 
     def __init__(self, message: str, *, code: str = "forbidden") -> None:
+        super().__init__(message, code=code)
+
+
+class AuthenticationError(PermissionError):
+    """The server asks for a token and got none, or one that is malformed,
+    unknown, revoked or expired (HTTP 401). Pass ``token=`` or set
+    ``BATCHMETA_TOKEN``; an admin creates tokens with ``meta token create``."""
+
+    def __init__(self, message: str, *, code: str = "unauthorized") -> None:
+        super().__init__(message, code=code)
+
+
+class RateLimitedError(BatchmetaError):
+    """The token is over the server's request rate (HTTP 429), still so after
+    the client's own retries. Slow down, or ask the operator for a higher
+    ``--rate-limit``."""
+
+    def __init__(self, message: str, *, code: str = "rate_limited") -> None:
         super().__init__(message, code=code)
