@@ -225,6 +225,7 @@ pub fn corpus_config() -> ServerConfig {
         max_compression_ratio: 1000,
         header_read_timeout: Duration::from_secs(30),
         body_read_timeout: Duration::from_secs(30),
+        ..ServerConfig::default()
     }
 }
 
