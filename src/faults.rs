@@ -35,6 +35,12 @@
 //! - `ack_before_commit`: the publish transaction commits 100 ms after the
 //!   publish has returned its commit (so the server answers 2xx first); a
 //!   crash in between loses an acknowledged publish (both catalogs).
+//!
+//! Bad-input faults (the negative control of the bad-input corpus,
+//! `tests/it/bad_input_http.rs`):
+//! - `skip_name_validation`: namespace, table, key and pin names are accepted
+//!   as given (`..`, `/`, NUL, 10,000 characters...), so refused-input cases
+//!   start succeeding and writing; the corpus must report them.
 
 /// Whether the named fault is switched on for this process.
 #[cfg(feature = "faults")]

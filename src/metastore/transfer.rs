@@ -48,7 +48,13 @@ impl Metastore {
             b.files.len()
         ))?;
         let store = self.direct()?.store().clone();
-        let mut writer = object_store::buffered::BufWriter::new(store.clone(), path.clone());
+        // Bounded memory: the server spools a Parquet upload to a local file
+        // first and replays it faster than the network delivered it, so
+        // the writer must not keep many parts in flight (the default, 8
+        // parts of 10 MiB, is 80 MiB per upload).
+        let mut writer =
+            object_store::buffered::BufWriter::with_capacity(store.clone(), path.clone(), 8 << 20)
+                .with_max_concurrency(2);
         let mut size = 0u64;
         let copied: Result<()> = async {
             while let Some(chunk) = body.next().await {

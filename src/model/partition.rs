@@ -77,8 +77,23 @@ impl KeyType {
                 if raw.chars().any(char::is_control) {
                     return Err(bad("control characters are not allowed"));
                 }
-                if raw == "." || raw == ".." || raw.contains('/') || raw.contains('\\') {
+                if raw.chars().all(is_dot_like) || raw.contains('/') || raw.contains('\\') {
                     return Err(bad("'/', '\\', '.' and '..' cannot name a partition"));
+                }
+                if raw.chars().any(is_slash_like) {
+                    return Err(bad(
+                        "characters that look like '/' or '\\' (e.g. U+2215, U+FF0F) are not allowed",
+                    ));
+                }
+                if raw.chars().any(is_invisible) {
+                    return Err(bad(
+                        "invisible characters (zero-width, bidirectional controls, byte-order marks) are not allowed",
+                    ));
+                }
+                if has_percent_escape(raw) {
+                    return Err(bad(
+                        "the value still holds a '%XX' escape after decoding (double encoding?): give the value itself, escaped once",
+                    ));
                 }
                 if raw.trim() != raw {
                     return Err(bad("leading or trailing spaces are not allowed"));
@@ -336,6 +351,56 @@ impl fmt::Display for PartitionValues {
             f.write_str(&self.path())
         }
     }
+}
+
+/// '.' and characters that look like it: values made only of these are
+/// refused (`..` by another name).
+fn is_dot_like(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '\u{2024}' | '\u{2025}' | '\u{FE52}' | '\u{FF0E}' | '\u{3002}' | '\u{FF61}'
+    )
+}
+
+/// Characters that look like '/' or '\\'.
+fn is_slash_like(c: char) -> bool {
+    matches!(
+        c,
+        '\u{2044}'
+            | '\u{2215}'
+            | '\u{2216}'
+            | '\u{27CB}'
+            | '\u{27CD}'
+            | '\u{29F5}'
+            | '\u{29F8}'
+            | '\u{29F9}'
+            | '\u{FE68}'
+            | '\u{FF0F}'
+            | '\u{FF3C}'
+    )
+}
+
+/// Invisible format characters (Unicode category Cf that matter here).
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
+}
+
+/// Whether `s` holds `%` followed by two hex digits.
+fn has_percent_escape(s: &str) -> bool {
+    s.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
 }
 
 /// A sortable bound for the first key, for partition range queries.

@@ -9,12 +9,12 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+pub mod limits;
 mod metrics;
 mod openapi;
 mod routes;
 
 use std::future::Future;
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -41,6 +41,20 @@ pub const DEFAULT_MAX_UPLOAD: u64 = 8 << 30;
 pub struct ServerConfig {
     /// Largest upload body, in bytes (413 beyond it).
     pub max_upload_bytes: u64,
+    /// Largest JSON request body, in bytes (413 `payload_too_large`).
+    pub max_json_bytes: usize,
+    /// Deepest nesting of a JSON body (400 `json_too_deep`).
+    pub max_json_depth: usize,
+    /// Most partitions one request may name (400 `too_many_partitions`).
+    pub max_partitions_per_request: usize,
+    /// Most data a Parquet upload may declare uncompressed (413 `decompression_limit`).
+    pub max_uncompressed_bytes: u64,
+    /// Highest declared compression ratio of a Parquet upload (413 `decompression_limit`).
+    pub max_compression_ratio: u64,
+    /// Time a client has to send its request head (the connection is closed).
+    pub header_read_timeout: std::time::Duration,
+    /// Longest pause between two chunks of a request body (408 `body_timeout`).
+    pub body_read_timeout: std::time::Duration,
     /// Tokens or no authentication, and the per-token rate.
     pub auth: auth::AuthConfig,
 }
@@ -49,6 +63,13 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             max_upload_bytes: DEFAULT_MAX_UPLOAD,
+            max_json_bytes: limits::DEFAULT_MAX_JSON_BYTES,
+            max_json_depth: limits::DEFAULT_MAX_JSON_DEPTH,
+            max_partitions_per_request: limits::DEFAULT_MAX_PARTITIONS,
+            max_uncompressed_bytes: limits::DEFAULT_MAX_UNCOMPRESSED,
+            max_compression_ratio: limits::DEFAULT_MAX_COMPRESSION_RATIO,
+            header_read_timeout: limits::DEFAULT_HEADER_READ_TIMEOUT,
+            body_read_timeout: limits::DEFAULT_BODY_READ_TIMEOUT,
             auth: auth::AuthConfig::default(),
         }
     }
@@ -178,6 +199,13 @@ pub fn app(ms: Metastore, config: ServerConfig) -> Router {
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc_json.clone()) }))
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/docs/openapi.json", doc))
         .fallback(not_found)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::json_limits,
+        ))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_json_bytes,
+        ))
         .with_state(state)
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request| {
@@ -188,19 +216,14 @@ pub fn app(ms: Metastore, config: ServerConfig) -> Router {
 }
 
 /// Serves `app` on `listener` until `shutdown` completes, then lets
-/// in-flight requests finish.
+/// in-flight requests finish; slow clients get the default header read
+/// timeout (see [`limits::serve_with`] to choose it).
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Router,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
-    .map_err(|e| crate::Error::Internal(format!("server failed: {e}")))
+    limits::serve_with(listener, app, shutdown, &ServerConfig::default()).await
 }
 
 /// Resolves on SIGINT or SIGTERM.

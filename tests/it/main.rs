@@ -9,6 +9,7 @@
     missing_debug_implementations
 )]
 
+mod bad_input_http;
 mod conformance;
 mod harness;
 mod http;

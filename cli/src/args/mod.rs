@@ -199,6 +199,27 @@ pub(crate) struct ServeArgs {
     /// Largest upload body in bytes (413 beyond it)
     #[arg(long, env = "BATCHMETA_MAX_UPLOAD_BYTES", default_value_t = batchmeta::server::DEFAULT_MAX_UPLOAD)]
     pub(crate) max_upload_bytes: u64,
+    /// Largest JSON request body in bytes (413 payload_too_large beyond it)
+    #[arg(long, env = "BATCHMETA_MAX_JSON_BYTES", default_value_t = batchmeta::server::limits::DEFAULT_MAX_JSON_BYTES)]
+    pub(crate) max_json_bytes: usize,
+    /// Deepest nesting of arrays and objects in a JSON body (400 json_too_deep)
+    #[arg(long, env = "BATCHMETA_MAX_JSON_DEPTH", default_value_t = batchmeta::server::limits::DEFAULT_MAX_JSON_DEPTH)]
+    pub(crate) max_json_depth: usize,
+    /// Most partitions one stage, publish, resolve or read request may name (400 too_many_partitions)
+    #[arg(long, env = "BATCHMETA_MAX_PARTITIONS_PER_REQUEST", default_value_t = batchmeta::server::limits::DEFAULT_MAX_PARTITIONS)]
+    pub(crate) max_partitions_per_request: usize,
+    /// Most bytes a Parquet upload may declare uncompressed (413 decompression_limit)
+    #[arg(long, env = "BATCHMETA_MAX_UNCOMPRESSED_BYTES", default_value_t = batchmeta::server::limits::DEFAULT_MAX_UNCOMPRESSED)]
+    pub(crate) max_uncompressed_bytes: u64,
+    /// Highest uncompressed/compressed ratio a Parquet upload may declare (413 decompression_limit)
+    #[arg(long, env = "BATCHMETA_MAX_COMPRESSION_RATIO", default_value_t = batchmeta::server::limits::DEFAULT_MAX_COMPRESSION_RATIO)]
+    pub(crate) max_compression_ratio: u64,
+    /// Seconds a client has to send a request's headers before it is disconnected
+    #[arg(long, env = "BATCHMETA_HEADER_READ_TIMEOUT_SECS", default_value_t = batchmeta::server::limits::DEFAULT_HEADER_READ_TIMEOUT.as_secs())]
+    pub(crate) header_read_timeout_secs: u64,
+    /// Longest pause in seconds between two chunks of a request body (408 body_timeout)
+    #[arg(long, env = "BATCHMETA_BODY_READ_TIMEOUT_SECS", default_value_t = batchmeta::server::limits::DEFAULT_BODY_READ_TIMEOUT.as_secs())]
+    pub(crate) body_read_timeout_secs: u64,
     /// Allow binding a non-loopback address without authentication
     #[arg(long)]
     pub(crate) insecure: bool,

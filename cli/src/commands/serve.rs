@@ -1,8 +1,11 @@
 //! `meta serve`.
 
 use batchmeta::catalog::PostgresOptions;
+use std::time::Duration;
+
 use batchmeta::server::auth::{AuthConfig, AuthMode};
-use batchmeta::server::{ServerConfig, app, serve, shutdown_signal};
+use batchmeta::server::limits::serve_with;
+use batchmeta::server::{ServerConfig, app, shutdown_signal};
 use batchmeta::{Config, Error, Metastore, Result};
 
 use crate::args::{AuthArg, Global, ServeArgs};
@@ -70,10 +73,23 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
     );
     let server = ServerConfig {
         max_upload_bytes: args.max_upload_bytes,
+        max_json_bytes: args.max_json_bytes,
+        max_json_depth: args.max_json_depth,
+        max_partitions_per_request: args.max_partitions_per_request,
+        max_uncompressed_bytes: args.max_uncompressed_bytes,
+        max_compression_ratio: args.max_compression_ratio,
+        header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
+        body_read_timeout: Duration::from_secs(args.body_read_timeout_secs.max(1)),
         auth: AuthConfig {
             mode,
             rate_per_token: args.rate_limit,
         },
     };
-    serve(listener, app(ms, server), shutdown_signal()).await
+    serve_with(
+        listener,
+        app(ms, server.clone()),
+        shutdown_signal(),
+        &server,
+    )
+    .await
 }

@@ -9,6 +9,7 @@
     missing_debug_implementations
 )]
 
+mod bad_input;
 mod e2e;
 mod harness;
 mod help;

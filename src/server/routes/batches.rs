@@ -2,17 +2,16 @@
 
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
-use futures::StreamExt;
 
 use super::{partition, table};
 use crate::model::{Batch, BatchId, Commit, Event, Pin, RollbackRequest, TableIdent};
-use crate::server::AppState;
 use crate::server::api::{
     AddFilesBody, CommittedParams, PartitionPageParams, PublishBody, RollbackBody, StageBody,
     StoreParams, UploadParams, parse_expect,
 };
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path, Query};
+use crate::server::{AppState, limits};
 use crate::{Error, PublishOptions, PublishSpec, StageOptions, Stored};
 
 /// Stages one batch per partition.
@@ -25,6 +24,7 @@ pub(crate) async fn stage(
     Path((ns, t)): Path<(String, String)>,
     Json(body): Json<StageBody>,
 ) -> ApiResult<(StatusCode, Json<Vec<Batch>>)> {
+    limits::check_count(&s, "partitions", body.partitions.len())?;
     let parts = body
         .partitions
         .iter()
@@ -94,6 +94,7 @@ pub(crate) async fn add_files(
     Path((ns, t, b)): Path<(String, String, String)>,
     Json(body): Json<AddFilesBody>,
 ) -> ApiResult<Json<Batch>> {
+    limits::check_count(&s, "files", body.paths.len())?;
     Ok(Json(
         s.ms.add_files(&table(&ns, &t)?, &BatchId::parse(&b)?, &body.paths)
             .await?,
@@ -128,41 +129,6 @@ fn upload_kind(req: &Request) -> Result<Upload, ApiError> {
     }
 }
 
-/// The body as a stream of chunks, refused with 413 past `limit` bytes.
-fn limited_body(s: &AppState, req: Request) -> Result<crate::Body, ApiError> {
-    let limit = s.config.max_upload_bytes;
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large(limit).into());
-    }
-    let mut seen = 0u64;
-    let stream = req.into_body().into_data_stream().map(move |chunk| {
-        let chunk = chunk.map_err(|e| {
-            Error::invalid(
-                "invalid_body",
-                format!("could not read the request body: {e}"),
-            )
-        })?;
-        seen += chunk.len() as u64;
-        if seen > limit {
-            Err(too_large(limit))
-        } else {
-            Ok(chunk)
-        }
-    });
-    Ok(stream.boxed())
-}
-
-fn too_large(limit: u64) -> Error {
-    Error::TooLarge(format!(
-        "the upload is larger than this server's limit of {limit} bytes: split the data over several writes to the batch, or write to the warehouse directly"
-    ))
-}
-
 async fn upload(
     s: &AppState,
     ident: &TableIdent,
@@ -171,11 +137,15 @@ async fn upload(
     req: Request,
 ) -> ApiResult<Batch> {
     let kind = upload_kind(&req)?;
-    let body = limited_body(s, req)?;
-    Ok(match kind {
-        Upload::Parquet => s.ms.upload_parquet(ident, batch, body, mode).await?,
-        Upload::Arrow => s.ms.upload_arrow(ident, batch, body, mode).await?,
-    })
+    let body = limits::upload_body(&s.config, req)?;
+    let result = match kind {
+        Upload::Parquet => {
+            let body = limits::spool_parquet(&s.config, body).await?;
+            s.ms.upload_parquet(ident, batch, body, mode).await
+        }
+        Upload::Arrow => s.ms.upload_arrow(ident, batch, body, mode).await,
+    };
+    result.map_err(|e| limits::timeout_status(e.into()))
 }
 
 /// Uploads data to a staged batch: a Parquet file or an Arrow IPC stream,
@@ -274,6 +244,7 @@ pub(crate) async fn publish(
     Path((ns, t)): Path<(String, String)>,
     Json(body): Json<PublishBody>,
 ) -> ApiResult<Json<Commit>> {
+    limits::check_count(&s, "partitions", body.items.len())?;
     let specs = body
         .items
         .iter()

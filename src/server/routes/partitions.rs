@@ -9,12 +9,12 @@ use axum::response::{IntoResponse, Response};
 
 use super::{partition, table};
 use crate::model::{BatchId, Event, Page, PartitionInfo, PartitionQuery, Resolved};
-use crate::server::AppState;
 use crate::server::api::{
     PartitionPageParams, PartitionsParams, ReadBody, ResolveBody, WaitParams,
 };
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Json, Path, Query};
+use crate::server::{AppState, limits};
 use crate::{ReadRequest, encode_ipc};
 
 /// The media type of Arrow IPC streams.
@@ -48,6 +48,11 @@ pub(crate) async fn resolve(
     Path((ns, t)): Path<(String, String)>,
     Json(body): Json<ResolveBody>,
 ) -> ApiResult<Json<Vec<Resolved>>> {
+    limits::check_count(
+        &s,
+        "partitions",
+        body.partitions.as_ref().map_or(0, Vec::len),
+    )?;
     Ok(Json(
         s.ms.resolve(&table(&ns, &t)?, &body.request()?).await?,
     ))
@@ -118,6 +123,11 @@ pub(crate) async fn read(
     Path((ns, t)): Path<(String, String)>,
     Json(body): Json<ReadBody>,
 ) -> ApiResult<Response> {
+    limits::check_count(
+        &s,
+        "partitions",
+        body.resolve.partitions.as_ref().map_or(0, Vec::len),
+    )?;
     let req = ReadRequest {
         resolve: body.resolve.request()?,
         columns: body.columns,
