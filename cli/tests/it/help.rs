@@ -27,6 +27,10 @@ const COMMANDS: &[&[&str]] = &[
     &["get"],
     &["wait"],
     &["verify"],
+    &["token"],
+    &["token", "create"],
+    &["token", "ls"],
+    &["token", "revoke"],
 ];
 
 #[test]

@@ -140,6 +140,9 @@ impl SqliteCatalog {
                 newer.version
             )));
         }
+        // When a migration ran is a fact about this machine, not part of the
+        // catalog's timeline: the wall clock, as PostgreSQL's `now()`.
+        let now = chrono::Utc::now();
         for m in migrations.iter().filter(|m| m.version > applied) {
             sqlx::raw_sql(m.sql).execute(&mut *w.tx).await?;
             sqlx::query(
@@ -147,7 +150,7 @@ impl SqliteCatalog {
             )
             .bind(m.version)
             .bind(m.name)
-            .bind(rows::micros(self.clock.now()))
+            .bind(rows::micros(now))
             .execute(&mut *w.tx)
             .await?;
         }
