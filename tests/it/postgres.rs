@@ -163,7 +163,13 @@ async fn replicas_starting_at_once_migrate_once() {
             .fetch_all(&mut conn)
             .await
             .unwrap();
-    assert_eq!(applied, vec![(1, "0001_catalog.sql".to_owned())]);
+    assert_eq!(
+        applied,
+        vec![
+            (1, "0001_catalog.sql".to_owned()),
+            (2, "0002_tokens.sql".to_owned())
+        ]
+    );
 }
 
 /// A fresh database and a metastore on it.
