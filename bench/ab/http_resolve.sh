@@ -13,11 +13,11 @@ ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DIR="$ROOT/target/bench/ab/http-$PARTS"
 if [ ! -f "$DIR/built" ]; then
     rm -rf "$DIR"; mkdir -p "$DIR/warehouse"
-    M=("$B" --database-url "sqlite://$DIR/catalog.db" --warehouse "$DIR/warehouse")
+    M=("$B" --url "$DIR")
     "${M[@]}" ns create bench >/dev/null
     "${M[@]}" table create bench.big --columns 'v:int64' --partition-by part:int64 >/dev/null
     printf 'v\n1\n' > "$DIR/one.csv"
-    seq 0 $((PARTS - 1)) | xargs -P 2 -I{} "${M[@]}" put bench.big part={} "$DIR/one.csv" >/dev/null
+    seq 0 $((PARTS - 1)) | xargs -P 2 -I{} "${M[@]}" put bench.big part={} "$DIR/one.csv" >/dev/null 2>&1
     touch "$DIR/built"
 fi
 cat > "$DIR/resolve.lua" <<LUA

@@ -11,11 +11,11 @@ A="$1"; B="$2"; ROUNDS="${3:-5}"; SECS="${4:-10}"
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 DIR="$ROOT/target/bench/ab/publish"
 rm -rf "$DIR"; mkdir -p "$DIR/warehouse"
-M=("$B" --database-url "sqlite://$DIR/catalog.db" --warehouse "$DIR/warehouse")
+M=("$B" --url "$DIR")
 "${M[@]}" ns create bench >/dev/null
 "${M[@]}" table create bench.tiny --columns 'v:int64' --partition-by part:int64 >/dev/null
 printf 'v\n1\n' > "$DIR/one.csv"
-"${M[@]}" put bench.tiny part=0 "$DIR/one.csv" >/dev/null
+"${M[@]}" put bench.tiny part=0 "$DIR/one.csv" >/dev/null 2>&1
 "${M[@]}" get bench.tiny part=0 --columns v -o "$DIR/one.parquet" >/dev/null
 cat > "$DIR/store.lua" <<LUA
 local f = assert(io.open("$DIR/one.parquet", "rb"))
