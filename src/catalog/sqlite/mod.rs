@@ -1,12 +1,15 @@
 //! The SQLite catalog: the embedded default.
 //!
 //! WAL journal, `synchronous=FULL` (NORMAL only for staging and recording
-//! files, which the publish's commit then makes durable), `foreign_keys=on`.
-//! Every write runs in a
+//! files, which the publish's commit then makes durable: a store costs one
+//! WAL fsync instead of three), `foreign_keys=on`. The hot paths (resolve,
+//! get a table or batch; stage, record files, publish) run on plain SQLite
+//! connections, see `direct.rs`; the rest through sqlx. Every write runs in a
 //! `BEGIN IMMEDIATE` transaction (a deferred `BEGIN` fails with SQLITE_BUSY
 //! under contention instead of waiting) and, within one process, behind one
 //! async mutex so that only other processes ever meet the busy handler.
 
+mod direct;
 mod meta;
 mod pins;
 mod plans;
@@ -37,6 +40,7 @@ use crate::model::{
     PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest,
     StoredToken, Table, TableIdent, Token, Version, Violation,
 };
+use writes::plan_is_well_formed;
 
 /// How long a writer waits for another process's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
@@ -45,14 +49,11 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct SqliteCatalog {
     pool: SqlitePool,
-    /// Connections with `synchronous=NORMAL`, for the writes whose loss in
-    /// a power failure loses nothing acknowledged: staging a batch and
-    /// recording its files. Their WAL frames become durable with the next
-    /// `synchronous=FULL` commit (the publish), so a store costs one WAL
-    /// fsync instead of three.
-    relaxed: SqlitePool,
     clock: Arc<dyn Clock>,
     writer: Arc<Mutex<()>>,
+    /// Plain connections for the hot reads, run on the calling thread
+    /// (see `direct`).
+    direct: Arc<direct::Direct>,
 }
 
 /// A write transaction and the in-process writer lock it holds.
@@ -104,18 +105,13 @@ impl SqliteCatalog {
             .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
-            .connect_with(options.clone())
-            .await?;
-        // Writes are serialized by `writer`: one relaxed connection is enough.
-        let relaxed = SqlitePoolOptions::new()
-            .max_connections(1)
-            .connect_with(options.synchronous(SqliteSynchronous::Normal))
+            .connect_with(options)
             .await?;
         let catalog = Self {
             pool,
-            relaxed,
             clock,
             writer: Arc::new(Mutex::new(())),
+            direct: Arc::new(direct::Direct::new(path)),
         };
         catalog.migrate(SQLITE).await?;
         Ok(catalog)
@@ -165,16 +161,6 @@ impl SqliteCatalog {
         Ok(WriteTx { tx, _guard: guard })
     }
 
-    /// A write transaction whose commit does not wait for the disk (see
-    /// `relaxed`). Only for writes that acknowledge nothing a crash could
-    /// take back: a staged batch or its file list lost in a power failure
-    /// leaves unreferenced files and a writer that never got a publish.
-    pub(super) async fn write_relaxed(&self) -> Result<WriteTx> {
-        let guard = self.writer.clone().lock_owned().await;
-        let tx = self.relaxed.begin_with("BEGIN IMMEDIATE").await?;
-        Ok(WriteTx { tx, _guard: guard })
-    }
-
     /// Starts a read transaction: one consistent snapshot (WAL).
     pub(super) async fn read(&self) -> Result<Transaction<'static, Sqlite>> {
         Ok(self.pool.begin().await?)
@@ -186,9 +172,16 @@ impl SqliteCatalog {
 
     /// Closes the pool (waits for connections to be returned).
     pub async fn close(&self) {
+        self.direct.close();
         self.pool.close().await;
-        self.relaxed.close().await;
     }
+}
+
+/// Runs a catalog call on the thread pool for blocking work.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| Error::Internal(format!("a catalog task failed: {e}")))?
 }
 
 #[async_trait]
@@ -214,8 +207,7 @@ impl Catalog for SqliteCatalog {
         self.create_table_impl(ctx, table).await
     }
     async fn get_table(&self, ident: &TableIdent) -> Result<Table> {
-        let mut tx = self.read().await?;
-        Ok(rows::live_table(&mut tx, ident).await?.table)
+        self.direct.get_table(ident)
     }
     async fn list_tables(&self, namespace: &NamespaceName) -> Result<Vec<Table>> {
         self.list_tables_impl(namespace).await
@@ -237,7 +229,14 @@ impl Catalog for SqliteCatalog {
         ident: &TableIdent,
         req: &StageRequest,
     ) -> Result<Vec<Batch>> {
-        self.stage_impl(ctx, ident, req).await
+        let guard = self.writer.clone().lock_owned().await;
+        let (direct, clock) = (self.direct.clone(), self.clock.clone());
+        let (ctx, ident, req) = (ctx.clone(), ident.clone(), req.clone());
+        blocking(move || {
+            let _guard = guard;
+            direct.stage(&*clock, &ctx, &ident, &req)
+        })
+        .await
     }
     async fn record_files(
         &self,
@@ -246,15 +245,21 @@ impl Catalog for SqliteCatalog {
         files: &[DataFile],
         schema: &arrow_schema::Schema,
     ) -> Result<Batch> {
-        self.record_files_impl(ident, batch, files, schema).await
+        let guard = self.writer.clone().lock_owned().await;
+        let direct = self.direct.clone();
+        let (ident, batch, files, schema) =
+            (ident.clone(), batch.clone(), files.to_vec(), schema.clone());
+        blocking(move || {
+            let _guard = guard;
+            direct.record_files(&ident, &batch, &files, &schema)
+        })
+        .await
     }
     async fn discard(&self, ident: &TableIdent, batch: &BatchId) -> Result<()> {
         self.discard_impl(ident, batch).await
     }
     async fn get_batch(&self, ident: &TableIdent, batch: &BatchId) -> Result<Batch> {
-        let mut tx = self.read().await?;
-        let t = rows::live_table(&mut tx, ident).await?;
-        rows::load_batch(&mut tx, &t, batch).await
+        self.direct.get_batch(ident, batch)
     }
     async fn publish(
         &self,
@@ -262,7 +267,27 @@ impl Catalog for SqliteCatalog {
         ident: &TableIdent,
         plan: &PublishPlan,
     ) -> Result<Commit> {
-        self.publish_impl(ctx, ident, plan).await
+        plan_is_well_formed(plan)?;
+        let guard = self.writer.clone().lock_owned().await;
+        let (direct, clock) = (self.direct.clone(), self.clock.clone());
+        let (ctx, ident, plan) = (ctx.clone(), ident.clone(), plan.clone());
+        let (early_tx, early_rx) = tokio::sync::oneshot::channel();
+        let done = tokio::task::spawn_blocking(move || {
+            let _guard = guard;
+            direct.publish(&*clock, &ctx, &ident, &plan, |c| {
+                let _ = early_tx.send(c);
+            })
+        });
+        // Only the ack_before_commit fault answers before the call ends.
+        if let Ok(commit) = early_rx.await {
+            return Ok(commit);
+        }
+        match done.await {
+            Ok(Ok(Some(commit))) => Ok(commit),
+            Ok(Ok(None)) => Err(Error::Internal("a publish answered twice".into())),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(Error::Internal(format!("the publish task failed: {e}"))),
+        }
     }
     async fn rollback(
         &self,
@@ -279,7 +304,11 @@ impl Catalog for SqliteCatalog {
         partitions: Option<&[PartitionValues]>,
         version: &Version,
     ) -> Result<Vec<Resolved>> {
-        self.resolve_impl(ident, partitions, version).await
+        match version {
+            // A pin is read (and its expiry checked) on the sqlx path.
+            Version::Pin(_) => self.resolve_impl(ident, partitions, version).await,
+            _ => self.direct.resolve(ident, partitions, version),
+        }
     }
     async fn list_partitions(
         &self,

@@ -15,6 +15,10 @@ mod tests {
             "SELECT id, current_batch, version FROM partitions WHERE table_id = ?1 AND path = ?2",
         ),
         (
+            "resolve a partition's current batch (direct.rs)",
+            "SELECT b.id FROM partitions p JOIN batches b ON b.batch_id = p.current_batch WHERE p.table_id = ?1 AND p.path = ?2",
+        ),
+        (
             "load a batch",
             "SELECT b.id FROM batches b JOIN partitions p ON p.id = b.partition_id WHERE b.batch_id = ?1 AND p.table_id = ?2",
         ),

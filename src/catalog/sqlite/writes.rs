@@ -1,46 +1,20 @@
-//! Stage, record files, publish, roll back: the write protocol of DESIGN §4.
+//! Discard and roll back, and the checks the publish (in `direct`) shares:
+//! the write protocol of DESIGN §4. Stage, record files and publish run on
+//! plain connections, see `direct.rs`.
 
 use std::collections::HashSet;
 
-use arrow_schema::Schema;
 use sqlx::{Row, SqliteConnection};
 
 use super::SqliteCatalog;
-use super::rows::{self, NewEvent, TableRow, micros, to_json};
+use super::rows::{self, NewEvent, TableRow, micros};
 use crate::error::{Error, Result};
 use crate::model::{
-    Action, Batch, BatchId, BatchState, Commit, Context, DataFile, Event, Expect, PartitionValues,
-    PublishPlan, RollbackRequest, StageRequest, TableIdent, fingerprint, schemas_compatible,
+    Action, Batch, BatchId, BatchState, Context, Event, Expect, PartitionValues, PublishPlan,
+    RollbackRequest, TableIdent,
 };
-use crate::storage;
 
-/// The partition row id for `values`, created (unpublished) if missing.
-async fn ensure_partition(
-    conn: &mut SqliteConnection,
-    t: &TableRow,
-    values: &PartitionValues,
-    now: i64,
-) -> Result<i64> {
-    sqlx::query(
-        "INSERT INTO partitions (table_id, path, sort_key, version, updated_at) VALUES (?, ?, ?, 0, ?) \
-         ON CONFLICT (table_id, path) DO NOTHING",
-    )
-    .bind(t.id)
-    .bind(values.path())
-    .bind(values.sort_key(&t.table.partition_keys))
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
-    Ok(
-        sqlx::query_scalar("SELECT id FROM partitions WHERE table_id = ? AND path = ?")
-            .bind(t.id)
-            .bind(values.path())
-            .fetch_one(&mut *conn)
-            .await?,
-    )
-}
-
-fn conflict(
+pub(super) fn conflict(
     t: &TableRow,
     values: &PartitionValues,
     expect: &Expect,
@@ -69,131 +43,26 @@ fn conflict(
     }
 }
 
+/// The checks of a publish plan that need no database: at least one
+/// partition, none twice.
+pub(super) fn plan_is_well_formed(plan: &PublishPlan) -> Result<()> {
+    if plan.items.is_empty() {
+        return Err(Error::invalid(
+            "empty_publish",
+            "a publish needs at least one partition",
+        ));
+    }
+    let mut seen = HashSet::new();
+    if let Some(dup) = plan.items.iter().find(|i| !seen.insert(i.partition.path())) {
+        return Err(Error::invalid(
+            "duplicate_partition",
+            format!("partition {} appears twice in one publish", dup.partition),
+        ));
+    }
+    Ok(())
+}
+
 impl SqliteCatalog {
-    pub(super) async fn stage_impl(
-        &self,
-        ctx: &Context,
-        ident: &TableIdent,
-        req: &StageRequest,
-    ) -> Result<Vec<Batch>> {
-        let mut w = self.write_relaxed().await?;
-        let t = rows::live_table(&mut w.tx, ident).await?;
-        let now = self.now();
-        let mut ids = Vec::with_capacity(req.partitions.len());
-        for values in &req.partitions {
-            let pid = ensure_partition(&mut w.tx, &t, values, micros(now)).await?;
-            if let Some(key) = &req.idempotency_key {
-                let existing: Option<String> = sqlx::query_scalar(
-                    "SELECT batch_id FROM batches WHERE partition_id = ? AND idempotency_key = ?",
-                )
-                .bind(pid)
-                .bind(key)
-                .fetch_optional(&mut *w.tx)
-                .await?;
-                if let Some(id) = existing {
-                    ids.push(BatchId::parse(&id)?);
-                    continue;
-                }
-            }
-            let last: Option<String> = sqlx::query_scalar("SELECT max(batch_id) FROM batches")
-                .fetch_one(&mut *w.tx)
-                .await?;
-            let last = last.map(|s| BatchId::parse(&s)).transpose()?;
-            let id = BatchId::mint(now, last.as_ref());
-            sqlx::query(
-                "INSERT INTO batches (batch_id, partition_id, location, state, principal, message, \
-                 metadata, idempotency_key, created_at) VALUES (?, ?, ?, 'staged', ?, ?, ?, ?, ?)",
-            )
-            .bind(id.as_str())
-            .bind(pid)
-            .bind(storage::batch_location(&t.table.location, values, &id))
-            .bind(&ctx.principal)
-            .bind(&req.message)
-            .bind(to_json(&req.metadata)?)
-            .bind(&req.idempotency_key)
-            .bind(micros(now))
-            .execute(&mut *w.tx)
-            .await?;
-            ids.push(id);
-        }
-        let mut out = Vec::with_capacity(ids.len());
-        for id in &ids {
-            out.push(rows::load_batch(&mut w.tx, &t, id).await?);
-        }
-        w.tx.commit().await?;
-        Ok(out)
-    }
-
-    pub(super) async fn record_files_impl(
-        &self,
-        ident: &TableIdent,
-        id: &BatchId,
-        files: &[DataFile],
-        schema: &Schema,
-    ) -> Result<Batch> {
-        let mut w = self.write_relaxed().await?;
-        let t = rows::live_table(&mut w.tx, ident).await?;
-        let b = rows::load_batch_row(&mut w.tx, &t, id).await?;
-        if b.batch.state != BatchState::Staged {
-            return Err(Error::invalid(
-                "batch_not_staged",
-                format!(
-                    "batch {id} is {}: its files can no longer change; stage a new batch",
-                    b.batch.state.as_str()
-                ),
-            ));
-        }
-        if let Some(existing) = &b.batch.schema {
-            schemas_compatible(existing, schema).map_err(|e| Error::SchemaMismatch {
-                message: format!("all files of a batch must share one schema: {e}"),
-            })?;
-        }
-        for f in files {
-            if !storage::is_inside(&b.batch.location, &f.path) {
-                return Err(Error::invalid(
-                    "file_outside_prefix",
-                    format!(
-                        "file {:?} is outside batch {id}'s prefix {}: write a batch's files under its own prefix only",
-                        f.path, b.batch.location
-                    ),
-                ));
-            }
-            if let Some(old) = b.batch.files.iter().find(|o| o.path == f.path) {
-                if old != f {
-                    return Err(Error::invalid(
-                        "file_changed",
-                        format!(
-                            "file {:?} was already recorded with another size or row count",
-                            f.path
-                        ),
-                    ));
-                }
-                continue;
-            }
-            sqlx::query("INSERT INTO batch_files (batch_pk, path, size, rows) VALUES (?, ?, ?, ?)")
-                .bind(b.pk)
-                .bind(&f.path)
-                .bind(f.size as i64)
-                .bind(f.rows as i64)
-                .execute(&mut *w.tx)
-                .await?;
-        }
-        sqlx::query(
-            "UPDATE batches SET rows = (SELECT coalesce(sum(rows), 0) FROM batch_files WHERE batch_pk = ?1), \
-             bytes = (SELECT coalesce(sum(size), 0) FROM batch_files WHERE batch_pk = ?1), \
-             file_count = (SELECT count(*) FROM batch_files WHERE batch_pk = ?1), \
-             schema = ?2, schema_fingerprint = ?3 WHERE id = ?1",
-        )
-        .bind(b.pk)
-        .bind(to_json(schema)?)
-        .bind(fingerprint(schema))
-        .execute(&mut *w.tx)
-        .await?;
-        let out = rows::load_batch(&mut w.tx, &t, id).await?;
-        w.tx.commit().await?;
-        Ok(out)
-    }
-
     pub(super) async fn discard_impl(&self, ident: &TableIdent, id: &BatchId) -> Result<()> {
         let mut w = self.write().await?;
         let t = rows::live_table(&mut w.tx, ident).await?;
@@ -226,181 +95,6 @@ impl SqliteCatalog {
         .await?;
         w.tx.commit().await?;
         Ok(())
-    }
-
-    pub(super) async fn publish_impl(
-        &self,
-        ctx: &Context,
-        ident: &TableIdent,
-        plan: &PublishPlan,
-    ) -> Result<Commit> {
-        if plan.items.is_empty() {
-            return Err(Error::invalid(
-                "empty_publish",
-                "a publish needs at least one partition",
-            ));
-        }
-        let mut seen = HashSet::new();
-        if let Some(dup) = plan.items.iter().find(|i| !seen.insert(i.partition.path())) {
-            return Err(Error::invalid(
-                "duplicate_partition",
-                format!("partition {} appears twice in one publish", dup.partition),
-            ));
-        }
-        let mut w = self.write().await?;
-        let t = rows::live_table(&mut w.tx, ident).await?;
-        let mut batches = Vec::with_capacity(plan.items.len());
-        for item in &plan.items {
-            let b = rows::load_batch_row(&mut w.tx, &t, &item.batch).await?;
-            if b.batch.partition != item.partition {
-                return Err(Error::invalid(
-                    "batch_partition_mismatch",
-                    format!(
-                        "batch {} belongs to partition {}, not {}",
-                        item.batch, b.batch.partition, item.partition
-                    ),
-                ));
-            }
-            batches.push(b);
-        }
-        // A retried publish: every batch is already committed by one commit.
-        let committed = batches
-            .iter()
-            .filter(|b| b.batch.state == BatchState::Committed)
-            .count();
-        if committed == batches.len() {
-            let commit_id = batches[0].commit_id.clone().unwrap_or_default();
-            if batches
-                .iter()
-                .all(|b| b.commit_id.as_deref() == Some(commit_id.as_str()))
-            {
-                let evs = sqlx::query("SELECT * FROM events WHERE commit_id = ? ORDER BY id")
-                    .bind(&commit_id)
-                    .fetch_all(&mut *w.tx)
-                    .await?;
-                let events = evs
-                    .iter()
-                    .map(rows::event_from_row)
-                    .collect::<Result<Vec<_>>>()?;
-                return Ok(Commit { commit_id, events });
-            }
-        }
-        for b in &batches {
-            match b.batch.state {
-                BatchState::Staged => {}
-                BatchState::Committed => {
-                    return Err(Error::invalid(
-                        "batch_already_published",
-                        format!(
-                            "batch {} was already published; to make it current again use rollback --to {}",
-                            b.batch.id, b.batch.id
-                        ),
-                    ));
-                }
-                BatchState::Abandoned => {
-                    return Err(Error::invalid(
-                        "batch_abandoned",
-                        format!(
-                            "batch {} was abandoned; stage and write a new batch",
-                            b.batch.id
-                        ),
-                    ));
-                }
-            }
-            if b.batch.files.is_empty() {
-                return Err(Error::invalid(
-                    "empty_batch",
-                    format!(
-                        "batch {} has no files: write data to it before publishing",
-                        b.batch.id
-                    ),
-                ));
-            }
-        }
-        if t.table.schema_version != plan.schema_version {
-            return Err(Error::SchemaChanged);
-        }
-        let now = self.now();
-        if let Some(change) = &plan.schema_change {
-            let changed = sqlx::query(
-                "UPDATE tables SET schema = ?, schema_version = schema_version + 1, updated_at = ? \
-                 WHERE id = ? AND schema_version = ?",
-            )
-            .bind(to_json(&change.schema)?)
-            .bind(micros(now))
-            .bind(t.id)
-            .bind(change.from_version)
-            .execute(&mut *w.tx)
-            .await?;
-            if changed.rows_affected() != 1 {
-                return Err(Error::SchemaChanged);
-            }
-            let mut e = NewEvent::new(ctx, Action::UpdateSchema).on_table(&t);
-            e.details = Some(serde_json::json!({
-                "added_columns": change.added,
-                "schema_version": change.from_version + 1,
-                "schema_fingerprint": fingerprint(&change.schema),
-            }));
-            rows::insert_event(&mut w.tx, now, e).await?;
-        }
-        let commit_id = uuid::Uuid::new_v4().to_string();
-        let mut events = Vec::with_capacity(batches.len());
-        for (item, b) in plan.items.iter().zip(&batches) {
-            let p = rows::find_partition(&mut w.tx, t.id, &item.partition)
-                .await?
-                .ok_or_else(|| Error::Internal("a staged batch without its partition".into()))?;
-            if let Some(expect) = &item.expect {
-                let ok = match expect {
-                    Expect::Empty => p.current.is_none(),
-                    Expect::Batch(e) => p.current.as_ref() == Some(e),
-                };
-                if !ok {
-                    return Err(conflict(&t, &item.partition, expect, p.current.as_ref()));
-                }
-            }
-            let event = move_pointer(
-                &mut w.tx,
-                now,
-                PointerMove {
-                    ctx,
-                    t: &t,
-                    partition_id: p.id,
-                    partition: &item.partition,
-                    version: p.version,
-                    from: p.current.as_ref(),
-                    to: &b.batch,
-                    action: Action::Publish,
-                    commit_id: Some(&commit_id),
-                    message: plan.message.as_deref().or(b.batch.message.as_deref()),
-                },
-            )
-            .await?;
-            sqlx::query(
-                "UPDATE batches SET state = 'committed', parent_batch = ?, committed_at = ?, commit_id = ? \
-                 WHERE id = ? AND state = 'staged'",
-            )
-            .bind(p.current.as_ref().map(BatchId::as_str))
-            .bind(micros(event.at))
-            .bind(&commit_id)
-            .bind(b.pk)
-            .execute(&mut *w.tx)
-            .await?;
-            events.push(event);
-        }
-        crate::faults::crash_point("crash_before_commit");
-        if crate::faults::active("ack_before_commit") {
-            // The negative control of the crash loop: answer first, commit
-            // later (the writer lock stays held until then).
-            tokio::spawn(async move {
-                tokio::time::sleep(crate::faults::ACK_BEFORE_COMMIT_DELAY).await;
-                if let Err(e) = w.tx.commit().await {
-                    tracing::error!(error = %e, "fault ack_before_commit: the late commit failed");
-                }
-            });
-            return Ok(Commit { commit_id, events });
-        }
-        w.tx.commit().await?;
-        Ok(Commit { commit_id, events })
     }
 
     pub(super) async fn rollback_impl(
