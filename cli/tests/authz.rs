@@ -270,7 +270,7 @@ fn meta(dir: &Path) -> Command {
     c
 }
 
-async fn start(dir: &Path, faults: &str) -> Server {
+async fn start(dir: &Path, faults: &str, rate_limit: &str) -> Server {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -280,7 +280,7 @@ async fn start(dir: &Path, faults: &str) -> Server {
         .current_dir(dir)
         .env_remove("BATCHMETA_URL")
         .env("BATCHMETA_FAULTS", faults)
-        .args(["serve", "--auth", "tokens", "--rate-limit", "0"])
+        .args(["serve", "--auth", "tokens", "--rate-limit", rate_limit])
         .args(["--bind", &format!("127.0.0.1:{port}")])
         .args([
             "--database-url",
@@ -682,7 +682,7 @@ async fn setup(faults: &str) -> (Fixture, tempfile::TempDir) {
         String::from_utf8_lossy(&out.stderr)
     );
     let root = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let server = start(&dir, faults).await;
+    let server = start(&dir, faults, "0").await;
     let mut fx = Fixture {
         dir,
         server,
@@ -1046,37 +1046,7 @@ async fn a_token_over_its_rate_gets_429_with_retry_after_and_the_client_waits() 
         .output()
         .unwrap();
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_meta"))
-        .current_dir(dir)
-        .args(["serve", "--auth", "tokens", "--rate-limit", "5"])
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .args([
-            "--database-url",
-            &format!("sqlite://{}", dir.join("catalog.db").display()),
-        ])
-        .args(["--warehouse", &dir.join("warehouse").display().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let server = Server {
-        child,
-        base: format!("http://127.0.0.1:{port}"),
-    };
-    for _ in 0..200 {
-        if reqwest::get(format!("{}/healthz", server.base))
-            .await
-            .is_ok()
-        {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
+    let server = start(dir, "", "5").await;
     let http = reqwest::Client::new();
     let mut limited = 0;
     for _ in 0..20 {
