@@ -27,7 +27,7 @@ use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, IssuedToken, MetadataUpdate,
     Namespace, NamespaceName, NewNamespace, NewPin, NewTable, NewToken, Page, PartitionInfo,
     PartitionQuery, PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest,
-    StageRequest, StoredToken, Table, TableIdent, Token, Version, Violation,
+    StageRequest, StoredToken, Table, TableIdent, Token, Version, Violation, WrittenFiles,
 };
 
 /// Connects to the catalog a database URL names: `sqlite://path` (or
@@ -128,6 +128,23 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         ident: &TableIdent,
         plan: &PublishPlan,
     ) -> Result<Commit>;
+    /// A store's last step: records the files of staged batches (as
+    /// [`Catalog::record_files`] does for each) and publishes `plan` (as
+    /// [`Catalog::publish`]). A catalog that can makes both one transaction
+    /// and one durable commit; the default records, then publishes.
+    async fn record_and_publish(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        written: &[WrittenFiles],
+        plan: &PublishPlan,
+    ) -> Result<Commit> {
+        for w in written {
+            self.record_files(ident, &w.batch, &w.files, &w.schema)
+                .await?;
+        }
+        self.publish(ctx, ident, plan).await
+    }
     /// Moves a partition's pointer to its current batch's parent, or to
     /// `req.to`; one event.
     async fn rollback(

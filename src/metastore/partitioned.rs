@@ -10,7 +10,9 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use futures::{Stream, StreamExt, TryStreamExt};
 
 use super::Metastore;
-use super::writes::{Known, PublishOptions, PublishSpec, StageOptions, StoreOptions, check_schema};
+use super::writes::{
+    Known, PublishOptions, PublishSpec, StageOptions, StoreOptions, Written, check_schema,
+};
 use crate::ErrorKind;
 use crate::error::{Error, Result};
 use crate::model::{
@@ -259,7 +261,7 @@ impl Metastore {
             for ((b, (_, rows)), is_fresh) in staged.iter().zip(groups).zip(&fresh) {
                 if *is_fresh {
                     let stream = futures::stream::iter(rows.into_iter().map(Ok));
-                    writes.push(self.write_into(
+                    writes.push(self.write_data(
                         &t,
                         b,
                         schema.clone(),
@@ -268,10 +270,12 @@ impl Metastore {
                     ));
                 }
             }
-            let written: Vec<Batch> = futures::stream::iter(writes)
-                .buffer_unordered(PARALLEL_PARTITION_WRITES)
-                .try_collect()
-                .await?;
+            let (written, pending) = Written::split(
+                futures::stream::iter(writes)
+                    .buffer_unordered(PARALLEL_PARTITION_WRITES)
+                    .try_collect()
+                    .await?,
+            );
             let publish: Vec<PublishSpec> = staged
                 .iter()
                 .zip(&specs)
@@ -286,11 +290,11 @@ impl Metastore {
                 message: None,
             };
             let known = Known {
-                table: &t,
+                table: Some(&t),
                 written: &written,
+                pending: &pending,
             };
-            self.publish_known(ctx, ident, &publish, &opts, Some(known))
-                .await
+            self.publish_known(ctx, ident, &publish, &opts, known).await
         }
         .await;
         let commit = match result {

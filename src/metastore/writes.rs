@@ -1,6 +1,6 @@
 //! Stage, write, publish, store and roll back.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use arrow_array::RecordBatch;
 use arrow_schema::{Schema, SchemaRef};
@@ -13,7 +13,8 @@ use crate::error::{Error, Result};
 use crate::model::{
     Batch, BatchId, BatchState, Commit, Context, DataFile, Event, Expect, NewTable, PartitionSpec,
     PartitionValues, Properties, PublishItem, PublishPlan, RollbackRequest, SchemaChange,
-    SchemaMode, StageRequest, Table, TableIdent, merge_schemas, schemas_compatible,
+    SchemaMode, StageRequest, Table, TableIdent, WrittenFiles, fingerprint, merge_schemas,
+    schemas_compatible,
 };
 use crate::storage;
 
@@ -44,12 +45,50 @@ pub struct PublishSpec {
 }
 
 /// What a store already holds when it publishes (see `publish_known`).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Default)]
 pub(super) struct Known<'a> {
-    /// The table as loaded before staging.
-    pub(super) table: &'a Table,
-    /// Batches written by this store, as recorded.
+    /// The table as loaded before staging (first attempt only).
+    pub(super) table: Option<&'a Table>,
+    /// Batches written by this store, with their files.
     pub(super) written: &'a [Batch],
+    /// Files this store wrote that the catalog records in the publish's
+    /// own transaction.
+    pub(super) pending: &'a [WrittenFiles],
+}
+
+/// What [`Metastore::write_data`] did.
+#[derive(Debug)]
+pub(super) enum Written {
+    /// The server wrote and recorded the files.
+    Recorded(Batch),
+    /// The files are in the store; the catalog does not know them yet.
+    Pending {
+        /// The batch as it will be once the files are recorded.
+        batch: Batch,
+        /// The files, for the catalog.
+        files: WrittenFiles,
+        /// Where they were written.
+        prefix: object_store::path::Path,
+    },
+}
+
+impl Written {
+    /// Splits writes into the batches as written and the files still to be
+    /// recorded.
+    pub(super) fn split(all: Vec<Written>) -> (Vec<Batch>, Vec<WrittenFiles>) {
+        let mut batches = Vec::with_capacity(all.len());
+        let mut pending = Vec::new();
+        for w in all {
+            match w {
+                Written::Recorded(b) => batches.push(b),
+                Written::Pending { batch, files, .. } => {
+                    batches.push(batch);
+                    pending.push(files);
+                }
+            }
+        }
+        (batches, pending)
+    }
 }
 
 /// Options for a publish.
@@ -121,6 +160,13 @@ async fn has_objects(
         Some(Ok(_)) => Ok(true),
         Some(Err(e)) => Err(e.into()),
     }
+}
+
+/// Whether an error certainly changed nothing in the catalog, so that the
+/// files of the write may go. An internal error while recording is
+/// ambiguous (the files may be recorded), so then the files stay.
+fn refused(e: &Error) -> bool {
+    e.kind() != crate::ErrorKind::Internal || matches!(e, Error::Data(_))
 }
 
 /// `input` without the table's partition key columns.
@@ -216,6 +262,36 @@ impl Metastore {
     where
         S: Stream<Item = Result<RecordBatch>> + Send + Unpin,
     {
+        let (files, prefix) = match self.write_data(t, b, schema, stream, mode).await? {
+            Written::Recorded(batch) => return Ok(batch),
+            Written::Pending { files, prefix, .. } => (files, prefix),
+        };
+        let recorded = self
+            .catalog
+            .record_files(&t.ident, &b.id, &files.files, &files.schema)
+            .await;
+        if let Err(e) = &recorded
+            && refused(e)
+        {
+            self.remove_unpublished(&prefix).await;
+        }
+        recorded
+    }
+
+    /// Writes a stream of record batches as Parquet under a staged batch's
+    /// prefix, without recording the files (a store records them in its
+    /// publish); through a server, the server writes and records them.
+    pub(super) async fn write_data<S>(
+        &self,
+        t: &Table,
+        b: &Batch,
+        schema: SchemaRef,
+        stream: S,
+        mode: SchemaMode,
+    ) -> Result<Written>
+    where
+        S: Stream<Item = Result<RecordBatch>> + Send + Unpin,
+    {
         let ident = &t.ident;
         let batch = &b.id;
         if b.state != BatchState::Staged {
@@ -233,7 +309,8 @@ impl Metastore {
         if let super::DataAccess::Server { client, .. } = &self.data {
             return client
                 .upload_arrow(ident, batch, schema, stream, mode)
-                .await;
+                .await
+                .map(Written::Recorded);
         }
         let storage = self.direct()?;
         // Later writes to the same batch go to a sub-prefix so that their
@@ -258,33 +335,42 @@ impl Metastore {
         let values = b.partition.clone();
         let stripped = stream
             .map(move |r| r.and_then(|rb| data::partition_columns_check(&rb, &keys, &values)));
-        let written = data::write_files(
+        let files = match data::write_files(
             storage.store(),
             &prefix,
             out_schema.clone(),
             Box::pin(stripped),
             &self.write_options,
         )
-        .await;
-        let recorded = match written {
-            Ok(files) => {
-                crate::faults::crash_point("crash_after_data_written");
-                self.catalog
-                    .record_files(ident, batch, &files, &out_schema)
-                    .await
-            }
-            Err(e) => Err(e),
-        };
-        // Nothing under this write's prefix was ever visible: remove what a
-        // refused write left, so that it changes nothing. An internal error
-        // while recording is ambiguous (the files may be recorded), so then
-        // the files stay.
-        if let Err(e) = &recorded
-            && (e.kind() != crate::ErrorKind::Internal || matches!(e, Error::Data(_)))
+        .await
         {
-            self.remove_unpublished(&prefix).await;
-        }
-        recorded
+            Ok(files) => files,
+            Err(e) => {
+                // Nothing under this write's prefix was ever visible:
+                // remove what a refused write left, so that it changes
+                // nothing.
+                if refused(&e) {
+                    self.remove_unpublished(&prefix).await;
+                }
+                return Err(e);
+            }
+        };
+        crate::faults::crash_point("crash_after_data_written");
+        let mut written = b.clone();
+        written.files.extend(files.iter().cloned());
+        written.rows = written.files.iter().map(|f| f.rows).sum();
+        written.bytes = written.files.iter().map(|f| f.size).sum();
+        written.schema_fingerprint = Some(fingerprint(&out_schema));
+        written.schema = Some((*out_schema).clone());
+        Ok(Written::Pending {
+            batch: written,
+            files: WrittenFiles {
+                batch: batch.clone(),
+                files,
+                schema: (*out_schema).clone(),
+            },
+            prefix,
+        })
     }
 
     /// Deletes the objects under a prefix that belongs to a staged (never
@@ -356,29 +442,31 @@ impl Metastore {
         specs: &[PublishSpec],
         options: &PublishOptions,
     ) -> Result<Commit> {
-        self.publish_known(ctx, ident, specs, options, None).await
+        self.publish_known(ctx, ident, specs, options, Known::default())
+            .await
     }
 
     /// [`Metastore::publish`], starting from what the caller already holds:
     /// the table as loaded before staging and batches it has just written
-    /// (their files need no second check). A table changed meanwhile makes
-    /// the catalog answer `SchemaChanged`, and the retry loads everything.
+    /// (their files need no second check; pending files are recorded in the
+    /// publish's transaction). A table changed meanwhile makes the catalog
+    /// answer `SchemaChanged`, and the retry loads the table again.
     pub(super) async fn publish_known(
         &self,
         ctx: &Context,
         ident: &TableIdent,
         specs: &[PublishSpec],
         options: &PublishOptions,
-        known: Option<Known<'_>>,
+        known: Known<'_>,
     ) -> Result<Commit> {
         let mut attempt = 0;
         let mut known = known;
         loop {
-            match self
-                .publish_once(ctx, ident, specs, options, known.take())
-                .await
-            {
-                Err(Error::SchemaChanged) if attempt < SCHEMA_RETRIES => attempt += 1,
+            match self.publish_once(ctx, ident, specs, options, known).await {
+                Err(Error::SchemaChanged) if attempt < SCHEMA_RETRIES => {
+                    attempt += 1;
+                    known.table = None;
+                }
                 other => {
                     if other.is_ok() {
                         crate::faults::crash_point("crash_after_commit");
@@ -395,21 +483,22 @@ impl Metastore {
         ident: &TableIdent,
         specs: &[PublishSpec],
         options: &PublishOptions,
-        known: Option<Known<'_>>,
+        known: Known<'_>,
     ) -> Result<Commit> {
-        let t = match known {
-            Some(k) => k.table.clone(),
+        let t = match known.table {
+            Some(t) => t.clone(),
             None => self.table(ident).await?,
         };
+        let written: HashMap<&BatchId, &Batch> = known.written.iter().map(|b| (&b.id, b)).collect();
         let mut items = Vec::with_capacity(specs.len());
         let mut table_schema = t.schema.clone();
         let mut added = Vec::new();
         for s in specs {
             let partition = PartitionValues::resolve(&t.partition_keys, &s.partition)?;
-            let written = known.and_then(|k| k.written.iter().find(|b| b.id == s.batch));
+            let written = written.get(&s.batch).copied();
             let b = match written {
-                Some(b) => b.clone(),
-                None => self.catalog.get_batch(ident, &s.batch).await?,
+                Some(b) => std::borrow::Cow::Borrowed(b),
+                None => std::borrow::Cow::Owned(self.catalog.get_batch(ident, &s.batch).await?),
             };
             if b.partition != partition {
                 return Err(Error::invalid(
@@ -458,7 +547,13 @@ impl Metastore {
             schema_mode: options.schema_mode,
             message: options.message.clone(),
         };
-        self.catalog.publish(ctx, ident, &plan).await
+        if known.pending.is_empty() {
+            self.catalog.publish(ctx, ident, &plan).await
+        } else {
+            self.catalog
+                .record_and_publish(ctx, ident, known.pending, &plan)
+                .await
+        }
     }
 
     /// Every file of a staged batch exists in the store with its recorded
@@ -539,13 +634,13 @@ impl Metastore {
         // the write; its publish returns the original commit if it happened.
         let fresh = batch.state == BatchState::Staged && batch.files.is_empty();
         let result = async {
-            let written = if fresh {
-                vec![
-                    self.write_into(&t, &batch, schema, stream, options.schema_mode)
+            let (written, pending) = if fresh {
+                Written::split(vec![
+                    self.write_data(&t, &batch, schema, stream, options.schema_mode)
                         .await?,
-                ]
+                ])
             } else {
-                Vec::new()
+                Default::default()
             };
             let spec = PublishSpec {
                 partition: partition.clone(),
@@ -557,11 +652,11 @@ impl Metastore {
                 message: None,
             };
             let known = Known {
-                table: &t,
+                table: Some(&t),
                 written: &written,
+                pending: &pending,
             };
-            self.publish_known(ctx, ident, &[spec], &opts, Some(known))
-                .await
+            self.publish_known(ctx, ident, &[spec], &opts, known).await
         }
         .await;
         let commit = match result {

@@ -258,6 +258,18 @@ pub struct SchemaChange {
     pub added: Vec<String>,
 }
 
+/// The files a write put under a staged batch's prefix, not yet recorded:
+/// a store hands them to [`crate::Catalog::record_and_publish`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct WrittenFiles {
+    /// The staged batch.
+    pub batch: BatchId,
+    /// Its new files.
+    pub files: Vec<DataFile>,
+    /// Their Arrow schema.
+    pub schema: Schema,
+}
+
 /// A whole publish: one transaction, all or nothing.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishPlan {

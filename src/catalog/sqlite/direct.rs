@@ -37,7 +37,7 @@ use crate::error::{Error, Object, Result};
 use crate::model::{
     Action, Batch, BatchId, BatchState, Commit, Context, DataFile, Event, Expect, NamespaceName,
     PartitionKey, PartitionValues, Properties, PublishPlan, Resolved, StageRequest, Table,
-    TableIdent, TableName, Version, fingerprint, schemas_compatible,
+    TableIdent, TableName, Version, WrittenFiles, fingerprint, schemas_compatible,
 };
 use crate::storage;
 
@@ -570,76 +570,39 @@ impl Direct {
             true,
             |w| {
                 let t = w.live_table(ident)?;
-                let b = w.load_batch_row(&t, id)?;
-                if b.batch.state != BatchState::Staged {
-                    return Err(Error::invalid(
-                        "batch_not_staged",
-                        format!(
-                            "batch {id} is {}: its files can no longer change; stage a new batch",
-                            b.batch.state.as_str()
-                        ),
-                    ));
-                }
-                if let Some(existing) = &b.batch.schema {
-                    schemas_compatible(existing, schema).map_err(|e| Error::SchemaMismatch {
-                        message: format!("all files of a batch must share one schema: {e}"),
-                    })?;
-                }
-                for f in files {
-                    if !storage::is_inside(&b.batch.location, &f.path) {
-                        return Err(Error::invalid(
-                            "file_outside_prefix",
-                            format!(
-                                "file {:?} is outside batch {id}'s prefix {}: write a batch's files under its own prefix only",
-                                f.path, b.batch.location
-                            ),
-                        ));
-                    }
-                    if let Some(old) = b.batch.files.iter().find(|o| o.path == f.path) {
-                        if old != f {
-                            return Err(Error::invalid(
-                                "file_changed",
-                                format!(
-                                    "file {:?} was already recorded with another size or row count",
-                                    f.path
-                                ),
-                            ));
-                        }
-                        continue;
-                    }
-                    w.tx.prepare_cached(
-                        "INSERT INTO batch_files (batch_pk, path, size, rows) VALUES (?1, ?2, ?3, ?4)",
-                    )?
-                    .execute((b.pk, &f.path, f.size as i64, f.rows as i64))?;
-                }
-                w.tx.prepare_cached(
-                    "UPDATE batches SET rows = (SELECT coalesce(sum(rows), 0) FROM batch_files WHERE batch_pk = ?1), \
-                     bytes = (SELECT coalesce(sum(size), 0) FROM batch_files WHERE batch_pk = ?1), \
-                     file_count = (SELECT count(*) FROM batch_files WHERE batch_pk = ?1), \
-                     schema = ?2, schema_fingerprint = ?3 WHERE id = ?1",
-                )?
-                .execute((b.pk, to_json(schema)?, fingerprint(schema)))?;
+                w.record(&t, id, files, schema)?;
                 w.load_batch(&t, id)
             },
             commit,
         )
     }
 
-    /// The publish: validation, the optional schema change, one
-    /// compare-and-swap and event per partition, one durable commit.
-    /// `None`: the `ack_before_commit` fault handed the commit to `early`
-    /// before committing it (after a delay, still holding the writer lock).
+    /// The publish: the files of `written` recorded first (a store's
+    /// files, in the same transaction), validation, the optional schema
+    /// change, one compare-and-swap and event per partition, one durable
+    /// commit. `None`: the `ack_before_commit` fault handed the commit to
+    /// `early` before committing it (after a delay, still holding the
+    /// writer lock).
     pub(super) fn publish(
         &self,
         clock: &dyn Clock,
         ctx: &Context,
         ident: &TableIdent,
+        written: &[WrittenFiles],
         plan: &PublishPlan,
         early: impl FnOnce(Commit),
     ) -> Result<Option<Commit>> {
         self.write(
             false,
-            |w| w.publish(clock, ctx, ident, plan),
+            |w| {
+                if !written.is_empty() {
+                    let t = w.live_table(ident)?;
+                    for f in written {
+                        w.record(&t, &f.batch, &f.files, &f.schema)?;
+                    }
+                }
+                w.publish(clock, ctx, ident, plan)
+            },
             |tx, commit| {
                 crate::faults::crash_point("crash_before_commit");
                 if crate::faults::active("ack_before_commit") {
@@ -678,6 +641,67 @@ impl Reader<'_> {
             .tx
             .prepare_cached("SELECT id FROM partitions WHERE table_id = ?1 AND path = ?2")?
             .query_row((t.id, &path), |r| r.get(0))?)
+    }
+
+    /// Records files of a staged batch (see `Catalog::record_files`).
+    fn record(
+        &self,
+        t: &TableRow,
+        id: &BatchId,
+        files: &[DataFile],
+        schema: &Schema,
+    ) -> Result<()> {
+        let b = self.load_batch_row(t, id)?;
+        if b.batch.state != BatchState::Staged {
+            return Err(Error::invalid(
+                "batch_not_staged",
+                format!(
+                    "batch {id} is {}: its files can no longer change; stage a new batch",
+                    b.batch.state.as_str()
+                ),
+            ));
+        }
+        if let Some(existing) = &b.batch.schema {
+            schemas_compatible(existing, schema).map_err(|e| Error::SchemaMismatch {
+                message: format!("all files of a batch must share one schema: {e}"),
+            })?;
+        }
+        for f in files {
+            if !storage::is_inside(&b.batch.location, &f.path) {
+                return Err(Error::invalid(
+                    "file_outside_prefix",
+                    format!(
+                        "file {:?} is outside batch {id}'s prefix {}: write a batch's files under its own prefix only",
+                        f.path, b.batch.location
+                    ),
+                ));
+            }
+            if let Some(old) = b.batch.files.iter().find(|o| o.path == f.path) {
+                if old != f {
+                    return Err(Error::invalid(
+                        "file_changed",
+                        format!(
+                            "file {:?} was already recorded with another size or row count",
+                            f.path
+                        ),
+                    ));
+                }
+                continue;
+            }
+            self.tx
+                .prepare_cached(
+                    "INSERT INTO batch_files (batch_pk, path, size, rows) VALUES (?1, ?2, ?3, ?4)",
+                )?
+                .execute((b.pk, &f.path, f.size as i64, f.rows as i64))?;
+        }
+        self.tx.prepare_cached(
+            "UPDATE batches SET rows = (SELECT coalesce(sum(rows), 0) FROM batch_files WHERE batch_pk = ?1), \
+             bytes = (SELECT coalesce(sum(size), 0) FROM batch_files WHERE batch_pk = ?1), \
+             file_count = (SELECT count(*) FROM batch_files WHERE batch_pk = ?1), \
+             schema = ?2, schema_fingerprint = ?3 WHERE id = ?1",
+        )?
+        .execute((b.pk, to_json(schema)?, fingerprint(schema)))?;
+        Ok(())
     }
 
     fn partition_row(

@@ -38,7 +38,7 @@ use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
     NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
     PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest,
-    StoredToken, Table, TableIdent, Token, Version, Violation,
+    StoredToken, Table, TableIdent, Token, Version, Violation, WrittenFiles,
 };
 use writes::plan_is_well_formed;
 
@@ -177,6 +177,40 @@ impl SqliteCatalog {
     }
 }
 
+impl SqliteCatalog {
+    /// One durable write transaction: records `written`, then publishes
+    /// `plan` (see `Direct::publish`).
+    async fn publish_with(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        written: Vec<WrittenFiles>,
+        plan: &PublishPlan,
+    ) -> Result<Commit> {
+        plan_is_well_formed(plan)?;
+        let guard = self.writer.clone().lock_owned().await;
+        let (direct, clock) = (self.direct.clone(), self.clock.clone());
+        let (ctx, ident, plan) = (ctx.clone(), ident.clone(), plan.clone());
+        let (early_tx, early_rx) = tokio::sync::oneshot::channel();
+        let done = tokio::task::spawn_blocking(move || {
+            let _guard = guard;
+            direct.publish(&*clock, &ctx, &ident, &written, &plan, |c| {
+                let _ = early_tx.send(c);
+            })
+        });
+        // Only the ack_before_commit fault answers before the call ends.
+        if let Ok(commit) = early_rx.await {
+            return Ok(commit);
+        }
+        match done.await {
+            Ok(Ok(Some(commit))) => Ok(commit),
+            Ok(Ok(None)) => Err(Error::Internal("a publish answered twice".into())),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(Error::Internal(format!("the publish task failed: {e}"))),
+        }
+    }
+}
+
 /// Runs a catalog call on the thread pool for blocking work.
 async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
     tokio::task::spawn_blocking(f)
@@ -267,27 +301,16 @@ impl Catalog for SqliteCatalog {
         ident: &TableIdent,
         plan: &PublishPlan,
     ) -> Result<Commit> {
-        plan_is_well_formed(plan)?;
-        let guard = self.writer.clone().lock_owned().await;
-        let (direct, clock) = (self.direct.clone(), self.clock.clone());
-        let (ctx, ident, plan) = (ctx.clone(), ident.clone(), plan.clone());
-        let (early_tx, early_rx) = tokio::sync::oneshot::channel();
-        let done = tokio::task::spawn_blocking(move || {
-            let _guard = guard;
-            direct.publish(&*clock, &ctx, &ident, &plan, |c| {
-                let _ = early_tx.send(c);
-            })
-        });
-        // Only the ack_before_commit fault answers before the call ends.
-        if let Ok(commit) = early_rx.await {
-            return Ok(commit);
-        }
-        match done.await {
-            Ok(Ok(Some(commit))) => Ok(commit),
-            Ok(Ok(None)) => Err(Error::Internal("a publish answered twice".into())),
-            Ok(Err(e)) => Err(e),
-            Err(e) => Err(Error::Internal(format!("the publish task failed: {e}"))),
-        }
+        self.publish_with(ctx, ident, Vec::new(), plan).await
+    }
+    async fn record_and_publish(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        written: &[WrittenFiles],
+        plan: &PublishPlan,
+    ) -> Result<Commit> {
+        self.publish_with(ctx, ident, written.to_vec(), plan).await
     }
     async fn rollback(
         &self,
