@@ -124,12 +124,31 @@ impl RemoteCatalog {
     /// A 429 is retried after its `Retry-After` (up to 5 times, at most 30 s
     /// each) when the request can be sent again: the server refuses such a
     /// request before doing anything, so a retry never doubles an effect.
+    ///
+    /// An idempotent request (GET, DELETE, ...) whose connection failed is
+    /// sent once more: a pooled connection may have been closed by the
+    /// server meanwhile (after it answered an upload early, say).
     pub async fn execute(&self, rb: RequestBuilder) -> Result<Response> {
         let mut rb = rb;
         let mut retries = 0;
+        let mut resent = false;
         let res = loop {
             let again = rb.try_clone();
-            let res = rb.send().await.map_err(|e| transport(&self.base, &e))?;
+            let res = match rb.send().await {
+                Ok(res) => res,
+                Err(e) => match again {
+                    Some(next)
+                        if !resent
+                            && (e.is_request() || e.is_connect())
+                            && is_idempotent(&next) =>
+                    {
+                        resent = true;
+                        rb = next;
+                        continue;
+                    }
+                    _ => return Err(transport(&self.base, &e)),
+                },
+            };
             match again {
                 Some(next) if res.status() == StatusCode::TOO_MANY_REQUESTS && retries < 5 => {
                     let secs = res
@@ -244,4 +263,11 @@ impl RemoteCatalog {
             Err(e) => Err(e),
         }
     }
+}
+
+/// Whether `rb`'s method may be sent twice with the effect of once.
+fn is_idempotent(rb: &RequestBuilder) -> bool {
+    rb.try_clone()
+        .and_then(|b| b.build().ok())
+        .is_some_and(|r| r.method().is_idempotent())
 }

@@ -7,7 +7,7 @@
 //! many times faster. The file layout is what `ArrowWriter` writes (it
 //! builds the file writer, the embedded Arrow schema included).
 
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
@@ -43,6 +43,9 @@ impl std::fmt::Debug for ParallelFileWriter {
             .finish_non_exhaustive()
     }
 }
+
+/// Below this much data, encoding stays on the calling thread.
+const PARALLEL_MIN_BYTES: usize = 256 * 1024;
 
 /// Runs `work` on every item, on up to `threads` threads (the caller's
 /// included), items handed out one at a time so that a slow column does
@@ -105,7 +108,10 @@ impl ParallelFileWriter {
             ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props.clone()))?
                 .into_serialized_writer()?;
         let columns = factory.create_column_writers(0)?;
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        // Read once: on Linux each call reads the cgroup files.
+        static CORES: OnceLock<usize> = OnceLock::new();
+        let threads =
+            *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
         Ok(Self {
             file,
             factory,
@@ -138,6 +144,9 @@ impl ParallelFileWriter {
     }
 
     fn encode(&mut self, batch: &RecordBatch) -> Result<()> {
+        if self.columns.is_empty() {
+            self.columns = self.factory.create_column_writers(self.row_groups)?;
+        }
         let mut leaves: Vec<ArrowLeafColumn> = Vec::with_capacity(self.columns.len());
         for (field, array) in self.schema.fields().iter().zip(batch.columns()) {
             leaves.extend(compute_leaves(field, array)?);
@@ -149,10 +158,22 @@ impl ParallelFileWriter {
                 self.columns.len()
             )));
         }
+        let threads = self.threads_for(batch.get_array_memory_size());
         let work: Vec<_> = self.columns.iter_mut().zip(leaves).collect();
-        parallel(work, self.threads, |(w, leaf)| Ok(w.write(&leaf)?))?;
+        parallel(work, threads, |(w, leaf)| Ok(w.write(&leaf)?))?;
         self.row_group_rows += batch.num_rows();
         Ok(())
+    }
+
+    /// Threads for work on about `bytes` of data: a small write (a tiny
+    /// publish) stays on the calling thread, where starting a thread would
+    /// cost more than the encoding.
+    fn threads_for(&self, bytes: usize) -> usize {
+        if bytes < PARALLEL_MIN_BYTES {
+            1
+        } else {
+            self.threads
+        }
     }
 
     fn open_row_group_bytes(&self) -> usize {
@@ -169,9 +190,11 @@ impl ParallelFileWriter {
             return Ok(());
         }
         self.row_groups += 1;
-        let next = self.factory.create_column_writers(self.row_groups)?;
-        let columns = std::mem::replace(&mut self.columns, next);
-        let chunks: Vec<ArrowColumnChunk> = parallel(columns, self.threads, |w| Ok(w.close()?))?;
+        let threads = self.threads_for(self.open_row_group_bytes());
+        // The next row group's writers are made when it gets rows: a
+        // column writer holds a compression context, costly to set up.
+        let columns = std::mem::take(&mut self.columns);
+        let chunks: Vec<ArrowColumnChunk> = parallel(columns, threads, |w| Ok(w.close()?))?;
         let mut group = self.file.next_row_group()?;
         for chunk in chunks {
             chunk.append_to_row_group(&mut group)?;

@@ -188,6 +188,26 @@ impl SqliteCatalog {
         plan: &PublishPlan,
     ) -> Result<Commit> {
         plan_is_well_formed(plan)?;
+        if crate::faults::active("ack_before_commit") {
+            return self.publish_acked_early(ctx, ident, written, plan).await;
+        }
+        let _guard = self.writer.lock().await;
+        in_place(|| {
+            self.direct
+                .publish(&*self.clock, ctx, ident, &written, plan, |_| {})
+        })?
+        .ok_or_else(|| Error::Internal("a publish answered early".into()))
+    }
+
+    /// The publish of the `ack_before_commit` fault (the crash loop's
+    /// negative control): it answers, then commits in the background.
+    async fn publish_acked_early(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        written: Vec<WrittenFiles>,
+        plan: &PublishPlan,
+    ) -> Result<Commit> {
         let guard = self.writer.clone().lock_owned().await;
         let (direct, clock) = (self.direct.clone(), self.clock.clone());
         let (ctx, ident, plan) = (ctx.clone(), ident.clone(), plan.clone());
@@ -198,7 +218,6 @@ impl SqliteCatalog {
                 let _ = early_tx.send(c);
             })
         });
-        // Only the ack_before_commit fault answers before the call ends.
         if let Ok(commit) = early_rx.await {
             return Ok(commit);
         }
@@ -211,11 +230,19 @@ impl SqliteCatalog {
     }
 }
 
-/// Runs a catalog call on the thread pool for blocking work.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::Internal(format!("a catalog task failed: {e}")))?
+/// Runs a short blocking catalog call (a write transaction, its commit's
+/// sync included) on the calling thread: with no hand-off to another
+/// thread, a loaded machine adds no scheduling delay. On a multi-thread
+/// runtime, `block_in_place` first moves this worker's other tasks to
+/// another thread; elsewhere (a current-thread runtime, no runtime) the
+/// call simply runs.
+fn in_place<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
 }
 
 #[async_trait]
@@ -263,14 +290,8 @@ impl Catalog for SqliteCatalog {
         ident: &TableIdent,
         req: &StageRequest,
     ) -> Result<Vec<Batch>> {
-        let guard = self.writer.clone().lock_owned().await;
-        let (direct, clock) = (self.direct.clone(), self.clock.clone());
-        let (ctx, ident, req) = (ctx.clone(), ident.clone(), req.clone());
-        blocking(move || {
-            let _guard = guard;
-            direct.stage(&*clock, &ctx, &ident, &req)
-        })
-        .await
+        let _guard = self.writer.lock().await;
+        in_place(|| self.direct.stage(&*self.clock, ctx, ident, req))
     }
     async fn record_files(
         &self,
@@ -279,15 +300,8 @@ impl Catalog for SqliteCatalog {
         files: &[DataFile],
         schema: &arrow_schema::Schema,
     ) -> Result<Batch> {
-        let guard = self.writer.clone().lock_owned().await;
-        let direct = self.direct.clone();
-        let (ident, batch, files, schema) =
-            (ident.clone(), batch.clone(), files.to_vec(), schema.clone());
-        blocking(move || {
-            let _guard = guard;
-            direct.record_files(&ident, &batch, &files, &schema)
-        })
-        .await
+        let _guard = self.writer.lock().await;
+        in_place(|| self.direct.record_files(ident, batch, files, schema))
     }
     async fn discard(&self, ident: &TableIdent, batch: &BatchId) -> Result<()> {
         self.discard_impl(ident, batch).await
@@ -319,7 +333,11 @@ impl Catalog for SqliteCatalog {
         partition: &PartitionValues,
         req: &RollbackRequest,
     ) -> Result<Event> {
-        self.rollback_impl(ctx, ident, partition, req).await
+        let _guard = self.writer.lock().await;
+        in_place(|| {
+            self.direct
+                .rollback(&*self.clock, ctx, ident, partition, req)
+        })
     }
     async fn resolve(
         &self,
