@@ -553,7 +553,7 @@ impl Client {
             out.truncate(limit as usize);
             Ok(out)
         })?;
-        convert::serialized(py, &items)
+        convert::partition_rows(py, &items).map(Bound::into_any)
     }
 
     /// The tables of a namespace.
@@ -825,7 +825,7 @@ impl Client {
             out.truncate(limit as usize);
             Ok(out)
         })?;
-        convert::serialized(py, &events)
+        convert::event_columns(py, &events).map(Bound::into_any)
     }
 
     /// Stages one batch per partition, for write-audit-publish.

@@ -327,3 +327,57 @@ pub(crate) fn serialized<'py, T: serde::Serialize>(
         .map_err(|e| crate::errors::internal(format!("cannot convert a result: {e}")))?;
     to_python(py, &json)
 }
+
+/// Events as columns, one list per field and `at` in microseconds since
+/// the epoch: a DataFrame is built from them in one step, with no Python
+/// object per event.
+pub(crate) fn event_columns<'py>(
+    py: Python<'py>,
+    events: &[batchmeta::model::Event],
+) -> PyResult<Bound<'py, PyDict>> {
+    fn col<'a, T>(
+        events: &'a [batchmeta::model::Event],
+        f: impl Fn(&'a batchmeta::model::Event) -> T,
+    ) -> Vec<T> {
+        events.iter().map(f).collect()
+    }
+    let d = PyDict::new(py);
+    d.set_item("id", col(events, |e| e.id))?;
+    d.set_item("at", col(events, |e| e.at.timestamp_micros()))?;
+    d.set_item("principal", col(events, |e| e.principal.as_str()))?;
+    d.set_item("action", col(events, |e| e.action.as_str()))?;
+    d.set_item("namespace", col(events, |e| e.namespace.as_deref()))?;
+    d.set_item("table", col(events, |e| e.table.as_deref()))?;
+    d.set_item("partition", col(events, |e| e.partition.as_deref()))?;
+    d.set_item(
+        "from_batch",
+        col(events, |e| e.from_batch.as_ref().map(BatchId::as_str)),
+    )?;
+    d.set_item(
+        "to_batch",
+        col(events, |e| e.to_batch.as_ref().map(BatchId::as_str)),
+    )?;
+    d.set_item("commit_id", col(events, |e| e.commit_id.as_deref()))?;
+    d.set_item("message", col(events, |e| e.message.as_deref()))?;
+    d.set_item("rows", col(events, |e| e.rows))?;
+    d.set_item("bytes", col(events, |e| e.bytes))?;
+    d.set_item("files", col(events, |e| e.files))?;
+    Ok(d)
+}
+
+/// Partitions as `(partition, current batch, version, updated_at in
+/// microseconds since the epoch)` tuples.
+pub(crate) fn partition_rows<'py>(
+    py: Python<'py>,
+    items: &[batchmeta::model::PartitionInfo],
+) -> PyResult<Bound<'py, PyList>> {
+    let rows = items.iter().map(|p| {
+        (
+            p.partition.path(),
+            p.current.as_str(),
+            p.version,
+            p.updated_at.timestamp_micros(),
+        )
+    });
+    PyList::new(py, rows)
+}

@@ -356,7 +356,7 @@ impl Catalog for SqliteCatalog {
         ident: &TableIdent,
         query: &PartitionQuery,
     ) -> Result<Page<PartitionInfo>> {
-        self.list_partitions_impl(ident, query).await
+        self.direct.list_partitions(ident, query)
     }
     async fn history(
         &self,
@@ -365,7 +365,7 @@ impl Catalog for SqliteCatalog {
         cursor: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Page<Event>> {
-        self.history_impl(ident, partition, cursor, limit).await
+        self.direct.history(ident, partition, cursor, limit)
     }
     async fn list_batches(
         &self,
@@ -390,7 +390,7 @@ impl Catalog for SqliteCatalog {
         self.pins_holding_impl(ident, batch).await
     }
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
-        self.events_impl(query).await
+        self.direct.events(query)
     }
     async fn create_token(&self, token: &StoredToken) -> Result<Token> {
         self.create_token_impl(token).await

@@ -1,14 +1,14 @@
-//! Resolve, partition listings, history, batches and the audit trail.
+//! Resolve by pin, a partition's batches and the batches `verify` checks
+//! (sqlx); the hot reads and the pages are in `direct`.
 
 use chrono::{DateTime, Utc};
-use sqlx::{QueryBuilder, Row, Sqlite, SqliteConnection};
+use sqlx::{Row, SqliteConnection};
 
 use super::SqliteCatalog;
-use super::rows::{self, BATCH_COLUMNS, TableRow, micros, time};
+use super::rows::{self, BATCH_COLUMNS, TableRow, micros};
 use crate::error::{Error, Object, Result};
 use crate::model::{
-    Batch, BatchId, BatchState, Event, EventQuery, Order, Page, PartitionInfo, PartitionQuery,
-    PartitionValues, PinTarget, Resolved, TableIdent, Version, prefix_bound, range_bound,
+    Batch, BatchId, BatchState, PartitionValues, PinTarget, Resolved, TableIdent, Version,
 };
 
 /// The batch that was current for partition `pid` at `at`, from the event log.
@@ -175,94 +175,6 @@ impl SqliteCatalog {
         Ok(out)
     }
 
-    pub(super) async fn list_partitions_impl(
-        &self,
-        ident: &TableIdent,
-        q: &PartitionQuery,
-    ) -> Result<Page<PartitionInfo>> {
-        let limit = rows::page_size(q.limit)?;
-        let mut tx = self.read().await?;
-        let t = rows::live_table(&mut tx, ident).await?;
-        let keys = &t.table.partition_keys;
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT path, sort_key, current_batch, version, updated_at FROM partitions WHERE table_id = ",
-        );
-        qb.push_bind(t.id);
-        qb.push(" AND current_batch IS NOT NULL");
-        if let Some(prefix) = &q.prefix {
-            let p = prefix_bound(keys, prefix)?;
-            qb.push(" AND sort_key >= ").push_bind(p.clone());
-            qb.push(" AND sort_key < ")
-                .push_bind(format!("{p}\u{10FFFF}"));
-        }
-        if let Some(from) = &q.from {
-            qb.push(" AND sort_key >= ")
-                .push_bind(range_bound(keys, from)?);
-        }
-        if let Some(to) = &q.to {
-            // Inclusive of every partition whose first key equals `to`.
-            qb.push(" AND sort_key < ")
-                .push_bind(format!("{}\u{2}", range_bound(keys, to)?));
-        }
-        if let Some(c) = &q.cursor {
-            qb.push(" AND sort_key > ")
-                .push_bind(rows::decode_cursor(c)?);
-        }
-        qb.push(" ORDER BY sort_key LIMIT ").push_bind(limit + 1);
-        let rs = qb.build().fetch_all(&mut *tx).await?;
-        let mut items = Vec::with_capacity(rs.len());
-        let mut last_key = None;
-        for r in rs.iter().take(limit as usize) {
-            let current: String = r.try_get("current_batch")?;
-            items.push(PartitionInfo {
-                partition: PartitionValues::from_stored(keys, &r.try_get::<String, _>("path")?)?,
-                current: BatchId::parse(&current)?,
-                version: r.try_get("version")?,
-                updated_at: time(r.try_get("updated_at")?),
-            });
-            last_key = Some(r.try_get::<String, _>("sort_key")?);
-        }
-        let next_cursor = if rs.len() as i64 > limit {
-            last_key.map(|k| rows::encode_cursor(&k))
-        } else {
-            None
-        };
-        Ok(Page { items, next_cursor })
-    }
-
-    pub(super) async fn history_impl(
-        &self,
-        ident: &TableIdent,
-        partition: &PartitionValues,
-        cursor: Option<&str>,
-        limit: Option<u32>,
-    ) -> Result<Page<Event>> {
-        let limit = rows::page_size(limit)?;
-        let mut tx = self.read().await?;
-        let t = rows::live_table(&mut tx, ident).await?;
-        let p = rows::find_partition(&mut tx, t.id, partition)
-            .await?
-            .ok_or_else(|| rows::never_published(&t, partition))?;
-        let before = match cursor {
-            Some(c) => rows::decode_cursor(c)?.parse::<i64>().map_err(|_| {
-                Error::invalid(
-                    "invalid_cursor",
-                    "invalid page cursor: pass back next_cursor unchanged",
-                )
-            })?,
-            None => i64::MAX,
-        };
-        let rs = sqlx::query(
-            "SELECT * FROM events WHERE partition_id = ? AND id < ? ORDER BY id DESC LIMIT ?",
-        )
-        .bind(p.id)
-        .bind(before)
-        .bind(limit + 1)
-        .fetch_all(&mut *tx)
-        .await?;
-        page_of_events(&rs, limit)
-    }
-
     pub(super) async fn list_batches_impl(
         &self,
         ident: &TableIdent,
@@ -288,72 +200,6 @@ impl SqliteCatalog {
             out.push(b.batch);
         }
         Ok(out)
-    }
-
-    pub(super) async fn events_impl(&self, q: &EventQuery) -> Result<Page<Event>> {
-        let limit = rows::page_size(q.limit)?;
-        let order = if q.after.is_some() {
-            Order::OldestFirst
-        } else {
-            q.order
-        };
-        let mut qb: QueryBuilder<Sqlite> = QueryBuilder::new("SELECT * FROM events WHERE 1 = 1");
-        if let Some(t) = &q.table {
-            qb.push(" AND namespace = ")
-                .push_bind(t.namespace.to_string());
-            qb.push(" AND table_name = ").push_bind(t.name.to_string());
-        } else if let Some(ns) = &q.namespace {
-            qb.push(" AND namespace = ").push_bind(ns.to_string());
-        }
-        if let Some(p) = &q.partition {
-            if q.table.is_none() {
-                return Err(Error::invalid(
-                    "invalid_query",
-                    "a partition filter needs a table filter too",
-                ));
-            }
-            qb.push(" AND partition = ").push_bind(p.path());
-        }
-        if let Some(p) = &q.principal {
-            qb.push(" AND principal = ").push_bind(p.clone());
-        }
-        if let Some(a) = q.action {
-            qb.push(" AND action = ").push_bind(a.as_str());
-        }
-        // Event time never decreases along ids, so a time range is an id range.
-        if let Some(since) = q.since {
-            qb.push(" AND id >= coalesce((SELECT id FROM events WHERE at >= ")
-                .push_bind(micros(since))
-                .push(" ORDER BY at, id LIMIT 1), 9223372036854775807)");
-        }
-        if let Some(until) = q.until {
-            qb.push(" AND id < coalesce((SELECT id FROM events WHERE at >= ")
-                .push_bind(micros(until))
-                .push(" ORDER BY at, id LIMIT 1), 9223372036854775807)");
-        }
-        if let Some(after) = q.after {
-            qb.push(" AND id > ").push_bind(after);
-        }
-        if let Some(c) = &q.cursor {
-            let id: i64 = rows::decode_cursor(c)?.parse().map_err(|_| {
-                Error::invalid(
-                    "invalid_cursor",
-                    "invalid page cursor: pass back next_cursor unchanged",
-                )
-            })?;
-            match order {
-                Order::NewestFirst => qb.push(" AND id < ").push_bind(id),
-                Order::OldestFirst => qb.push(" AND id > ").push_bind(id),
-            };
-        }
-        match order {
-            Order::NewestFirst => qb.push(" ORDER BY id DESC"),
-            Order::OldestFirst => qb.push(" ORDER BY id ASC"),
-        };
-        qb.push(" LIMIT ").push_bind(limit + 1);
-        let mut conn = self.read().await?;
-        let rs = qb.build().fetch_all(&mut *conn).await?;
-        page_of_events(&rs, limit)
     }
 
     pub(super) async fn committed_batches_impl(
@@ -395,18 +241,4 @@ impl SqliteCatalog {
             .await?;
         rows::table_from_row(&r)
     }
-}
-
-fn page_of_events(rs: &[sqlx::sqlite::SqliteRow], limit: i64) -> Result<Page<Event>> {
-    let items = rs
-        .iter()
-        .take(limit as usize)
-        .map(rows::event_from_row)
-        .collect::<Result<Vec<_>>>()?;
-    let next_cursor = if rs.len() as i64 > limit {
-        items.last().map(|e| rows::encode_cursor(&e.id.to_string()))
-    } else {
-        None
-    };
-    Ok(Page { items, next_cursor })
 }

@@ -434,7 +434,7 @@ class Client:
         """Published partitions and their current batches, in key order:
         all of them, or the first ``limit``."""
         return [
-            PartitionInfo._from(p)
+            PartitionInfo._from_row(p)
             for p in self._native.partitions(db, table, prefix=prefix, limit=limit)
         ]
 
@@ -553,12 +553,9 @@ class Client:
             after=after,
             limit=limit,
         )
-        cols = [
-            "id", "at", "principal", "action", "namespace", "table", "partition",
-            "from_batch", "to_batch", "commit_id", "message", "rows", "bytes", "files",
-        ]
-        frame = pd.DataFrame([{c: e.get(c) for c in cols} for e in raw], columns=cols)
-        frame["at"] = pd.to_datetime(frame["at"], utc=True, format="ISO8601")
+        # One list per column ("at" in microseconds since the epoch).
+        frame = pd.DataFrame(raw)
+        frame["at"] = pd.to_datetime(frame["at"], unit="us", utc=True)
         return frame
 
     def stage(

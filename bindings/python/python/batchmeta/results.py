@@ -9,6 +9,9 @@ from typing import Any
 __all__ = ["BatchInfo", "StoreResult", "Event", "Commit", "PartitionInfo", "TableInfo", "Pin"]
 
 
+_EPOCH = _dt.datetime(1970, 1, 1, tzinfo=_dt.timezone.utc)
+
+
 def _time(v: Any) -> _dt.datetime | None:
     """An RFC 3339 time from the core (``Z``, up to 9 fractional digits)."""
     if v is None:
@@ -179,6 +182,17 @@ class PartitionInfo:
             current=d["current"],
             version=int(d["version"]),
             updated_at=_time(d.get("updated_at")),
+        )
+
+    @staticmethod
+    def _from_row(row: tuple[str, str, int, int]) -> PartitionInfo:
+        """From the native listing: ``updated_at`` in microseconds."""
+        partition, current, version, micros = row
+        return PartitionInfo(
+            partition=partition,
+            current=current,
+            version=version,
+            updated_at=_EPOCH + _dt.timedelta(microseconds=micros),
         )
 
 

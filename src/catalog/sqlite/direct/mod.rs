@@ -20,6 +20,7 @@
 //! compared in full, so an entry can never be stale, and a resolve no longer
 //! parses the table's and the batch's schemas on every call.
 
+mod pages;
 mod reads;
 mod writes;
 

@@ -298,9 +298,9 @@ impl Reader<'_> {
                 .iter()
                 .all(|b| b.commit_id.as_deref() == Some(commit_id.as_str()))
             {
-                let mut st = self
-                    .tx
-                    .prepare_cached("SELECT * FROM events WHERE commit_id = ?1 ORDER BY id")?;
+                let mut st = self.tx.prepare_cached(&format!(
+                    "SELECT {EVENT_COLUMNS} FROM events WHERE commit_id = ?1 ORDER BY id"
+                ))?;
                 let mut rows = st.query([&commit_id])?;
                 let mut events = Vec::new();
                 while let Some(r) = rows.next()? {
@@ -534,10 +534,12 @@ impl Reader<'_> {
         let empty = Properties::new();
         let metadata = e.batch.map(|b| &b.metadata).unwrap_or(&empty);
         let mut st = self.tx.prepare_cached(
-            "INSERT INTO events (at, principal, action, namespace, table_name, table_id, partition_id, \
+            &("INSERT INTO events (at, principal, action, namespace, table_name, table_id, partition_id, \
              partition, from_batch, to_batch, commit_id, message, rows, bytes, files, schema_fingerprint, \
              metadata, request_id, details) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) RETURNING *",
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) RETURNING "
+                .to_owned()
+                + EVENT_COLUMNS),
         )?;
         let mut rows = st.query(rusqlite::params![
             at,
@@ -567,27 +569,43 @@ impl Reader<'_> {
     }
 }
 
-fn event_from_row(row: &Row<'_>) -> Result<Event> {
-    let action: String = row.get("action")?;
-    let details: Option<String> = row.get("details")?;
+/// The columns [`event_from_row`] reads, in its order.
+pub(super) const EVENT_COLUMNS: &str = "id, at, principal, action, namespace, table_name, partition, \
+     from_batch, to_batch, commit_id, message, rows, bytes, files, schema_fingerprint, metadata, \
+     request_id, details";
+
+/// An event from a row of [`EVENT_COLUMNS`] (read by position: a page
+/// reads thousands of rows, and a lookup by name scans the column names).
+pub(super) fn event_from_row(row: &Row<'_>) -> Result<Event> {
+    let action = row.get_ref(3)?.as_str()?;
+    let details = row.get_ref(17)?.as_str_or_null()?;
     Ok(Event {
-        id: row.get("id")?,
-        at: time(row.get("at")?),
-        principal: row.get("principal")?,
-        action: Action::parse(&action)?,
-        namespace: row.get("namespace")?,
-        table: row.get("table_name")?,
-        partition: row.get("partition")?,
-        from_batch: opt_batch(row.get_ref("from_batch")?.as_str_or_null()?)?,
-        to_batch: opt_batch(row.get_ref("to_batch")?.as_str_or_null()?)?,
-        commit_id: row.get("commit_id")?,
-        message: row.get("message")?,
-        rows: row.get::<_, Option<i64>>("rows")?.map(|v| v as u64),
-        bytes: row.get::<_, Option<i64>>("bytes")?.map(|v| v as u64),
-        files: row.get::<_, Option<i64>>("files")?.map(|v| v as u64),
-        schema_fingerprint: row.get("schema_fingerprint")?,
-        metadata: from_json(row.get_ref("metadata")?.as_str()?)?,
-        request_id: row.get("request_id")?,
-        details: details.map(|d| from_json(&d)).transpose()?,
+        id: row.get(0)?,
+        at: time(row.get(1)?),
+        principal: row.get(2)?,
+        action: Action::parse(action)?,
+        namespace: row.get(4)?,
+        table: row.get(5)?,
+        partition: row.get(6)?,
+        from_batch: opt_batch(row.get_ref(7)?.as_str_or_null()?)?,
+        to_batch: opt_batch(row.get_ref(8)?.as_str_or_null()?)?,
+        commit_id: row.get(9)?,
+        message: row.get(10)?,
+        rows: row.get::<_, Option<i64>>(11)?.map(|v| v as u64),
+        bytes: row.get::<_, Option<i64>>(12)?.map(|v| v as u64),
+        files: row.get::<_, Option<i64>>(13)?.map(|v| v as u64),
+        schema_fingerprint: row.get(14)?,
+        metadata: metadata(row.get_ref(15)?.as_str()?)?,
+        request_id: row.get(16)?,
+        details: details.map(from_json).transpose()?,
     })
+}
+
+/// Stored event metadata; most events have none.
+fn metadata(json: &str) -> Result<Properties> {
+    if json == "{}" {
+        Ok(Properties::new())
+    } else {
+        from_json(json)
+    }
 }
