@@ -99,22 +99,32 @@ impl Direct {
     /// Runs `f` in one read transaction (one consistent WAL snapshot).
     pub(super) fn read<T>(&self, f: impl FnOnce(&Reader<'_>) -> Result<T>) -> Result<T> {
         let popped = lock(&self.idle).pop();
-        let mut conn = match popped {
+        let conn = match popped {
             Some(c) => c,
             None => self.open()?,
         };
-        let out = (|| {
-            let tx = conn.transaction()?;
-            let out = f(&Reader {
-                tx: &tx,
-                direct: self,
-            })?;
-            tx.commit()?;
-            Ok(out)
-        })();
-        let mut idle = lock(&self.idle);
-        if idle.len() < MAX_IDLE {
-            idle.push(conn);
+        // BEGIN and COMMIT as cached statements: `Connection::transaction`
+        // parses them again on every call.
+        let run = |sql: &str| conn.prepare_cached(sql)?.execute([]).map(|_| ());
+        run("BEGIN")?;
+        let out = f(&Reader {
+            tx: &conn,
+            direct: self,
+        });
+        let ended = match &out {
+            Ok(_) => run("COMMIT"),
+            Err(_) => run("ROLLBACK"),
+        };
+        match ended {
+            Ok(()) => {
+                let mut idle = lock(&self.idle);
+                if idle.len() < MAX_IDLE {
+                    idle.push(conn);
+                }
+            }
+            // A connection whose transaction did not end is not reused.
+            Err(e) if out.is_ok() => return Err(e.into()),
+            Err(_) => {}
         }
         out
     }
