@@ -32,8 +32,8 @@ fmt:
 
 ## The benchmark of issue 7: peers, release builds, every case at full
 ## size; writes docs/benchmarks.md and docs/benchmarks.json. Building the
-## 1,000,000-partition table through the API takes hours at today's
-## publish rate: BENCH_ARGS="--big-partitions 100000" for a shorter run.
+## 1,000,000-partition table through the API takes 20-30 minutes on a
+## 2-core machine: BENCH_ARGS="--big-partitions 100000" for a shorter run.
 bench:
 	BENCH_COMMAND='make bench$(if $(BENCH_ARGS), BENCH_ARGS="$(BENCH_ARGS)")' bash scripts/bench $(BENCH_ARGS)
 
