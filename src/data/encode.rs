@@ -1,4 +1,5 @@
-//! One Parquet file encoded in memory, its columns encoded in parallel.
+//! One Parquet file encoded into a writer (memory, or a streamed upload),
+//! its columns encoded in parallel.
 //!
 //! `ArrowWriter` encodes the columns of a row group one after the other on
 //! the calling thread. Here each chunk of rows is split into its leaf
@@ -7,6 +8,7 @@
 //! many times faster. The file layout is what `ArrowWriter` writes (it
 //! builds the file writer, the embedded Arrow schema included).
 
+use std::io::Write;
 use std::sync::Mutex;
 
 use arrow_array::RecordBatch;
@@ -21,9 +23,10 @@ use parquet::file::writer::SerializedFileWriter;
 
 use crate::error::{Error, Result};
 
-/// A Parquet file being encoded into memory.
-pub(crate) struct ParallelFileWriter {
-    file: SerializedFileWriter<Vec<u8>>,
+/// A Parquet file being encoded into `W`. Bytes reach `W` a row group at a
+/// time, as each is finished.
+pub(crate) struct ParallelFileWriter<W: Write + Send> {
+    file: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     /// The open row group's column writers (one per leaf column).
@@ -35,7 +38,7 @@ pub(crate) struct ParallelFileWriter {
     threads: usize,
 }
 
-impl std::fmt::Debug for ParallelFileWriter {
+impl<W: Write + Send> std::fmt::Debug for ParallelFileWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParallelFileWriter")
             .field("row_groups", &self.row_groups)
@@ -97,13 +100,13 @@ fn parallel<T: Send, R: Send>(
     Ok(out)
 }
 
-impl ParallelFileWriter {
-    pub(crate) fn new(schema: &SchemaRef, props: &WriterProperties) -> Result<Self> {
+impl<W: Write + Send> ParallelFileWriter<W> {
+    /// A file written to `sink` (its leading magic right away).
+    pub(crate) fn new(sink: W, schema: &SchemaRef, props: &WriterProperties) -> Result<Self> {
         let max_row_group_rows = props.max_row_group_row_count().unwrap_or(usize::MAX);
         let max_row_group_bytes = props.max_row_group_bytes().unwrap_or(usize::MAX);
-        let (file, factory) =
-            ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props.clone()))?
-                .into_serialized_writer()?;
+        let (file, factory) = ArrowWriter::try_new(sink, schema.clone(), Some(props.clone()))?
+            .into_serialized_writer()?;
         let columns = factory.create_column_writers(0)?;
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         Ok(Self {
@@ -186,8 +189,13 @@ impl ParallelFileWriter {
         self.file.bytes_written() + self.open_row_group_bytes()
     }
 
-    /// Finishes the file and returns its bytes.
-    pub(crate) fn finish(mut self) -> Result<Vec<u8>> {
+    /// The sink, which holds what was written so far.
+    pub(crate) fn sink_mut(&mut self) -> &mut W {
+        self.file.inner_mut()
+    }
+
+    /// Finishes the file (last row group, footer) and returns the sink.
+    pub(crate) fn finish(mut self) -> Result<W> {
         self.flush_row_group()?;
         Ok(self.file.into_inner()?)
     }
@@ -214,7 +222,7 @@ mod tests {
         let props = WriterProperties::builder()
             .set_max_row_group_row_count(Some(1000))
             .build();
-        let mut w = ParallelFileWriter::new(&schema, &props).unwrap();
+        let mut w = ParallelFileWriter::new(Vec::new(), &schema, &props).unwrap();
         let batch = |start: i64, n: i64| {
             let ns: Vec<i64> = (start..start + n).collect();
             let s: Vec<Option<String>> = ns
