@@ -36,6 +36,11 @@ pub(crate) struct ParallelFileWriter<W: Write + Send> {
     max_row_group_rows: usize,
     max_row_group_bytes: usize,
     threads: usize,
+    /// Each column's encoding time per row in the last chunk: columns are
+    /// handed to the threads slowest first, so that the last one to start
+    /// is a quick one and no thread waits long for another at the end of a
+    /// chunk (a column of long strings can take as long as all the rest).
+    cost: Vec<f64>,
 }
 
 impl<W: Write + Send> std::fmt::Debug for ParallelFileWriter<W> {
@@ -119,6 +124,7 @@ impl<W: Write + Send> ParallelFileWriter<W> {
             max_row_group_rows,
             max_row_group_bytes,
             threads,
+            cost: Vec::new(),
         })
     }
 
@@ -152,8 +158,21 @@ impl<W: Write + Send> ParallelFileWriter<W> {
                 self.columns.len()
             )));
         }
-        let work: Vec<_> = self.columns.iter_mut().zip(leaves).collect();
-        parallel(work, self.threads, |(w, leaf)| Ok(w.write(&leaf)?))?;
+        let mut work: Vec<_> = self.columns.iter_mut().zip(leaves).enumerate().collect();
+        if self.cost.len() == work.len() {
+            let cost = &self.cost;
+            work.sort_by(|(a, _), (b, _)| cost[*b].total_cmp(&cost[*a]));
+        }
+        let timed = parallel(work, self.threads, |(i, (w, leaf))| {
+            let start = std::time::Instant::now();
+            w.write(&leaf)?;
+            Ok((i, start.elapsed().as_secs_f64()))
+        })?;
+        let rows = batch.num_rows().max(1) as f64;
+        self.cost.resize(self.columns.len(), 0.0);
+        for (i, seconds) in timed {
+            self.cost[i] = seconds / rows;
+        }
         self.row_group_rows += batch.num_rows();
         Ok(())
     }
