@@ -4,7 +4,8 @@ variant, rounds interleaved (the order alternates every round).
 
 usage: python bench/ab/store_load.py ROUNDS base=DIR new=DIR
 (each DIR holds a built ``batchmeta`` package, e.g. a copy of
-bindings/python/python from another checkout; AB_OPS=store,raw,load)
+bindings/python/python from another checkout; ``name=DIR,VAR=VALUE`` also
+sets an environment variable for that variant; AB_OPS=store,raw,load)
 """
 import json, os, subprocess, sys, statistics, tempfile, time
 
@@ -45,9 +46,10 @@ def main():
     ops = os.environ.get("AB_OPS", "store,raw,load").split(",")
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     workers = {}
-    for name, pkg in variants.items():
+    for name, spec in variants.items():
+        pkg, *extra = spec.split(",")
         d = tempfile.mkdtemp(prefix=f"ab-{name}-", dir=os.environ.get("AB_TMP", os.path.join(repo, "target")))
-        env = dict(os.environ, AB_PKG=pkg, AB_REPO=repo, AB_DIR=d)
+        env = dict(os.environ, AB_PKG=pkg, AB_REPO=repo, AB_DIR=d, **dict(e.split("=", 1) for e in extra))
         p = subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         print(name, p.stdout.readline().strip(), file=sys.stderr)
         workers[name] = p
