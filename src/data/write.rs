@@ -101,8 +101,9 @@ impl WriteOptions {
 /// round-trips. An empty input still writes one file with zero rows, so the
 /// schema is recorded. Uploads are create-only: if a file exists already the
 /// write fails with a conflict and the existing file is left as it was.
-/// Files uploaded before a failure stay in place (the batch is never
-/// published, so no reader sees them).
+/// On failure the file being written is aborted (a streamed upload leaves
+/// nothing behind); files completed before it stay in place (the batch is
+/// never published, so no reader sees them; the metastore removes them).
 pub async fn write_files(
     store: &Arc<dyn ObjectStore>,
     prefix: &Path,
@@ -209,9 +210,8 @@ const DICTIONARY_MAX_DISTINCT: f64 = 0.75;
 /// timestamps, measurements, free text. Parquet would intern (hash) every
 /// value into a dictionary that keeps growing until it passes the
 /// dictionary page limit, then fall back to plain encoding for the rest of
-/// the row group; that costs a quarter of a wide frame's encoding time and
-/// saves nothing. pyarrow does the same work, so skipping it is most of
-/// the gap to its write time on such frames.
+/// the row group. In `perf` of the benchmark frame that was about a
+/// quarter of a store's CPU, and it saved nothing.
 fn mostly_distinct_columns(batch: &RecordBatch) -> Vec<String> {
     let rows = batch.num_rows().min(DICTIONARY_SAMPLE_ROWS);
     let mut out = Vec::new();
