@@ -7,7 +7,7 @@ usage: python bench/ab/store_load.py ROUNDS base=DIR new=DIR
 bindings/python/python from another checkout; ``name=DIR,VAR=VALUE`` also
 sets an environment variable for that variant; AB_OPS=store,raw,load)
 """
-import json, os, subprocess, sys, statistics, tempfile, time
+import json, os, shutil, subprocess, sys, statistics, tempfile, time
 
 WORKER = r'''
 import sys, os, time, json
@@ -52,10 +52,11 @@ def main():
         env = dict(os.environ, AB_PKG=pkg, AB_REPO=repo, AB_DIR=d, **dict(e.split("=", 1) for e in extra))
         p = subprocess.Popen([sys.executable, "-c", WORKER], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         print(name, p.stdout.readline().strip(), file=sys.stderr)
-        workers[name] = p
+        workers[name] = (p, d)
     samples = {}
     for r in range(rounds + 1):
-        order = list(workers.items()) if r % 2 == 0 else list(reversed(workers.items()))
+        order = [(n, p) for n, (p, _) in workers.items()]
+        order = order if r % 2 == 0 else order[::-1]
         for op in ops:
             for name, p in order:
                 if op == "raw" and name != list(workers)[0]:
@@ -64,8 +65,9 @@ def main():
                 s = json.loads(p.stdout.readline())["s"]
                 if r > 0:
                     samples.setdefault(f"{op}/{name}" if op != "raw" else "raw", []).append(s)
-    for p in workers.values():
+    for p, d in workers.values():
         p.stdin.close(); p.wait()
+        shutil.rmtree(d, ignore_errors=True)
     raw = samples.get("raw")
     for k, v in samples.items():
         med, mn = statistics.median(v), min(v)
