@@ -21,6 +21,14 @@ use url::Url;
 use crate::error::{Error, Result};
 use crate::model::{BatchId, PartitionValues, TableIdent};
 
+/// Whether `store`'s multipart uploads are create-only, like its puts: the
+/// local warehouse's are (see `local`), so data files may be streamed to it
+/// while they are encoded. Other stores' multipart uploads overwrite, so
+/// their files are put whole.
+pub(crate) fn multipart_is_create_only(store: &dyn ObjectStore) -> bool {
+    store.to_string().starts_with(local::DISPLAY_NAME)
+}
+
 /// Object store options, in `object_store` / deltalake key style
 /// (`aws_access_key_id`, `aws_secret_access_key`, `aws_region`,
 /// `aws_endpoint`, `aws_allow_http`, `google_service_account_key`,

@@ -1,4 +1,5 @@
-//! One Parquet file encoded in memory, its columns encoded in parallel.
+//! One Parquet file encoded into a writer (memory, or a streamed upload),
+//! its columns encoded in parallel.
 //!
 //! `ArrowWriter` encodes the columns of a row group one after the other on
 //! the calling thread. Here each chunk of rows is split into its leaf
@@ -7,6 +8,7 @@
 //! many times faster. The file layout is what `ArrowWriter` writes (it
 //! builds the file writer, the embedded Arrow schema included).
 
+use std::io::Write;
 use std::sync::{Mutex, OnceLock};
 
 use arrow_array::RecordBatch;
@@ -21,9 +23,10 @@ use parquet::file::writer::SerializedFileWriter;
 
 use crate::error::{Error, Result};
 
-/// A Parquet file being encoded into memory.
-pub(crate) struct ParallelFileWriter {
-    file: SerializedFileWriter<Vec<u8>>,
+/// A Parquet file being encoded into `W`. Bytes reach `W` a row group at a
+/// time, as each is finished.
+pub(crate) struct ParallelFileWriter<W: Write + Send> {
+    file: SerializedFileWriter<W>,
     factory: ArrowRowGroupWriterFactory,
     schema: SchemaRef,
     /// The open row group's column writers (one per leaf column).
@@ -33,9 +36,14 @@ pub(crate) struct ParallelFileWriter {
     max_row_group_rows: usize,
     max_row_group_bytes: usize,
     threads: usize,
+    /// Each column's encoding time per row in the last chunk: columns are
+    /// handed to the threads slowest first, so that the last one to start
+    /// is a quick one and no thread waits long for another at the end of a
+    /// chunk (a column of long strings can take as long as all the rest).
+    cost: Vec<f64>,
 }
 
-impl std::fmt::Debug for ParallelFileWriter {
+impl<W: Write + Send> std::fmt::Debug for ParallelFileWriter<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ParallelFileWriter")
             .field("row_groups", &self.row_groups)
@@ -100,13 +108,13 @@ fn parallel<T: Send, R: Send>(
     Ok(out)
 }
 
-impl ParallelFileWriter {
-    pub(crate) fn new(schema: &SchemaRef, props: &WriterProperties) -> Result<Self> {
+impl<W: Write + Send> ParallelFileWriter<W> {
+    /// A file written to `sink` (its leading magic right away).
+    pub(crate) fn new(sink: W, schema: &SchemaRef, props: &WriterProperties) -> Result<Self> {
         let max_row_group_rows = props.max_row_group_row_count().unwrap_or(usize::MAX);
         let max_row_group_bytes = props.max_row_group_bytes().unwrap_or(usize::MAX);
-        let (file, factory) =
-            ArrowWriter::try_new(Vec::new(), schema.clone(), Some(props.clone()))?
-                .into_serialized_writer()?;
+        let (file, factory) = ArrowWriter::try_new(sink, schema.clone(), Some(props.clone()))?
+            .into_serialized_writer()?;
         let columns = factory.create_column_writers(0)?;
         // Read once: on Linux each call reads the cgroup files.
         static CORES: OnceLock<usize> = OnceLock::new();
@@ -122,6 +130,7 @@ impl ParallelFileWriter {
             max_row_group_rows,
             max_row_group_bytes,
             threads,
+            cost: Vec::new(),
         })
     }
 
@@ -159,8 +168,21 @@ impl ParallelFileWriter {
             )));
         }
         let threads = self.threads_for(batch.get_array_memory_size());
-        let work: Vec<_> = self.columns.iter_mut().zip(leaves).collect();
-        parallel(work, threads, |(w, leaf)| Ok(w.write(&leaf)?))?;
+        let mut work: Vec<_> = self.columns.iter_mut().zip(leaves).enumerate().collect();
+        if self.cost.len() == work.len() {
+            let cost = &self.cost;
+            work.sort_by(|(a, _), (b, _)| cost[*b].total_cmp(&cost[*a]));
+        }
+        let timed = parallel(work, threads, |(i, (w, leaf))| {
+            let start = std::time::Instant::now();
+            w.write(&leaf)?;
+            Ok((i, start.elapsed().as_secs_f64()))
+        })?;
+        let rows = batch.num_rows().max(1) as f64;
+        self.cost.resize(self.columns.len(), 0.0);
+        for (i, seconds) in timed {
+            self.cost[i] = seconds / rows;
+        }
         self.row_group_rows += batch.num_rows();
         Ok(())
     }
@@ -209,8 +231,13 @@ impl ParallelFileWriter {
         self.file.bytes_written() + self.open_row_group_bytes()
     }
 
-    /// Finishes the file and returns its bytes.
-    pub(crate) fn finish(mut self) -> Result<Vec<u8>> {
+    /// The sink, which holds what was written so far.
+    pub(crate) fn sink_mut(&mut self) -> &mut W {
+        self.file.inner_mut()
+    }
+
+    /// Finishes the file (last row group, footer) and returns the sink.
+    pub(crate) fn finish(mut self) -> Result<W> {
         self.flush_row_group()?;
         Ok(self.file.into_inner()?)
     }
@@ -237,7 +264,7 @@ mod tests {
         let props = WriterProperties::builder()
             .set_max_row_group_row_count(Some(1000))
             .build();
-        let mut w = ParallelFileWriter::new(&schema, &props).unwrap();
+        let mut w = ParallelFileWriter::new(Vec::new(), &schema, &props).unwrap();
         let batch = |start: i64, n: i64| {
             let ns: Vec<i64> = (start..start + n).collect();
             let s: Vec<Option<String>> = ns

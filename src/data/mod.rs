@@ -29,6 +29,8 @@ mod tests;
 
 pub use filter::{Filter, FilterOp, Scalar, check_filters, matches_partition};
 pub use object_file::{FileInfo, inspect_file};
-pub use partition_columns::{partition_columns_check, partition_fields, with_partition_columns};
+pub use partition_columns::{
+    PartitionColumns, partition_columns_check, partition_fields, with_partition_columns,
+};
 pub use read::{ReadOptions, ReadStats, output_schema, read_files, read_files_with_stats};
 pub use write::{WriteOptions, write_files};

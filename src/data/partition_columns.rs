@@ -60,34 +60,76 @@ pub fn partition_columns_check(
 /// Appends one constant column per partition key (see [`partition_fields`])
 /// holding the partition's values. Schema metadata is kept. Fails with
 /// `duplicate_column` when the batch has a column named like a key.
+/// For many batches of one partition, [`PartitionColumns`] shares the
+/// values' memory among them.
 pub fn with_partition_columns(
     batch: &RecordBatch,
     keys: &[PartitionKey],
     values: &PartitionValues,
 ) -> Result<RecordBatch> {
-    let pairs = aligned(keys, values)?;
-    let schema = batch.schema();
-    let rows = batch.num_rows();
-    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-    let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-    for ((key, value), field) in pairs.into_iter().zip(partition_fields(keys)) {
-        if schema.field_with_name(key.name.as_str()).is_ok() {
-            return Err(Error::invalid(
-                "duplicate_column",
-                format!(
-                    "column {} is in the data and is also a partition key: rename or drop the column",
-                    key.name
-                ),
-            ));
-        }
-        columns.push(partition_value_array(key.kind, value, rows)?);
-        fields.push(field);
+    PartitionColumns::new(keys, values)?.add(batch)
+}
+
+/// Adds the partition key columns to the batches of one partition (see
+/// [`with_partition_columns`]). Each key's column is a slice of one
+/// constant array shared by every batch, so a read of N rows holds one
+/// batch's worth of partition values, not N: a loaded table carries its
+/// partition columns (plain Int64 / Utf8 / Date32, as before) at almost no
+/// memory cost.
+#[derive(Debug, Clone)]
+pub struct PartitionColumns {
+    /// Each key's field and canonical value.
+    keys: Vec<(Field, KeyType, String)>,
+    /// One constant array per key, at least as long as the longest batch so far.
+    constants: Vec<ArrayRef>,
+}
+
+impl PartitionColumns {
+    /// The partition columns of `values` (which belong to `keys`).
+    pub fn new(keys: &[PartitionKey], values: &PartitionValues) -> Result<Self> {
+        let pairs = aligned(keys, values)?;
+        Ok(Self {
+            keys: pairs
+                .into_iter()
+                .zip(partition_fields(keys))
+                .map(|((key, value), field)| (field, key.kind, value.to_owned()))
+                .collect(),
+            constants: Vec::new(),
+        })
     }
-    let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
-    let options = RecordBatchOptions::new().with_row_count(Some(rows));
-    Ok(RecordBatch::try_new_with_options(
-        schema, columns, &options,
-    )?)
+
+    /// `batch` with the partition columns appended.
+    pub fn add(&mut self, batch: &RecordBatch) -> Result<RecordBatch> {
+        let schema = batch.schema();
+        let rows = batch.num_rows();
+        if self.constants.first().is_none_or(|c| c.len() < rows) {
+            self.constants = self
+                .keys
+                .iter()
+                .map(|(_, kind, value)| partition_value_array(*kind, value, rows))
+                .collect::<Result<_>>()?;
+        }
+        let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+        let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        for ((field, _, _), constant) in self.keys.iter().zip(&self.constants) {
+            if schema.field_with_name(field.name()).is_ok() {
+                return Err(Error::invalid(
+                    "duplicate_column",
+                    format!(
+                        "column {} is in the data and is also a partition key: rename or drop the column",
+                        field.name()
+                    ),
+                ));
+            }
+            columns.push(constant.slice(0, rows));
+            fields.push(field.clone());
+        }
+        let schema = Arc::new(Schema::new_with_metadata(fields, schema.metadata().clone()));
+        let options = RecordBatchOptions::new().with_row_count(Some(rows));
+        Ok(RecordBatch::try_new_with_options(
+            schema, columns, &options,
+        )?)
+    }
 }
 
 /// Pairs each key with its canonical value, checking they line up.

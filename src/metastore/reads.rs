@@ -179,10 +179,10 @@ impl Metastore {
                 let table_schema = table_schema.clone();
                 async move {
                     let s = data::read_files(&store, &r.batch.files, &table_schema, &opts).await?;
-                    let partition = r.partition.clone();
+                    // One shared buffer of partition values for all of its batches.
+                    let mut columns = data::PartitionColumns::new(&keys, &r.partition)?;
                     Ok::<_, Error>(s.and_then(move |rb| {
-                        let out = data::with_partition_columns(&rb, &keys, &partition)
-                            .and_then(|full| project(&full, &schema));
+                        let out = columns.add(&rb).and_then(|full| project(&full, &schema));
                         futures::future::ready(out)
                     }))
                 }

@@ -9,11 +9,19 @@
 //! its own, a fourth sync that the second one makes redundant. On a small
 //! publish these syncs are most of the cost, so creates take the path
 //! below, which issues the three at once; everything else is delegated.
+//!
+//! Multipart uploads (how a large data file is streamed while it is still
+//! being encoded) are create-only and durable too: the parts go to a staging
+//! file, each part's data is synced as it lands (so the disk works while the
+//! next part encodes), and completing links the staging file to its name,
+//! which fails if the name is taken. An aborted or dropped upload leaves
+//! nothing behind.
 
 use std::fmt;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path as FsPath, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use async_trait::async_trait;
 use futures::stream::BoxStream;
@@ -21,7 +29,7 @@ use object_store::local::LocalFileSystem;
 use object_store::path::Path;
 use object_store::{
     CopyOptions, GetOptions, GetResult, ListResult, MultipartUpload, ObjectMeta, ObjectStore,
-    PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result,
+    PutMode, PutMultipartOptions, PutOptions, PutPayload, PutResult, Result, UploadPart,
 };
 
 /// A local directory as an object store; every write is on disk before it
@@ -40,9 +48,13 @@ impl DurableLocal {
     }
 }
 
+/// How a [`DurableLocal`] shows itself (`DurableLocal(...)`), which is how
+/// `multipart_is_create_only` recognises it.
+pub(crate) const DISPLAY_NAME: &str = "DurableLocal";
+
 impl fmt::Display for DurableLocal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "DurableLocal({})", self.inner)
+        write!(f, "{DISPLAY_NAME}({})", self.inner)
     }
 }
 
@@ -82,14 +94,10 @@ fn create_parents(file: &FsPath) -> io::Result<Vec<PathBuf>> {
     Ok(changed)
 }
 
-/// Writes `payload` to `path` if nothing is there, durably: a staging file
-/// beside it, hard-linked to the final name (which fails if the name is
-/// taken, so no reader ever sees a partial file), the staging name removed,
-/// then the file's data and the changed directories synced, side by side:
-/// they are independent, and a journaling file system completes syncs that
-/// overlap in one commit. Nothing may refer to the file before this returns
-/// (the publish comes after), so the order among the syncs does not matter.
-fn create_durably(path: &FsPath, payload: &PutPayload) -> io::Result<()> {
+/// A fresh staging file beside `path` (its parent directories created),
+/// and the directories whose entries changed, which must be synced once the
+/// file is linked.
+fn create_staging(path: &FsPath) -> io::Result<(File, PathBuf, Vec<PathBuf>)> {
     let mut dirs = create_parents(path)?;
     let dir = path
         .parent()
@@ -102,23 +110,27 @@ fn create_durably(path: &FsPath, payload: &PutPayload) -> io::Result<()> {
         name.to_string_lossy(),
         uuid::Uuid::new_v4().simple()
     ));
-    let written = (|| {
-        let mut f = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&staging)?;
-        for chunk in payload.iter() {
-            f.write_all(chunk)?;
-        }
-        fs::hard_link(&staging, path)?;
-        Ok::<File, io::Error>(f)
-    })();
-    let removed = fs::remove_file(&staging);
-    let file = written?;
-    removed?;
+    let f = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&staging)?;
     dirs.push(dir.to_path_buf());
     dirs.sort();
     dirs.dedup();
+    Ok((f, staging, dirs))
+}
+
+/// Links the written `staging` file to `path` (failing with
+/// `AlreadyExists` if the name is taken), removes the staging name, then
+/// syncs the file's data and the changed directories side by side: they are
+/// independent, and a journaling file system completes syncs that overlap in
+/// one commit. Nothing may refer to the file before this returns (the
+/// publish comes after), so the order among the syncs does not matter.
+fn link_durably(file: &File, staging: &FsPath, path: &FsPath, dirs: &[PathBuf]) -> io::Result<()> {
+    let linked = fs::hard_link(staging, path);
+    let removed = fs::remove_file(staging);
+    linked?;
+    removed?;
     std::thread::scope(|s| {
         let syncs: Vec<_> = dirs.iter().map(|d| s.spawn(move || sync_dir(d))).collect();
         let data = file.sync_data();
@@ -132,6 +144,159 @@ fn create_durably(path: &FsPath, payload: &PutPayload) -> io::Result<()> {
             .collect::<io::Result<Vec<()>>>()
     })?;
     Ok(())
+}
+
+/// Writes `payload` to `path` if nothing is there, durably: a staging file
+/// beside it, hard-linked to the final name (which fails if the name is
+/// taken, so no reader ever sees a partial file), then synced (see
+/// [`link_durably`]).
+fn create_durably(path: &FsPath, payload: &PutPayload) -> io::Result<()> {
+    let (mut f, staging, dirs) = create_staging(path)?;
+    let written = (|| {
+        for chunk in payload.iter() {
+            f.write_all(chunk)?;
+        }
+        Ok::<(), io::Error>(())
+    })();
+    if let Err(e) = written {
+        let _ = fs::remove_file(&staging);
+        return Err(e);
+    }
+    link_durably(&f, &staging, path, &dirs)
+}
+
+/// An `io::Error` of a local write as an `object_store` error.
+fn store_error(shown: &str, source: io::Error) -> object_store::Error {
+    match source.kind() {
+        io::ErrorKind::AlreadyExists => object_store::Error::AlreadyExists {
+            path: shown.to_owned(),
+            source: Box::new(source),
+        },
+        _ => object_store::Error::Generic {
+            store: "DurableLocal",
+            source: Box::new(source),
+        },
+    }
+}
+
+fn join_error(e: tokio::task::JoinError) -> object_store::Error {
+    object_store::Error::Generic {
+        store: "DurableLocal",
+        source: Box::new(e),
+    }
+}
+
+/// A create-only, durable multipart upload into a staging file (see the
+/// module documentation). Parts may be written concurrently: each knows its
+/// offset when it is handed over.
+#[derive(Debug)]
+struct DurableUpload {
+    /// The staging file; `None` once completed or aborted.
+    file: Option<Arc<Mutex<File>>>,
+    staging: PathBuf,
+    path: PathBuf,
+    shown: String,
+    dirs: Vec<PathBuf>,
+    /// Where the next part goes.
+    offset: u64,
+}
+
+impl DurableUpload {
+    fn new(path: PathBuf, shown: String) -> io::Result<Self> {
+        let (f, staging, dirs) = create_staging(&path)?;
+        Ok(Self {
+            file: Some(Arc::new(Mutex::new(f))),
+            staging,
+            path,
+            shown,
+            dirs,
+            offset: 0,
+        })
+    }
+
+    /// Writes `data` at `offset`, then syncs it: the disk writes this part
+    /// while the caller prepares the next, and the sync on completion is short.
+    fn write_part(file: &Mutex<File>, offset: u64, data: &PutPayload) -> io::Result<()> {
+        use std::io::{Seek, SeekFrom};
+        let synced = {
+            let mut f = file.lock().unwrap_or_else(PoisonError::into_inner);
+            f.seek(SeekFrom::Start(offset))?;
+            for chunk in data.iter() {
+                f.write_all(chunk)?;
+            }
+            f.try_clone()?
+        };
+        // Outside the lock: other parts keep writing while this one syncs.
+        synced.sync_data()
+    }
+}
+
+#[async_trait]
+impl MultipartUpload for DurableUpload {
+    fn put_part(&mut self, data: PutPayload) -> UploadPart {
+        let offset = self.offset;
+        self.offset += data.content_length() as u64;
+        let shown = self.shown.clone();
+        let Some(file) = self.file.clone() else {
+            return Box::pin(futures::future::ready(Err(store_error(
+                &shown,
+                io::Error::other("the upload was completed or aborted already"),
+            ))));
+        };
+        // Started now, not when the future is first polled.
+        let task = tokio::task::spawn_blocking(move || Self::write_part(&file, offset, &data));
+        Box::pin(async move {
+            task.await
+                .map_err(join_error)?
+                .map_err(|e| store_error(&shown, e))
+        })
+    }
+
+    async fn complete(&mut self) -> Result<PutResult> {
+        let file = self.file.take().ok_or_else(|| {
+            store_error(
+                &self.shown,
+                io::Error::other("the upload was completed or aborted already"),
+            )
+        })?;
+        let (staging, path, dirs) = (self.staging.clone(), self.path.clone(), self.dirs.clone());
+        tokio::task::spawn_blocking(move || {
+            let f = file.lock().unwrap_or_else(PoisonError::into_inner);
+            let linked = link_durably(&f, &staging, &path, &dirs);
+            if linked.is_err() {
+                let _ = fs::remove_file(&staging);
+            }
+            linked
+        })
+        .await
+        .map_err(join_error)?
+        .map_err(|e| store_error(&self.shown, e))?;
+        Ok(PutResult {
+            e_tag: None,
+            version: None,
+            extensions: Default::default(),
+        })
+    }
+
+    async fn abort(&mut self) -> Result<()> {
+        if self.file.take().is_some() {
+            let staging = self.staging.clone();
+            tokio::task::spawn_blocking(move || fs::remove_file(staging))
+                .await
+                .map_err(join_error)?
+                .map_err(|e| store_error(&self.shown, e))?;
+        }
+        Ok(())
+    }
+}
+
+impl Drop for DurableUpload {
+    fn drop(&mut self) {
+        // Neither completed nor aborted: nothing may be left behind.
+        if self.file.take().is_some() {
+            let _ = fs::remove_file(&self.staging);
+        }
+    }
 }
 
 #[async_trait]
@@ -152,20 +317,8 @@ impl ObjectStore for DurableLocal {
         let shown = location.to_string();
         tokio::task::spawn_blocking(move || create_durably(&path, &payload))
             .await
-            .map_err(|e| object_store::Error::Generic {
-                store: "DurableLocal",
-                source: Box::new(e),
-            })?
-            .map_err(|source| match source.kind() {
-                io::ErrorKind::AlreadyExists => object_store::Error::AlreadyExists {
-                    path: shown,
-                    source: Box::new(source),
-                },
-                _ => object_store::Error::Generic {
-                    store: "DurableLocal",
-                    source: Box::new(source),
-                },
-            })?;
+            .map_err(join_error)?
+            .map_err(|e| store_error(&shown, e))?;
         Ok(PutResult {
             e_tag: None,
             version: None,
@@ -173,12 +326,25 @@ impl ObjectStore for DurableLocal {
         })
     }
 
+    /// Create-only and durable, unlike `LocalFileSystem`'s (see the module
+    /// documentation): completing fails with `AlreadyExists` if the name is
+    /// taken.
     async fn put_multipart_opts(
         &self,
         location: &Path,
         opts: PutMultipartOptions,
     ) -> Result<Box<dyn MultipartUpload>> {
-        self.inner.put_multipart_opts(location, opts).await
+        if !opts.attributes.is_empty() || !opts.tags.encoded().is_empty() {
+            return self.inner.put_multipart_opts(location, opts).await;
+        }
+        let path = self.inner.path_to_filesystem(location)?;
+        let shown = location.to_string();
+        let upload = tokio::task::spawn_blocking(move || {
+            DurableUpload::new(path, shown.clone()).map_err(|e| store_error(&shown, e))
+        })
+        .await
+        .map_err(join_error)??;
+        Ok(Box::new(upload))
     }
 
     async fn get_opts(&self, location: &Path, options: GetOptions) -> Result<GetResult> {

@@ -293,3 +293,112 @@ async fn large_files_decode_in_parallel_and_read_back_exactly() {
     let want = all.slice(150_000, 50_000).project(&[2, 0]).unwrap();
     assert_batches_equal(&got, &want);
 }
+
+/// Every file and directory entry under `dir`, hidden ones included.
+fn entries(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let e = e.unwrap();
+            if e.file_type().unwrap().is_dir() {
+                todo.push(e.path());
+            } else {
+                out.push(e.path().strip_prefix(dir).unwrap().display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn streamed_files_of_many_row_groups_and_parts_round_trip() {
+    // The local warehouse streams each file in parts as its row groups are
+    // finished; small row groups and parts make many of both.
+    let (dir, store) = local();
+    assert!(crate::storage::multipart_is_create_only(store.as_ref()));
+    assert!(!crate::storage::multipart_is_create_only(memory().as_ref()));
+    let batches: Vec<RecordBatch> = (0..8).map(|i| numbers(i * 25_000, 25_000)).collect();
+    let opts = WriteOptions {
+        max_row_group_rows: 7_000,
+        ..WriteOptions::default()
+    };
+    let files = write(&store, "t/p=1/b", &batches, &opts).await.unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].rows, 200_000);
+    let path = Path::from(files[0].path.as_str());
+    let bytes = store.get(&path).await.unwrap().bytes().await.unwrap();
+    assert_eq!(bytes.len() as u64, files[0].size);
+    assert!(
+        files[0].size > 4 * super::super::write::PART_SIZE as u64,
+        "{} bytes make several parts",
+        files[0].size
+    );
+    let meta = parquet::file::metadata::ParquetMetaDataReader::new()
+        .parse_and_finish(&bytes)
+        .unwrap();
+    let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+    assert_eq!(groups.len(), 29, "{groups:?}");
+    assert!(groups.iter().all(|&n| n <= 7_000), "{groups:?}");
+    let schema = batches[0].schema();
+    let (got, _) = read_all(&store, &files, &schema, &ReadOptions::default()).await;
+    assert_batches_equal(&got, &concat_batches(&schema, &batches).unwrap());
+    // Nothing but the file itself: no staging files left.
+    assert_eq!(entries(dir.path()), ["t/p=1/b/part-00000.parquet"]);
+}
+
+#[tokio::test]
+async fn a_failed_write_leaves_no_object_behind() {
+    for streamed in [true, false] {
+        let (dir, local) = local();
+        let store = if streamed { local } else { memory() };
+        // Enough rows for several parts and row groups before the failure.
+        let mut input: Vec<crate::Result<RecordBatch>> =
+            (0..4).map(|i| Ok(numbers(i * 25_000, 25_000))).collect();
+        input.push(Err(crate::Error::invalid(
+            "client_stream",
+            "the source failed",
+        )));
+        input.push(Ok(numbers(100_000, 10)));
+        let opts = WriteOptions {
+            max_row_group_rows: 7_000,
+            ..WriteOptions::default()
+        };
+        let e = write_files(
+            &store,
+            &Path::from("t/p=1/b"),
+            numbers(0, 1).schema(),
+            futures::stream::iter(input),
+            &opts,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(e.code(), "client_stream", "{e}");
+        let listed: Vec<_> = futures::StreamExt::collect::<Vec<_>>(store.list(None)).await;
+        assert!(listed.is_empty(), "{listed:?}");
+        assert_eq!(
+            entries(dir.path()),
+            Vec::<String>::new(),
+            "streamed={streamed}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_file_that_exists_already_is_a_conflict_and_stays() {
+    let (dir, store) = local();
+    let big: Vec<RecordBatch> = (0..4).map(|i| numbers(i * 25_000, 25_000)).collect();
+    let first = write(&store, "b/1", &[numbers(0, 100)], &WriteOptions::default())
+        .await
+        .unwrap();
+    let path = Path::from(first[0].path.as_str());
+    let before = store.get(&path).await.unwrap().bytes().await.unwrap();
+    let e = write(&store, "b/1", &big, &WriteOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), "conflict", "{e}");
+    let after = store.get(&path).await.unwrap().bytes().await.unwrap();
+    assert_eq!(before, after, "the first file is untouched");
+    assert_eq!(entries(dir.path()), ["b/1/part-00000.parquet"]);
+}
