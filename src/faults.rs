@@ -8,9 +8,11 @@
 //!
 //! Faults:
 //! - `read_then_update_publish`: the PostgreSQL publish reads the partition
-//!   pointers without a lock, decides the compare-and-swap on that read, waits
-//!   a moment and then moves the pointers unconditionally, the classic lost
-//!   update the scale-out test must catch.
+//!   pointers without a lock, decides the compare-and-swap on that read,
+//!   waits until another writer (any replica) has read the same pointer
+//!   version ([`rendezvous_read`], bounded) and then moves the pointers
+//!   unconditionally: the classic lost update, made to happen every run,
+//!   which the scale-out test must catch.
 //! - `skip_authorization`: the server authenticates tokens but lets every
 //!   valid token do everything, the hole the authorization matrix
 //!   (`cli/tests/authz.rs`) must catch.
@@ -81,3 +83,61 @@ pub fn crash_point(name: &str) {
 /// How long `ack_before_commit` holds a publish's transaction open after the
 /// publish has returned.
 pub const ACK_BEFORE_COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// For `read_then_update_publish`: records that this writer read version
+/// `version` of partition `partition_id`, then waits (at most 2 s) until
+/// another writer, in this process or another replica, has read the same
+/// version. Coordination goes through an unlogged table in the catalog's
+/// own database, so it spans replicas. Best effort: errors end the wait.
+#[cfg(feature = "faults")]
+pub(crate) async fn rendezvous_read(pool: &sqlx::PgPool, partition_id: i64, version: i64) {
+    use std::time::{Duration, Instant};
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    let setup = async {
+        let mut conn = pool.acquire().await?;
+        sqlx::query("SELECT pg_advisory_lock(7312)")
+            .execute(&mut *conn)
+            .await?;
+        let made = sqlx::query(
+            "CREATE UNLOGGED TABLE IF NOT EXISTS fault_rendezvous \
+             (partition_id bigint, version bigint, token text)",
+        )
+        .execute(&mut *conn)
+        .await;
+        sqlx::query("SELECT pg_advisory_unlock(7312)")
+            .execute(&mut *conn)
+            .await?;
+        made?;
+        sqlx::query("INSERT INTO fault_rendezvous VALUES ($1, $2, $3)")
+            .bind(partition_id)
+            .bind(version)
+            .bind(&token)
+            .execute(&mut *conn)
+            .await?;
+        Ok::<_, sqlx::Error>(())
+    };
+    if setup.await.is_err() {
+        return;
+    }
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < deadline {
+        let others: Result<i64, sqlx::Error> = sqlx::query_scalar(
+            "SELECT count(*) FROM fault_rendezvous \
+             WHERE partition_id = $1 AND version = $2 AND token <> $3",
+        )
+        .bind(partition_id)
+        .bind(version)
+        .bind(&token)
+        .fetch_one(pool)
+        .await;
+        match others {
+            Ok(n) if n > 0 => return,
+            Ok(_) => tokio::time::sleep(Duration::from_millis(2)).await,
+            Err(_) => return,
+        }
+    }
+}
+
+/// Without the `faults` feature there is nothing to wait for.
+#[cfg(not(feature = "faults"))]
+pub(crate) async fn rendezvous_read(_pool: &sqlx::PgPool, _partition_id: i64, _version: i64) {}

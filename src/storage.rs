@@ -135,9 +135,47 @@ impl Storage {
     }
 }
 
-/// The full URI of an object path under a warehouse URL.
+/// The full URI of an object path under a warehouse URL: a valid URI
+/// (RFC 3986, RFC 8089 for `file:`), each path segment percent-encoded, so
+/// that a tool which decodes it (polars, Spark, a browser) opens exactly the
+/// object: the key `region=a b%3Dc` is written `region=a%20b%253Dc`.
 pub fn uri(warehouse: &str, path: &str) -> String {
-    format!("{}/{}", warehouse.trim_end_matches('/'), path)
+    format!("{}/{}", warehouse.trim_end_matches('/'), encode_path(path))
+}
+
+/// Percent-encodes every byte of `path` that may not appear as itself in a
+/// URI path (RFC 3986 `pchar`, with `/` between segments).
+fn encode_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    for &b in path.as_bytes() {
+        let keep = b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'/'
+            );
+        if keep {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
 }
 
 fn invalid_url(url: &str, why: &str) -> Error {
@@ -189,6 +227,27 @@ pub fn is_inside(location: &str, file: &str) -> bool {
 mod tests {
     use super::*;
     use crate::model::{KeyType, PartitionKey, PartitionSpec};
+
+    #[test]
+    fn uris_are_percent_encoded_once_per_segment() {
+        assert_eq!(
+            uri(
+                "file:///w/",
+                "s/t/region=a b%3Dc%25\u{e9}/1/part-00000.parquet"
+            ),
+            "file:///w/s/t/region=a%20b%253Dc%2525%C3%A9/1/part-00000.parquet"
+        );
+        assert_eq!(
+            uri("s3://bucket/prefix", "s/t/date=2016-10-31/1/p.parquet"),
+            "s3://bucket/prefix/s/t/date=2016-10-31/1/p.parquet"
+        );
+        // What a decoder gets back is the object key itself.
+        let u = url::Url::parse(&uri("file:///w", "s/region=a b%3D/x")).unwrap();
+        assert_eq!(
+            u.to_file_path().unwrap(),
+            std::path::Path::new("/w/s/region=a b%3D/x")
+        );
+    }
 
     #[test]
     fn layout_follows_the_design() {

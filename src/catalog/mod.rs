@@ -12,6 +12,7 @@
 mod clock;
 mod migrate;
 pub mod postgres;
+pub(crate) mod rules;
 pub mod sqlite;
 
 use async_trait::async_trait;

@@ -85,19 +85,31 @@ pub(crate) fn restore(array: &ArrayRef, order: &[String]) -> Result<ArrayRef> {
     for (i, v) in merged.iter().enumerate() {
         index.entry(v).or_insert(i as i32);
     }
+    let valid = array.logical_nulls();
+    // Values no valid row refers to and the record lacks are dropped: a
+    // column of nulls decodes with a placeholder value (`""`) that was
+    // never a category.
+    let mut used = vec![false; values.len()];
+    for (row, k) in dict.normalized_keys().iter().enumerate() {
+        if !valid.as_ref().is_some_and(|n| n.is_null(row))
+            && let Some(u) = used.get_mut(*k)
+        {
+            *u = true;
+        }
+    }
     let mut remap: Vec<Option<i32>> = Vec::with_capacity(values.len());
-    for v in values.iter() {
-        remap.push(v.map(|v| match index.get(v) {
-            Some(i) => *i,
-            None => {
+    for (v, used) in values.iter().zip(&used) {
+        remap.push(v.and_then(|v| match index.get(v) {
+            Some(i) => Some(*i),
+            None if *used => {
                 let i = merged.len() as i32;
                 merged.push(v);
                 index.insert(v, i);
-                i
+                Some(i)
             }
+            None => None,
         }));
     }
-    let valid = array.logical_nulls();
     let keys: Int32Array = dict
         .normalized_keys()
         .iter()
@@ -171,5 +183,19 @@ mod tests {
             values.iter().flatten().collect::<Vec<_>>(),
             ["small", "large"]
         );
+    }
+
+    #[test]
+    fn a_column_of_nulls_gains_no_placeholder_category() {
+        // Parquet decodes an all-null dictionary column with a "" value.
+        let keys = arrow_array::Int8Array::from(vec![None, None, None]);
+        let decoded: ArrayRef = Arc::new(
+            DictionaryArray::<Int8Type>::try_new(keys, Arc::new(StringArray::from(vec![""])))
+                .unwrap(),
+        );
+        let out = restore(&decoded, &["a".to_owned(), "b".to_owned()]).unwrap();
+        let values = out.as_any_dictionary().values().as_string::<i32>().clone();
+        assert_eq!(values.iter().flatten().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(out.null_count(), 3);
     }
 }

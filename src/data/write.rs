@@ -28,7 +28,7 @@ use parquet::schema::types::ColumnPath;
 use super::dictionary_order;
 use super::encode::ParallelFileWriter;
 use crate::error::{Error, Result};
-use crate::model::{DataFile, same_logical_type};
+use crate::model::{DataFile, casts_losslessly, exact_in_float64, same_logical_type};
 
 /// Bytes per part of a streamed file (small in tests, to make many parts).
 pub(crate) const PART_SIZE: usize = if cfg!(test) {
@@ -430,6 +430,18 @@ pub(crate) fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordB
             if got.data_type() == f.data_type() {
                 Ok(col)
             } else if same_logical_type(got.data_type(), f.data_type()) {
+                Ok(arrow_cast::cast(&col, f.data_type())?)
+            } else if casts_losslessly(got.data_type(), f.data_type()) {
+                if *f.data_type() == DataType::Float64
+                    && let Some(v) = exact_in_float64(col.as_ref())
+                {
+                    return Err(Error::SchemaMismatch {
+                        message: format!(
+                            "column {} holds {v}, which the table's type float64 cannot hold exactly; hint: store it in an int64 column, or round it first",
+                            f.name()
+                        ),
+                    });
+                }
                 Ok(arrow_cast::cast(&col, f.data_type())?)
             } else {
                 Err(mismatch(format!(

@@ -16,7 +16,7 @@ use super::writes::{
 use crate::ErrorKind;
 use crate::error::{Error, Result};
 use crate::model::{
-    Batch, BatchState, Commit, Context, Expect, KeyType, NamespaceName, NewNamespace, NewTable,
+    Batch, BatchState, Casts, Commit, Context, Expect, KeyType, Namespace, NamespaceName, NewTable,
     PartitionKey, PartitionSpec, PartitionValues, Table, TableIdent, shown,
 };
 
@@ -122,17 +122,19 @@ pub fn table_for_data(
 }
 
 impl Metastore {
-    /// Gets a table, or creates it (and its namespace) as `new` describes.
-    /// Returns the table and whether this call created it. Two writers
-    /// creating the same table at once both succeed: the loser gets the
-    /// winner's table.
+    /// Gets a table, or creates it as `new` describes. Returns the table and
+    /// whether this call created it. The namespace must exist: creating one
+    /// is deliberate (`create_namespace`), so a typo such as `slaes` fails
+    /// with `namespace_not_found` (and "did you mean `sales`") instead of
+    /// creating a namespace nobody asked for. Two writers creating the same
+    /// table at once both succeed: the loser gets the winner's table.
     pub async fn ensure_table(&self, ctx: &Context, new: &NewTable) -> Result<(Table, bool)> {
         match self.table(&new.ident).await {
             Ok(t) => return Ok((t, false)),
             Err(e) if e.kind() == ErrorKind::NotFound => {}
             Err(e) => return Err(e),
         }
-        self.ensure_namespace(ctx, &new.ident.namespace).await?;
+        self.require_namespace(&new.ident.namespace).await?;
         match self.create_table(ctx, new).await {
             Ok(t) => Ok((t, true)),
             Err(e) if e.kind() == ErrorKind::AlreadyExists => {
@@ -142,23 +144,20 @@ impl Metastore {
         }
     }
 
-    /// Creates a namespace unless it exists. Returns whether it was created.
-    pub async fn ensure_namespace(&self, ctx: &Context, name: &NamespaceName) -> Result<bool> {
+    /// The namespace, or `namespace_not_found` whose hint names the closest
+    /// existing namespace when there is one.
+    pub async fn require_namespace(&self, name: &NamespaceName) -> Result<Namespace> {
         match self.namespace(name).await {
-            Ok(_) => return Ok(false),
-            Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
-        }
-        let ns = NewNamespace {
-            name: name.clone(),
-            description: None,
-            owner: None,
-            properties: Default::default(),
-        };
-        match self.create_namespace(ctx, &ns).await {
-            Ok(_) => Ok(true),
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(e),
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                let names: Vec<String> = self
+                    .namespaces()
+                    .await?
+                    .into_iter()
+                    .map(|n| n.name.as_str().to_owned())
+                    .collect();
+                Err(crate::model::missing_namespace(name, &names))
+            }
+            other => other,
         }
     }
 
@@ -217,7 +216,12 @@ impl Metastore {
                 .collect::<Vec<_>>(),
             schema.metadata().clone(),
         );
-        check_schema(&t.schema, &data_schema, options.schema_mode)?;
+        check_schema(
+            &t.schema,
+            &data_schema,
+            options.schema_mode,
+            Casts::Lossless,
+        )?;
         let groups = split_by_keys(&t.partition_keys, &batches)?;
         if groups.is_empty() {
             return Err(Error::invalid(

@@ -14,7 +14,7 @@ use tokio::io::AsyncWriteExt;
 use super::Metastore;
 use crate::data;
 use crate::error::{Error, Result};
-use crate::model::{Batch, BatchId, BatchState, DataFile, SchemaMode, TableIdent};
+use crate::model::{Batch, BatchId, BatchState, Casts, DataFile, SchemaMode, TableIdent};
 use crate::storage;
 
 /// A request body: chunks of bytes (errors already mapped, e.g. to 413).
@@ -88,7 +88,7 @@ impl Metastore {
                     "uploaded size differs from the stored size".into(),
                 ));
             }
-            super::writes::check_schema(&t.schema, &info.schema, mode)?;
+            super::writes::check_schema(&t.schema, &info.schema, mode, Casts::None)?;
             let file = DataFile {
                 path: path.to_string(),
                 size: info.size,

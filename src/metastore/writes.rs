@@ -11,10 +11,10 @@ use super::Metastore;
 use crate::data;
 use crate::error::{Error, Result};
 use crate::model::{
-    Batch, BatchId, BatchState, Commit, Context, DataFile, Event, Expect, NewTable, PartitionSpec,
-    PartitionValues, Properties, PublishItem, PublishPlan, RollbackRequest, SchemaChange,
-    SchemaMode, StageRequest, Table, TableIdent, WrittenFiles, fingerprint, merge_schemas,
-    schemas_compatible,
+    Batch, BatchId, BatchState, Casts, Commit, Context, DataFile, Event, Expect, NewTable,
+    PartitionSpec, PartitionValues, Properties, PublishItem, PublishPlan, RollbackRequest,
+    SchemaChange, SchemaMode, StageRequest, Table, TableIdent, WrittenFiles, fingerprint,
+    merge_schemas_with, schemas_compatible, schemas_compatible_with, stored_schema,
 };
 use crate::storage;
 
@@ -182,20 +182,26 @@ fn data_schema(table: &Table, input: &Schema) -> Schema {
         })
         .cloned()
         .collect();
-    Schema::new_with_metadata(fields, input.metadata().clone())
+    stored_schema(
+        &table.schema,
+        &Schema::new_with_metadata(fields, input.metadata().clone()),
+    )
 }
 
 /// Checks a batch schema against the table under `mode`; with merge, returns
 /// the merged table schema and added columns when it changes anything.
+/// `casts`: whether batchmeta encodes the data itself (and so may cast a
+/// column losslessly to the table's type) or takes files as they are.
 pub(super) fn check_schema(
     table: &Schema,
     batch: &Schema,
     mode: SchemaMode,
+    casts: Casts,
 ) -> Result<Option<(Schema, Vec<String>)>> {
     match mode {
-        SchemaMode::Strict => schemas_compatible(table, batch).map(|()| None),
+        SchemaMode::Strict => schemas_compatible_with(table, batch, casts).map(|()| None),
         SchemaMode::Merge => {
-            let (merged, added) = merge_schemas(table, batch)?;
+            let (merged, added) = merge_schemas_with(table, batch, casts)?;
             Ok((merged != *table).then_some((merged, added)))
         }
     }
@@ -304,7 +310,7 @@ impl Metastore {
             ));
         }
         let out_schema = std::sync::Arc::new(data_schema(t, &schema));
-        check_schema(&t.schema, &out_schema, mode)?;
+        check_schema(&t.schema, &out_schema, mode, Casts::Lossless)?;
         #[cfg(feature = "client")]
         if let super::DataAccess::Server { client, .. } = &self.data {
             return client
@@ -413,8 +419,20 @@ impl Metastore {
                     ),
                 ));
             }
-            let info =
-                data::inspect_file(self.direct()?.store(), &storage::object_path(p)?).await?;
+            let info = match data::inspect_file(self.direct()?.store(), &storage::object_path(p)?)
+                .await
+            {
+                Err(Error::Storage(object_store::Error::NotFound { .. })) => {
+                    return Err(Error::invalid(
+                        "batch_file_missing",
+                        format!(
+                            "file {p:?} is not in the warehouse: write it under batch {batch}'s prefix {} first, then add it",
+                            b.location
+                        ),
+                    ));
+                }
+                other => other?,
+            };
             if let Some(s) = &schema {
                 schemas_compatible(s, &info.schema)?;
             }
@@ -523,7 +541,7 @@ impl Metastore {
                     )
                 })?;
                 if let Some((merged, cols)) =
-                    check_schema(&table_schema, schema, options.schema_mode)?
+                    check_schema(&table_schema, schema, options.schema_mode, Casts::None)?
                 {
                     table_schema = merged;
                     added.extend(cols);
@@ -613,7 +631,12 @@ impl Metastore {
     {
         // Refuse a strict schema mismatch before anything is staged.
         let t = self.table(ident).await?;
-        check_schema(&t.schema, &data_schema(&t, &schema), options.schema_mode)?;
+        check_schema(
+            &t.schema,
+            &data_schema(&t, &schema),
+            options.schema_mode,
+            Casts::Lossless,
+        )?;
         let staged = self
             .stage(
                 ctx,

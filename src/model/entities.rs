@@ -340,7 +340,9 @@ pub struct Resolved {
 pub struct PartitionInfo {
     /// The partition.
     pub partition: PartitionValues,
-    /// Its current batch.
+    /// Its current batch (`current_batch` on the wire, as in a conflict
+    /// error and the CLI's JSON).
+    #[serde(rename = "current_batch")]
     pub current: BatchId,
     /// How many times its pointer changed.
     pub version: i64,

@@ -6,20 +6,24 @@ mod entities;
 mod names;
 mod partition;
 mod schema;
+pub mod time;
 mod token;
 
 pub use batch_id::BatchId;
 pub use entities::*;
-pub use names::{KeyName, NamespaceName, PinName, TableIdent, TableName};
+pub use names::{
+    KeyName, NamespaceName, PinName, TableIdent, TableName, closest, missing_namespace,
+};
 pub(crate) use names::{check_identifier, shown};
 pub use partition::{
     KeyType, MAX_VALUE_BYTES, PartitionKey, PartitionSpec, PartitionValues, escape, unescape,
 };
 pub(crate) use partition::{prefix_bound, range_bound};
-pub(crate) use schema::same_logical_type;
 pub use schema::{
-    SchemaMode, fingerprint, merge_schemas, parse_columns, parse_data_type, schemas_compatible,
+    Casts, SchemaMode, fingerprint, merge_schemas, merge_schemas_with, parse_columns,
+    parse_data_type, schemas_compatible, schemas_compatible_with, stored_schema,
 };
+pub(crate) use schema::{casts_losslessly, exact_in_float64, same_logical_type};
 pub use token::{
     Access, Grant, IssuedToken, MAX_TOKEN_NAME, NewToken, Role, Secret, StoredToken, Token,
     check_token_name,

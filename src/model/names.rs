@@ -34,6 +34,57 @@ pub(crate) fn check_identifier(what: &str, name: &str) -> Result<()> {
     }
 }
 
+/// `namespace_not_found` for `name`: the hint names the closest of
+/// `existing` (a typo such as `slaes` for `sales`), else how to create it.
+pub fn missing_namespace(name: &NamespaceName, existing: &[String]) -> Error {
+    let hint = match closest(name.as_str(), existing) {
+        Some(c) => format!(
+            "did you mean `{c}`? a new namespace is created on purpose, with `meta ns create {name}`"
+        ),
+        None => format!("create it first with `meta ns create {name}`"),
+    };
+    Error::not_found_hint(crate::error::Object::Namespace, name.to_string(), hint)
+}
+
+/// The candidate nearest to `name` by edit distance (a swap of two
+/// neighbours counts once), if it is near enough to be a typo: at most 1
+/// edit for names of up to 4 characters, 2 beyond.
+pub fn closest<'a>(name: &str, candidates: &'a [String]) -> Option<&'a str> {
+    let limit = if name.chars().count() <= 4 { 1 } else { 2 };
+    candidates
+        .iter()
+        .map(|c| (edit_distance(name, c), c))
+        .filter(|(d, c)| *d <= limit && c.as_str() != name)
+        .min_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(b.1)))
+        .map(|(_, c)| c.as_str())
+}
+
+/// Optimal string alignment distance (Levenshtein plus adjacent swaps).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut d = vec![vec![0usize; b.len() + 1]; a.len() + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[a.len()][b.len()]
+}
+
 /// A name quoted for a message, cut short and with control characters escaped.
 pub(crate) fn shown(s: &str) -> String {
     let mut out: String = s.chars().take(80).flat_map(char::escape_debug).collect();
@@ -195,5 +246,25 @@ mod tests {
     fn shown_escapes_and_truncates() {
         assert_eq!(shown("a\nb"), "\"a\\nb\"");
         assert!(shown(&"x".repeat(10_000)).ends_with("...\""));
+    }
+}
+
+#[cfg(test)]
+mod typo_tests {
+    use super::*;
+
+    #[test]
+    fn close_names_are_suggested_and_far_ones_not() {
+        let names = vec!["sales".to_owned(), "marketing".to_owned()];
+        assert_eq!(closest("slaes", &names), Some("sales"));
+        assert_eq!(closest("sale", &names), Some("sales"));
+        assert_eq!(closest("salesx", &names), Some("sales"));
+        assert_eq!(closest("finance", &names), None);
+        assert_eq!(closest("sales", &names), None);
+        let e = missing_namespace(&NamespaceName::new("slaes").unwrap(), &names);
+        assert_eq!(e.code(), "namespace_not_found");
+        assert!(e.to_string().contains("did you mean `sales`"), "{e}");
+        let e = missing_namespace(&NamespaceName::new("finance").unwrap(), &names);
+        assert!(e.to_string().contains("meta ns create finance"), "{e}");
     }
 }

@@ -153,6 +153,95 @@ pub(crate) fn same_logical_type(a: &DataType, b: &DataType) -> bool {
     logical(a) == logical(b)
 }
 
+/// Whether data of type `data` can be written into a column of type `table`
+/// without losing anything: a column of nulls (Arrow `null`, e.g. a pandas
+/// column that is all `None` in this batch) into any type, integers into
+/// wider integers, `float32` into `float64`, and integers into floats.
+/// 64-bit integers into `float64` are checked value by value when the data
+/// is cast ([`exact_in_float64`]); everything else here is lossless by type.
+pub(crate) fn casts_losslessly(data: &DataType, table: &DataType) -> bool {
+    use DataType::*;
+    let rank = |t: &DataType| match t {
+        Int8 | UInt8 => Some(1),
+        Int16 | UInt16 => Some(2),
+        Int32 | UInt32 => Some(4),
+        Int64 | UInt64 => Some(8),
+        _ => None,
+    };
+    match (data, table) {
+        (Null, _) => true,
+        (Float32, Float64) => true,
+        (Int8 | Int16 | UInt8 | UInt16, Float32) => true,
+        (d, Float64) => rank(d).is_some(),
+        (d, t) => match (rank(d), rank(t)) {
+            (Some(a), Some(b)) => {
+                let signed = |x: &DataType| matches!(x, Int8 | Int16 | Int32 | Int64);
+                match (signed(d), signed(t)) {
+                    (true, true) | (false, false) => a < b,
+                    (false, true) => a < b,
+                    (true, false) => false,
+                }
+            }
+            _ => false,
+        },
+    }
+}
+
+/// Largest integer magnitude that `float64` holds exactly (2^53).
+pub(crate) const FLOAT64_EXACT: u64 = 1 << 53;
+
+/// Whether every value of an integer column fits `float64` exactly; the
+/// first value that does not is returned as text.
+pub(crate) fn exact_in_float64(col: &dyn arrow_array::Array) -> Option<String> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Int64Type, UInt64Type};
+    match col.data_type() {
+        DataType::Int64 => col
+            .as_primitive::<Int64Type>()
+            .iter()
+            .flatten()
+            .find(|v| v.unsigned_abs() > FLOAT64_EXACT)
+            .map(|v| v.to_string()),
+        DataType::UInt64 => col
+            .as_primitive::<UInt64Type>()
+            .iter()
+            .flatten()
+            .find(|v| *v > FLOAT64_EXACT)
+            .map(|v| v.to_string()),
+        _ => None,
+    }
+}
+
+/// Whether `data` fits a column of type `table`: the same logical type, or
+/// a lossless cast ([`casts_losslessly`]).
+pub(crate) fn fits(data: &DataType, table: &DataType) -> bool {
+    same_logical_type(table, data) || casts_losslessly(data, table)
+}
+
+/// The schema batchmeta writes for data of schema `data` into `table`: the
+/// data's columns (and metadata), each column the table knows and the data
+/// can be cast to losslessly given the table's type, so the files always
+/// carry the table's types.
+pub fn stored_schema(table: &Schema, data: &Schema) -> Schema {
+    let fields: Vec<Field> = data
+        .fields()
+        .iter()
+        .map(|f| match table.field_with_name(f.name()) {
+            Ok(t)
+                if !same_logical_type(t.data_type(), f.data_type())
+                    && casts_losslessly(f.data_type(), t.data_type()) =>
+            {
+                f.as_ref()
+                    .clone()
+                    .with_data_type(t.data_type().clone())
+                    .with_nullable(true)
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Schema::new_with_metadata(fields, data.metadata().clone())
+}
+
 /// A short stable fingerprint of a schema's columns and logical types
 /// (metadata and nullability are ignored).
 pub fn fingerprint(schema: &Schema) -> String {
@@ -169,12 +258,32 @@ pub fn fingerprint(schema: &Schema) -> String {
 /// Compares a batch's schema to the table's. `Ok(())` when compatible;
 /// otherwise a [`Error::SchemaMismatch`] naming every differing column.
 pub fn schemas_compatible(table: &Schema, batch: &Schema) -> Result<()> {
-    let diff = Diff::of(table, batch);
+    schemas_compatible_with(table, batch, Casts::None)
+}
+
+/// Whether a schema difference may be bridged by a lossless cast: only for
+/// data that batchmeta itself encodes ([`stored_schema`] gives the files the
+/// table's types); files written by someone else are taken as they are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Casts {
+    /// Every column's logical type must equal the table's.
+    None,
+    /// A column may be cast losslessly to the table's type.
+    Lossless,
+}
+
+/// [`schemas_compatible`], with lossless casts allowed or not.
+pub fn schemas_compatible_with(table: &Schema, batch: &Schema, casts: Casts) -> Result<()> {
+    let diff = Diff::of(table, batch, casts);
     if diff.is_empty() {
         Ok(())
     } else {
         Err(diff
-            .error("use schema_mode=merge to add new columns, or make the data match the table"))
+            .error(if diff.changed.is_empty() {
+                "use schema_mode=merge to add new columns, or make the data match the table"
+            } else {
+                "convert the columns to the table's types before storing (a column's type cannot change; schema_mode=merge only adds columns)"
+            }))
     }
 }
 
@@ -183,7 +292,16 @@ pub fn schemas_compatible(table: &Schema, batch: &Schema) -> Result<()> {
 /// Returns the new schema and the added column names, or a
 /// [`Error::SchemaMismatch`] when a column changed type.
 pub fn merge_schemas(table: &Schema, batch: &Schema) -> Result<(Schema, Vec<String>)> {
-    let diff = Diff::of(table, batch);
+    merge_schemas_with(table, batch, Casts::None)
+}
+
+/// [`merge_schemas`], with lossless casts allowed or not.
+pub fn merge_schemas_with(
+    table: &Schema,
+    batch: &Schema,
+    casts: Casts,
+) -> Result<(Schema, Vec<String>)> {
+    let diff = Diff::of(table, batch, casts);
     if !diff.changed.is_empty() {
         return Err(Diff {
             missing: Vec::new(),
@@ -223,7 +341,11 @@ struct Diff {
 }
 
 impl Diff {
-    fn of(table: &Schema, batch: &Schema) -> Self {
+    fn of(table: &Schema, batch: &Schema, casts: Casts) -> Self {
+        let fits = |data: &DataType, table: &DataType| match casts {
+            Casts::None => same_logical_type(table, data),
+            Casts::Lossless => fits(data, table),
+        };
         let mut d = Diff {
             missing: Vec::new(),
             added: Vec::new(),
@@ -232,14 +354,12 @@ impl Diff {
         for f in table.fields() {
             match batch.field_with_name(f.name()) {
                 Err(_) => d.missing.push(f.name().clone()),
-                Ok(b) if !same_logical_type(f.data_type(), b.data_type()) => {
-                    d.changed.push(format!(
-                        "{} ({} in the table, {} in the data)",
-                        f.name(),
-                        f.data_type(),
-                        b.data_type()
-                    ))
-                }
+                Ok(b) if !fits(b.data_type(), f.data_type()) => d.changed.push(format!(
+                    "{} ({} in the table, {} in the data)",
+                    f.name(),
+                    f.data_type(),
+                    b.data_type()
+                )),
                 Ok(_) => {}
             }
         }

@@ -1,7 +1,6 @@
 //! Request bodies and query strings of the v1 API. Responses are the model
 //! types themselves.
 
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -10,7 +9,7 @@ pub use crate::model::ServerInfo;
 use super::error::ApiError;
 use crate::model::{
     Action, BatchId, EventQuery, Expect, NamespaceName, Order, PartitionSpec, PinName, Properties,
-    SchemaMode, TableIdent, Version,
+    SchemaMode, TableIdent, Version, time,
 };
 
 /// `POST /v1/namespaces`.
@@ -148,8 +147,9 @@ pub struct RollbackBody {
 pub struct VersionParams {
     /// A batch ID.
     pub batch_id: Option<String>,
-    /// A server time (RFC 3339).
-    pub as_of: Option<DateTime<Utc>>,
+    /// A server time: ISO 8601 (`2016-11-01`, `2016-11-01T00:00:00Z`) or an
+    /// age such as `2d` or `1h`.
+    pub as_of: Option<String>,
     /// A pin name.
     pub pin: Option<String>,
 }
@@ -160,7 +160,7 @@ impl VersionParams {
         match (&self.batch_id, &self.as_of, &self.pin) {
             (None, None, None) => Ok(Version::Current),
             (Some(b), None, None) => Ok(Version::Batch(BatchId::parse(b)?)),
-            (None, Some(t), None) => Ok(Version::AsOf(*t)),
+            (None, Some(t), None) => Ok(Version::AsOf(time::parse_past(t)?)),
             (None, None, Some(p)) => Ok(Version::Pin(PinName::new(p.as_str())?)),
             _ => Err(ApiError::bad_request(
                 "invalid_version",
@@ -178,8 +178,8 @@ pub struct ResolveBody {
     pub partitions: Option<Vec<String>>,
     /// A batch ID.
     pub batch_id: Option<String>,
-    /// A server time (RFC 3339).
-    pub as_of: Option<DateTime<Utc>>,
+    /// A server time: ISO 8601 or an age such as `2d`.
+    pub as_of: Option<String>,
     /// A pin name.
     pub pin: Option<String>,
 }
@@ -189,7 +189,7 @@ impl ResolveBody {
     pub fn request(&self) -> Result<crate::ResolveRequest, ApiError> {
         let version = VersionParams {
             batch_id: self.batch_id.clone(),
-            as_of: self.as_of,
+            as_of: self.as_of.clone(),
             pin: self.pin.clone(),
         }
         .version()?;
@@ -238,10 +238,11 @@ pub struct CreatePinBody {
     pub partition: Option<String>,
     /// The batch of a batch pin.
     pub batch_id: Option<String>,
-    /// The time of a whole-table pin.
-    pub as_of: Option<DateTime<Utc>>,
-    /// When the pin stops holding anything.
-    pub expires_at: Option<DateTime<Utc>>,
+    /// The time of a whole-table pin: ISO 8601 or an age such as `2d`.
+    pub as_of: Option<String>,
+    /// When the pin stops holding anything: ISO 8601 or a duration from
+    /// now such as `30d`.
+    pub expires_at: Option<String>,
 }
 
 /// Partition listing filters.
@@ -335,10 +336,11 @@ pub struct EventsParams {
     pub principal: Option<String>,
     /// Only this action (`publish`, `rollback`, ...).
     pub action: Option<String>,
-    /// At or after this server time.
-    pub since: Option<DateTime<Utc>>,
-    /// Before this server time.
-    pub until: Option<DateTime<Utc>>,
+    /// At or after this server time: ISO 8601 (`2016-11-01`,
+    /// `2016-11-01T00:00:00Z`) or an age such as `1h` or `2d`.
+    pub since: Option<String>,
+    /// Before this server time (the same forms as `since`).
+    pub until: Option<String>,
     /// Change feed: events after this id, oldest first.
     pub after: Option<i64>,
     /// `newest_first` (default) or `oldest_first`.
@@ -387,8 +389,8 @@ impl EventsParams {
             partition: None,
             principal: self.principal.clone(),
             action: self.action.as_deref().map(Action::parse).transpose()?,
-            since: self.since,
-            until: self.until,
+            since: self.since.as_deref().map(time::parse_past).transpose()?,
+            until: self.until.as_deref().map(time::parse_past).transpose()?,
             after: self.after,
             order: self.order.unwrap_or_default(),
             cursor: self.cursor.clone(),

@@ -118,6 +118,18 @@ pub fn policy(method: &Method, route: &str) -> Option<Need> {
     })
 }
 
+/// The methods the access policy knows for a route template (empty for a
+/// route it does not know at all).
+fn allowed_methods(route: &str) -> Vec<&'static str> {
+    if route.is_empty() {
+        return Vec::new();
+    }
+    ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        .into_iter()
+        .filter(|m| Method::from_bytes(m.as_bytes()).is_ok_and(|m| policy(&m, route).is_some()))
+        .collect()
+}
+
 /// The caller of a request, as the middleware established it.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
@@ -300,6 +312,24 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
     let Some(need) = policy(&parts.method, &route) else {
+        let allow = allowed_methods(&route);
+        if !allow.is_empty() {
+            // A route that exists, with a method it does not have.
+            let mut resp = ApiError::http(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                format!(
+                    "{} is not a method of {route}; it allows {}",
+                    parts.method,
+                    allow.join(", ")
+                ),
+            )
+            .into_response();
+            if let Ok(v) = HeaderValue::from_str(&allow.join(", ")) {
+                resp.headers_mut().insert(header::ALLOW, v);
+            }
+            return resp;
+        }
         tracing::error!(route = %route, method = %parts.method, "route missing from the access policy");
         return forbidden("this endpoint is not covered by the access policy".to_owned());
     };

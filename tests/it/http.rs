@@ -104,7 +104,6 @@ async fn every_error_status_has_the_error_body_and_changes_nothing() {
         .await;
     let first = env.store(&t, "date=2016-10-31", 0, 5, "a").await;
     let tp = "/v1/namespaces/sales/tables/sold_items";
-    let before = env.snapshot().await;
 
     let cases: Vec<Case> = vec![
         (
@@ -288,9 +287,94 @@ async fn every_error_status_has_the_error_body_and_changes_nothing() {
             "invalid_arrow_stream",
         ),
     ];
+    let staged = env
+        .ms
+        .stage(
+            &env.ctx,
+            &t,
+            &[batchmeta::model::PartitionSpec::parse("date=2016-11-02").unwrap()],
+            &batchmeta::StageOptions::default(),
+        )
+        .await
+        .unwrap()
+        .remove(0);
+    let before = env.snapshot().await;
+    let cases: Vec<Case> = cases
+        .into_iter()
+        .chain([
+            (
+                "a method the collection lacks",
+                M::PUT,
+                "/v1/namespaces".into(),
+                None,
+                405,
+                "method_not_allowed",
+            ),
+            (
+                "a method the namespace lacks",
+                M::DELETE,
+                "/v1/namespaces/sales".into(),
+                None,
+                405,
+                "method_not_allowed",
+            ),
+            (
+                "a time nobody can parse",
+                M::GET,
+                "/v1/events?since=yesterday".into(),
+                None,
+                400,
+                "invalid_time",
+            ),
+            (
+                "adding a file that is not there",
+                M::POST,
+                format!("{tp}/batches/{}/files", staged.id),
+                Some((
+                    "application/json",
+                    serde_json::to_vec(&json!({"paths": [format!("{}/nope.parquet", staged.location)]}))
+                        .unwrap(),
+                )),
+                400,
+                "batch_file_missing",
+            ),
+            (
+                "republishing a committed batch with a wrong expected batch",
+                M::POST,
+                format!("{tp}/publish"),
+                Some((
+                    "application/json",
+                    serde_json::to_vec(&json!({"items": [{"partition": "date=2016-10-31", "batch_id": first.batch.id.to_string(), "expected_batch": "20000101000000000000"}]}))
+                        .unwrap(),
+                )),
+                409,
+                "conflict",
+            ),
+        ])
+        .collect();
     for (label, method, path, body, status, code) in cases {
         let (s, b) = http.call(method, &path, body).await;
         assert_error(s, &b, status, code, label);
+    }
+    // A 405 says which methods the route has.
+    let res = http
+        .client
+        .put(format!("{}/v1/namespaces", http.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status().as_u16(), 405);
+    assert_eq!(res.headers()["allow"], "GET, POST");
+    // `since` takes what the CLI takes: an age or a bare date.
+    for since in ["1h", "2016-10-31", "2016-10-31T00:00:00Z"] {
+        let (s, b) = http
+            .call(M::GET, &format!("/v1/events?since={since}"), None)
+            .await;
+        assert_eq!(s, 200, "since={since}: {b}");
+        assert!(
+            !b["items"].as_array().unwrap().is_empty(),
+            "since={since}: {b}"
+        );
     }
     // A conflict names the current batch.
     let (s, b) = http

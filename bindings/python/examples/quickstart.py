@@ -25,6 +25,10 @@ def main() -> None:
     )
     day = {"date": dt.date(2016, 10, 31)}
 
+    # A namespace is created on purpose, once; a store into a misspelled
+    # one fails instead of creating it.
+    bm.create_namespace("sales", exist_ok=True)
+
     # The first write creates the table (partitioned by date).
     first = bm.store_dataframe(sales, "sales", "sold_items", partitions=[day])
     print("stored", first.rows, "rows as batch", first.batch_id)

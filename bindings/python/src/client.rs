@@ -10,8 +10,8 @@ use std::time::Duration;
 use arrow_pyarrow::PyArrowType;
 use batchmeta::metastore::table_for_data;
 use batchmeta::model::{
-    Action, Batch, Context, EventQuery, Expect, KeyType, NamespaceName, NewPin, Order,
-    PartitionKey, PartitionQuery, PartitionSpec, PinName, PinTarget, RollbackRequest, Table,
+    Action, Batch, Context, EventQuery, Expect, KeyType, NamespaceName, NewNamespace, NewPin,
+    Order, PartitionKey, PartitionQuery, PartitionSpec, PinName, PinTarget, RollbackRequest, Table,
     TableIdent, Version,
 };
 use batchmeta::{
@@ -616,6 +616,35 @@ impl Client {
         convert::to_python(py, &table_json(&ms, &t))
     }
 
+    /// Creates a namespace (a store never creates one: a typo must not).
+    #[pyo3(signature = (namespace, *, description=None, owner=None, properties=None, exist_ok=false))]
+    fn create_namespace<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: &str,
+        description: Option<String>,
+        owner: Option<String>,
+        properties: Option<&Bound<'py, PyAny>>,
+        exist_ok: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let new = NewNamespace {
+            name: NamespaceName::new(namespace).py()?,
+            description,
+            owner,
+            properties: convert::string_map(properties, "properties")?,
+        };
+        let (rt, ms, ctx) = self.handle(py)?;
+        let ns = block(py, &rt, async {
+            match ms.create_namespace(&ctx, &new).await {
+                Err(e) if exist_ok && e.kind() == ErrorKind::AlreadyExists => {
+                    ms.namespace(&new.name).await
+                }
+                other => other,
+            }
+        })?;
+        convert::serialized(py, &ns)
+    }
+
     /// The namespaces.
     fn namespaces<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let (rt, ms, _) = self.handle(py)?;
@@ -656,7 +685,7 @@ impl Client {
         new.properties = convert::string_map(properties, "properties")?;
         let (rt, ms, ctx) = self.handle(py)?;
         let t = block(py, &rt, async {
-            ms.ensure_namespace(&ctx, &ident.namespace).await?;
+            ms.require_namespace(&ident.namespace).await?;
             match ms.create_table(&ctx, &new).await {
                 Err(e) if exist_ok && e.kind() == ErrorKind::AlreadyExists => {
                     ms.table(&ident).await
@@ -697,7 +726,7 @@ impl Client {
         let batch = batch_id.map(convert::batch_id).transpose()?;
         let expires_at = expires_at
             .filter(|a| !a.is_none())
-            .map(|a| convert::time(a, "expires_at"))
+            .map(|a| convert::future_time(a, "expires_at"))
             .transpose()?;
         if spec.is_some() && as_of.is_some() {
             return Err(invalid(
@@ -769,18 +798,27 @@ impl Client {
         namespace: Option<&str>,
         table: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let ident = match (namespace, table) {
-            (Some(n), Some(t)) => Some(ident(n, t)?),
-            (None, None) => None,
-            _ => {
+        let (ident, only_namespace) = match (namespace, table) {
+            (Some(n), Some(t)) => (Some(ident(n, t)?), None),
+            (Some(n), None) => (None, Some(NamespaceName::new(n).py()?)),
+            (None, None) => (None, None),
+            (None, Some(_)) => {
                 return Err(invalid(
                     "invalid_input",
-                    "give both namespace and table, or neither for every pin",
+                    "a table needs its namespace: pins(namespace, table), pins(namespace) or pins() for every pin",
                 ));
             }
         };
         let (rt, ms, _) = self.handle(py)?;
-        let pins = block(py, &rt, ms.pins(ident.as_ref()))?;
+        let mut pins = block(py, &rt, async {
+            if let Some(ns) = &only_namespace {
+                ms.require_namespace(ns).await?;
+            }
+            ms.pins(ident.as_ref()).await
+        })?;
+        if let Some(ns) = &only_namespace {
+            pins.retain(|p| p.table.namespace == *ns);
+        }
         convert::serialized(py, &pins)
     }
 

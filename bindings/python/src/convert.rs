@@ -155,38 +155,49 @@ pub(crate) fn schema_mode(s: Option<&str>) -> PyResult<SchemaMode> {
     }
 }
 
-/// Reads a time: a `datetime` (naive = UTC) or an ISO 8601 string.
+/// Reads a point in time in the past: a `datetime` (naive = UTC), a `date`,
+/// or a string in any form the CLI accepts (`2016-11-01`, ISO 8601, an age
+/// such as `1h` or `2d`), parsed by the one parser in `batchmeta::model::time`.
 pub(crate) fn time(v: &Bound<'_, PyAny>, what: &str) -> PyResult<DateTime<Utc>> {
-    let text = if let Ok(s) = v.cast::<PyString>() {
-        s.to_string()
-    } else if is_datetime(v)? {
+    moment(v, what, batchmeta::model::time::parse_past)
+}
+
+/// Reads a point in time in the future: as [`time`], but an age counts
+/// forward (`expires_at="30d"`).
+pub(crate) fn future_time(v: &Bound<'_, PyAny>, what: &str) -> PyResult<DateTime<Utc>> {
+    moment(v, what, batchmeta::model::time::parse_future)
+}
+
+fn moment(
+    v: &Bound<'_, PyAny>,
+    what: &str,
+    parse: fn(&str) -> batchmeta::Result<DateTime<Utc>>,
+) -> PyResult<DateTime<Utc>> {
+    if let Ok(s) = v.cast::<PyString>() {
+        return parse(&s.to_string()).py();
+    }
+    if is_datetime(v)? {
         let iso: String = v.call_method0("isoformat")?.extract()?;
-        if v.getattr("tzinfo")?.is_none() {
+        let iso = if v.getattr("tzinfo")?.is_none() {
             format!("{iso}+00:00")
         } else {
             iso
-        }
-    } else {
-        return Err(invalid(
-            "invalid_time",
-            format!("{what} must be a datetime or an ISO 8601 string"),
-        ));
-    };
-    let parsed = DateTime::parse_from_rfc3339(&text)
-        .map(|t| t.with_timezone(&Utc))
-        .or_else(|_| {
-            chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S%.f")
-                .or_else(|_| chrono::NaiveDateTime::parse_from_str(&text, "%Y-%m-%d %H:%M:%S%.f"))
-                .map(|n| n.and_utc())
-        });
-    parsed.map_err(|_| {
-        invalid(
-            "invalid_time",
-            format!(
-                "{what} {text:?} is not a time: use a datetime or ISO 8601 such as 2016-11-02T23:42:52Z"
-            ),
-        )
-    })
+        };
+        return DateTime::parse_from_rfc3339(&iso)
+            .map(|t| t.with_timezone(&Utc))
+            .map_err(|_| invalid("invalid_time", format!("{what} {iso:?} is not a time")));
+    }
+    if is_date(v)? {
+        // A `datetime.date`: midnight UTC.
+        let iso: String = v.call_method0("isoformat")?.extract()?;
+        return parse(&iso).py();
+    }
+    Err(invalid(
+        "invalid_time",
+        format!(
+            "{what} must be a datetime, a date or a string such as \"2016-11-01\", \"2016-11-01T00:00:00Z\" or \"2d\""
+        ),
+    ))
 }
 
 /// A filter literal.

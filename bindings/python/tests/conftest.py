@@ -4,6 +4,7 @@ uploaded through the server), one fresh namespace per test."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -34,19 +35,24 @@ class Server:
     warehouse: Path
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """A `meta serve` on a free loopback port (built by scripts/python-test)."""
+def meta_binary() -> Path:
+    """The test build of `meta` (built by scripts/python-test)."""
     binary = Path(os.environ.get("BATCHMETA_META_BIN", REPO / "target" / "debug" / "meta"))
     if not binary.exists():
         pytest.fail(f"{binary} is missing: run `cargo build -p batchmeta-cli` first")
-    root = tmp_path_factory.mktemp("server")
+    return binary
+
+
+@contextlib.contextmanager
+def running_server(root: Path, *extra: str) -> Iterator[Server]:
+    """A `meta serve` on a free loopback port with its catalog and
+    warehouse under `root`, stopped on exit."""
     warehouse = root / "warehouse"
     port = _free_port()
     log = open(root / "server.log", "wb")
     proc = subprocess.Popen(
         [
-            str(binary),
+            str(meta_binary()),
             "serve",
             "--bind",
             f"127.0.0.1:{port}",
@@ -54,6 +60,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             f"sqlite://{root / 'catalog.db'}",
             "--warehouse",
             str(warehouse),
+            *extra,
         ],
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -72,13 +79,22 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             proc.kill()
             raise RuntimeError(f"meta serve did not start: {(root / 'server.log').read_text()}")
         time.sleep(0.05)
-    yield Server(url=url, warehouse=warehouse)
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        yield Server(url=url, warehouse=warehouse)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One `meta serve` shared by the tests of a session."""
+    with running_server(tmp_path_factory.mktemp("server")) as srv:
+        yield srv
 
 
 @dataclass
@@ -109,9 +125,11 @@ def env(request: pytest.FixtureRequest, tmp_path: Path) -> Env:
     ns = "t" + uuid.uuid4().hex[:12]
     if request.param == "embedded":
         client = bm.Client(str(tmp_path / "catalog"))
+        client.create_namespace(ns)
         return Env("embedded", client, ns, tmp_path / "catalog" / "warehouse")
     srv: Server = request.getfixturevalue("server")
     client = bm.Client(srv.url, direct_data=request.param == "remote")
+    client.create_namespace(ns)
     return Env(request.param, client, ns, srv.warehouse)
 
 

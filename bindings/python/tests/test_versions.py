@@ -33,7 +33,7 @@ def test_overwrite_then_rollback_returns_the_old_frame(env: Env) -> None:
 
     h = env.client.history(env.ns, "t", "2016-10-31")
     assert [e.action for e in h] == ["rollback", "publish", "publish"]
-    assert [p.current for p in env.client.partitions(env.ns, "t")] == [r1.batch_id]
+    assert [p.current_batch for p in env.client.partitions(env.ns, "t")] == [r1.batch_id]
     # Nothing was deleted: the rolled-back batch is still readable.
     pd.testing.assert_frame_equal(load(env, batch_id=r2.batch_id), frame(2))
 

@@ -22,10 +22,15 @@ pub(crate) async fn run(s: &Session, cmd: &TableCommand) -> Result<()> {
             owner,
         } => {
             let ident = TableIdent::parse(table)?;
+            let mut keys_from_json = None;
             let schema = match (columns, schema_from, schema_json) {
                 (Some(c), _, _) => parse_columns(c)?,
                 (_, Some(f), _) => local::parquet_schema(f)?,
-                (_, _, Some(f)) => local::schema_json(f)?,
+                (_, _, Some(f)) => {
+                    let (schema, keys) = local::schema_json(f)?;
+                    keys_from_json = keys;
+                    schema
+                }
                 _ => {
                     return Err(Error::invalid(
                         "missing_schema",
@@ -40,7 +45,7 @@ pub(crate) async fn run(s: &Session, cmd: &TableCommand) -> Result<()> {
                     .filter(|k| !k.is_empty())
                     .map(PartitionKey::parse)
                     .collect::<Result<Vec<_>>>()?,
-                None => Vec::new(),
+                None => keys_from_json.unwrap_or_default(),
             };
             // Partition keys live in paths, not in files: a schema taken from
             // a file that has the key columns drops them.

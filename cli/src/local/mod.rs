@@ -7,7 +7,8 @@ mod write;
 
 use std::path::Path;
 
-use arrow_schema::Schema;
+use arrow_schema::{Field, Schema};
+use batchmeta::model::{KeyType, PartitionKey, parse_data_type};
 use batchmeta::{Error, Result};
 
 pub(crate) use read::open_input;
@@ -71,19 +72,64 @@ pub(crate) fn parquet_schema(path: &Path) -> Result<Schema> {
     Ok(Schema::new(schema.fields().clone()))
 }
 
-/// An Arrow schema in arrow-rs's serde JSON form
-/// (`{"fields": [{"name": ..., "data_type": ..., "nullable": ...}], "metadata": {}}`).
-pub(crate) fn schema_json(path: &Path) -> Result<Schema> {
+/// A table's columns from a JSON file, in either form: what `meta table
+/// show --output json` prints (`{"columns": [{"name", "type", "nullable"}],
+/// "partition_keys": [{"name", "type"}], ...}`, whose partition keys come
+/// along), or arrow-rs's serde form of a schema (`{"fields": [...]}`).
+pub(crate) fn schema_json(path: &Path) -> Result<(Schema, Option<Vec<PartitionKey>>)> {
+    #[derive(serde::Deserialize)]
+    struct Column {
+        name: String,
+        #[serde(rename = "type")]
+        data_type: String,
+        #[serde(default = "yes")]
+        nullable: bool,
+    }
+    #[derive(serde::Deserialize)]
+    struct Key {
+        name: String,
+        #[serde(rename = "type")]
+        key_type: String,
+    }
+    #[derive(serde::Deserialize)]
+    struct Shown {
+        columns: Vec<Column>,
+        #[serde(default)]
+        partition_keys: Vec<Key>,
+    }
+    fn yes() -> bool {
+        true
+    }
     let text = std::fs::read_to_string(path).map_err(|e| open_error(path, &e))?;
-    serde_json::from_str(&text).map_err(|e| {
+    if let Ok(shown) = serde_json::from_str::<Shown>(&text) {
+        let fields = shown
+            .columns
+            .iter()
+            .map(|c| {
+                Ok(Field::new(
+                    &c.name,
+                    parse_data_type(&c.data_type)?,
+                    c.nullable,
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let keys = shown
+            .partition_keys
+            .iter()
+            .map(|k| PartitionKey::new(&k.name, KeyType::parse(&k.key_type)?))
+            .collect::<Result<Vec<_>>>()?;
+        return Ok((Schema::new(fields), Some(keys)));
+    }
+    let schema = serde_json::from_str(&text).map_err(|e| {
         Error::invalid(
             "invalid_schema",
             format!(
-                "{} is not an Arrow schema JSON: {e}; hint: write {{\"fields\": [{{\"name\": \"id\", \"data_type\": \"Int64\", \"nullable\": true, \"dict_id\": 0, \"dict_is_ordered\": false, \"metadata\": {{}}}}], \"metadata\": {{}}}}, or use --columns",
+                "{} is not a table schema JSON: {e}; hint: give the output of `meta table show NS.TABLE --output json`, or an Arrow schema {{\"fields\": [{{\"name\": \"id\", \"data_type\": \"Int64\", \"nullable\": true, \"dict_id\": 0, \"dict_is_ordered\": false, \"metadata\": {{}}}}], \"metadata\": {{}}}}, or use --columns",
                 path.display()
             ),
         )
-    })
+    })?;
+    Ok((schema, None))
 }
 
 /// `schema` without the named columns when `drop` is set.

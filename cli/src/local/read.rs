@@ -1,14 +1,15 @@
 //! Opening local Parquet, CSV and Arrow IPC files as streams of record
-//! batches. CSV columns are inferred, then cast to the table's types, so
-//! that `42` lands in an int64 column and `4.5` in a float64 one.
+//! batches. CSV text is parsed straight into the table's types, so `2` lands
+//! in a float64 column as 2.0, and `1.5` in an int64 column is refused with
+//! its line and column (never truncated to 1); columns the table lacks keep
+//! their inferred types (and a strict publish names them).
 
 use std::fs::File;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, RecordBatch};
-use arrow_cast::{CastOptions, cast_with_options};
+use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
 use batchmeta::{Error, Result};
 
@@ -25,10 +26,12 @@ type Batches = Box<dyn Iterator<Item = std::result::Result<RecordBatch, ArrowErr
 pub(crate) struct Input {
     /// Where it is.
     pub(crate) path: PathBuf,
-    /// The schema of its batches (after casting, for CSV).
+    /// The schema of its batches.
     pub(crate) schema: SchemaRef,
     batches: Batches,
-    cast_to: Option<SchemaRef>,
+    /// What a malformed batch is reported as ("CSV" names the line and
+    /// column of a value that does not fit its type).
+    what: &'static str,
 }
 
 impl std::fmt::Debug for Input {
@@ -44,14 +47,9 @@ impl Input {
     /// The batches; a file that turns out malformed midway is a user error.
     pub(crate) fn into_batches(self) -> impl Iterator<Item = Result<RecordBatch>> + Send {
         let path = self.path;
-        let cast_to = self.cast_to;
-        self.batches.map(move |r| {
-            let rb = r.map_err(|e| bad_file(&path, "data", e))?;
-            match &cast_to {
-                Some(schema) => cast_batch(&path, &rb, schema),
-                None => Ok(rb),
-            }
-        })
+        let what = self.what;
+        self.batches
+            .map(move |r| r.map_err(|e| bad_file(&path, what, e)))
     }
 }
 
@@ -95,7 +93,7 @@ pub(crate) fn open_input(path: &Path, table: &Schema) -> Result<Input> {
                 path: path_buf,
                 schema,
                 batches: Box::new(reader.map(move |r| r.and_then(|rb| rb.with_schema(s.clone())))),
-                cast_to: None,
+                what: "data",
             })
         }
         Format::Ipc => open_ipc(path, file),
@@ -113,7 +111,7 @@ fn open_ipc(path: &Path, mut file: File) -> Result<Input> {
             path: path_buf,
             schema: r.schema(),
             batches: Box::new(r),
-            cast_to: None,
+            what: "data",
         });
     }
     file.seek(SeekFrom::Start(0))
@@ -124,7 +122,7 @@ fn open_ipc(path: &Path, mut file: File) -> Result<Input> {
         path: path_buf,
         schema: r.schema(),
         batches: Box::new(r),
-        cast_to: None,
+        what: "data",
     })
 }
 
@@ -147,48 +145,17 @@ fn open_csv(path: &Path, mut file: File, table: &Schema) -> Result<Input> {
         })
         .collect();
     let target = Arc::new(Schema::new(target));
-    let reader = arrow_csv::ReaderBuilder::new(inferred)
+    let reader = arrow_csv::ReaderBuilder::new(target.clone())
         .with_format(format)
         .with_batch_size(BATCH_ROWS)
         .build(file)
         .map_err(|e| bad_file(path, "CSV", e))?;
     Ok(Input {
         path: path.to_path_buf(),
-        schema: target.clone(),
+        schema: target,
         batches: Box::new(reader),
-        cast_to: Some(target),
+        what: "CSV with the table's column types (see `meta table show`)",
     })
-}
-
-/// Casts every column to `schema`'s type; a value that does not fit is an
-/// error naming the column, never a silent null.
-fn cast_batch(path: &Path, rb: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch> {
-    let opts = CastOptions {
-        safe: false,
-        ..CastOptions::default()
-    };
-    let cols = rb
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(c, f)| {
-            if c.data_type() == f.data_type() {
-                return Ok(c.clone());
-            }
-            cast_with_options(c, f.data_type(), &opts).map_err(|e| {
-                Error::invalid(
-                    "invalid_file",
-                    format!(
-                        "column {} of {} does not fit the table's type {}: {e}; hint: fix the values, or check the column against `meta table show`",
-                        f.name(),
-                        path.display(),
-                        f.data_type()
-                    ),
-                )
-            })
-        })
-        .collect::<Result<Vec<ArrayRef>>>()?;
-    Ok(RecordBatch::try_new(schema.clone(), cols)?)
 }
 
 /// The format a file's first bytes show.

@@ -135,6 +135,15 @@ pub(crate) fn split_hint(e: &Error) -> (String, Option<String>) {
         "schema_mismatch" => Some(
             "compare with `meta table show NS.TABLE`, or pass --schema-mode merge to add new columns",
         ),
+        "invalid_name" => Some(
+            "names are lowercase letters, digits and '_', starting with a letter; a table is NS.TABLE, e.g. sales.sold_items",
+        ),
+        "invalid_partition" => Some(
+            "write a partition as key=value joined by '/', e.g. date=2016-10-31; see the table's keys with `meta table show NS.TABLE`",
+        ),
+        "batch_partition_mismatch" => {
+            Some("see which batches each partition has with `meta history NS.TABLE PARTITION`")
+        }
         "server_unreachable" => None,
         _ if e.kind() == ErrorKind::Internal => Some(
             "this is a bug or a problem with the environment (disk, network, database); rerun with BATCHMETA_LOG=debug and report it if it persists",
@@ -189,6 +198,14 @@ mod tests {
         );
         let e = Error::Internal("boom".into());
         assert!(split_hint(&e).1.is_some(), "internal errors say what to do");
+        for bad in [
+            batchmeta::model::TableIdent::parse("sales/sold_items").unwrap_err(),
+            batchmeta::model::TableIdent::parse("Sales.sold_items").unwrap_err(),
+            Error::invalid("invalid_partition", "invalid value"),
+            Error::invalid("batch_partition_mismatch", "batch 1 belongs to partition x"),
+        ] {
+            assert!(split_hint(&bad).1.is_some(), "{bad} has no hint");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ use sqlx::PgConnection;
 use super::PostgresCatalog;
 use super::pointer::{PointerMove, conflict, move_pointer};
 use super::rows::{self, NewEvent, TableLock, TableRow, to_json};
+use crate::catalog::rules::retry_expectation_holds;
 use crate::error::{Error, Result};
 use crate::model::{
     Action, Batch, BatchId, BatchState, Commit, Context, DataFile, Event, Expect, PartitionValues,
@@ -317,8 +318,12 @@ impl PostgresCatalog {
         let pids: Vec<i64> = found.iter().map(|b| b.partition_id).collect();
         let parts = rows::lock_partitions(&mut tx, &pids).await?;
         if crate::faults::active("read_then_update_publish") {
-            // Widen the window between the read and the write.
-            tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+            // Hold the window between the read and the write open until
+            // another writer has read the same pointer: the lost update
+            // then happens every run, not only when timing allows.
+            for p in &parts {
+                crate::faults::rendezvous_read(&self.pool, p.id, p.version).await;
+            }
         }
         let pks: Vec<i64> = found.iter().map(|b| b.pk).collect();
         rows::lock_batches(&mut tx, &pks).await?;
@@ -337,6 +342,16 @@ impl PostgresCatalog {
                 .iter()
                 .all(|b| b.commit_id.as_deref() == Some(commit_id.as_str()))
             {
+                for (item, b) in plan.items.iter().zip(&batches) {
+                    if let Some(expect) = &item.expect
+                        && !retry_expectation_holds(Some(expect), b.batch.parent.as_ref())
+                    {
+                        let current = rows::find_partition(&mut tx, t.id, &item.partition, false)
+                            .await?
+                            .and_then(|p| p.current);
+                        return Err(conflict(&t, &item.partition, expect, current.as_ref()));
+                    }
+                }
                 let evs = sqlx::query("SELECT * FROM events WHERE commit_id = $1 ORDER BY id")
                     .bind(&commit_id)
                     .fetch_all(&mut *tx)

@@ -101,13 +101,7 @@ pub(super) async fn namespace_id(conn: &mut SqliteConnection, name: &NamespaceNa
         .bind(name.as_str())
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| {
-            Error::not_found_hint(
-                Object::Namespace,
-                name.to_string(),
-                format!("create it first with `meta ns create {name}`"),
-            )
-        })
+        .ok_or_else(|| crate::model::missing_namespace(name, &[]))
 }
 
 /// A partition row.

@@ -4,7 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::{partition, table};
-use crate::model::{BatchId, NewPin, Pin, PinName, PinTarget};
+use crate::model::{BatchId, NewPin, Pin, PinName, PinTarget, time};
 use crate::server::AppState;
 use crate::server::api::CreatePinBody;
 use crate::server::auth::Authenticated;
@@ -46,12 +46,14 @@ pub(crate) async fn create(
     Json(body): Json<CreatePinBody>,
 ) -> ApiResult<(StatusCode, Json<Pin>)> {
     let ident = table(&ns, &t)?;
-    let target = match (&body.partition, &body.batch_id, body.as_of) {
+    let target = match (&body.partition, &body.batch_id, &body.as_of) {
         (Some(p), Some(b), None) => PinTarget::Batch {
             partition: s.ms.partition(&ident, &partition(p)?).await?,
             batch: BatchId::parse(b)?,
         },
-        (None, None, Some(at)) => PinTarget::AsOf { at },
+        (None, None, Some(at)) => PinTarget::AsOf {
+            at: time::parse_past(at)?,
+        },
         _ => {
             return Err(ApiError::bad_request(
                 "invalid_pin",
@@ -64,7 +66,11 @@ pub(crate) async fn create(
         owner: body.owner,
         reason: body.reason,
         target,
-        expires_at: body.expires_at,
+        expires_at: body
+            .expires_at
+            .as_deref()
+            .map(time::parse_future)
+            .transpose()?,
     };
     Ok((
         StatusCode::CREATED,

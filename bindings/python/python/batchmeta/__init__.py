@@ -17,10 +17,10 @@ the embedded catalog in ``.batchmeta/``. ``bm.connect(url)`` picks another;
 from __future__ import annotations
 
 import datetime as _dt
-import getpass
-import os
-import sys
-import threading
+import getpass as _getpass
+import os as _os
+import sys as _sys
+import threading as _threading
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Literal, Protocol, Union, overload
 
@@ -62,6 +62,8 @@ __all__ = [
     "tables",
     "table",
     "create_table",
+    "create_namespace",
+    "namespaces",
     "pin",
     "unpin",
     "pins",
@@ -100,8 +102,10 @@ Partition = Union[PartitionValue, tuple[PartitionValue, ...], Mapping[str, Parti
 """A partition: a scalar (one key), a tuple (one value per key) or a dict."""
 Filter = Union[tuple[str, str], tuple[str, str, Any]]
 """A row filter: ``("price", ">", 10)``, ``("region", "in", ["us", "eu"])``, ``("x", "is null")``."""
-Time = Union[_dt.datetime, str]
-"""A time: a ``datetime`` (naive means UTC) or an ISO 8601 string."""
+Time = Union[_dt.datetime, _dt.date, str]
+"""A time: a ``datetime`` (naive means UTC), a ``date`` (midnight UTC), or a
+string as the CLI takes it: ``"2016-11-01"``, ``"2016-11-01T00:00:00Z"``, or
+an age such as ``"1h"`` or ``"2d"`` (before now; for ``expires_at``, after)."""
 
 
 class ArrowStreamExportable(Protocol):
@@ -154,7 +158,14 @@ def _frame(table: Any, output: str) -> Any:
     if output == "pandas":
         return table.to_pandas()
     if output == "polars":
-        import polars as pl
+        try:
+            import polars as pl
+        except ModuleNotFoundError as e:
+            raise ModuleNotFoundError(
+                "output=\"polars\" needs polars, which is not installed; "
+                "hint: pip install polars (or use output=\"pandas\" or \"arrow\")",
+                name="polars",
+            ) from e
 
         return pl.from_arrow(table)
     if output == "arrow":
@@ -195,7 +206,7 @@ class Client:
         token: str | None = None,
     ) -> None:
         principal = _principal()
-        token = token if token is not None else (os.environ.get("BATCHMETA_TOKEN") or None)
+        token = token if token is not None else (_os.environ.get("BATCHMETA_TOKEN") or None)
         self._native = _native.Client(
             url,
             warehouse=warehouse,
@@ -268,7 +279,7 @@ class Client:
         )
         result = StoreResult._from(raw)
         if result.created_table:
-            print(f"batchmeta: created table {result.table}", file=sys.stderr)
+            print(f"batchmeta: created table {result.table}", file=_sys.stderr)
         return result
 
     @overload
@@ -446,6 +457,35 @@ class Client:
         """One table's columns, partition keys and location."""
         return TableInfo._from(self._native.table(db, table))
 
+    def create_namespace(
+        self,
+        db: str,
+        *,
+        description: str | None = None,
+        owner: str | None = None,
+        properties: Mapping[str, str] | None = None,
+        exist_ok: bool = False,
+    ) -> str:
+        """Creates a namespace and returns its name. Stores never create one
+        (a typo such as ``"slaes"`` must fail, not start a new namespace);
+        ``exist_ok=True`` makes this a no-op when it exists.
+
+        >>> bm.create_namespace("sales", description="what we sold")
+        'sales'
+        """
+        ns = self._native.create_namespace(
+            db,
+            description=description,
+            owner=owner,
+            properties=dict(properties) if properties is not None else None,
+            exist_ok=exist_ok,
+        )
+        return str(ns["name"])
+
+    def namespaces(self) -> list[str]:
+        """The names of the namespaces."""
+        return [str(n["name"]) for n in self._native.namespaces()]
+
     def create_table(
         self,
         db: str,
@@ -521,7 +561,8 @@ class Client:
         self._native.unpin(db, table, name)
 
     def pins(self, db: str | None = None, table: str | None = None) -> list[Pin]:
-        """The pins of a table, or of every table."""
+        """The pins of a table (``pins("sales", "sold_items")``), of a
+        namespace (``pins("sales")``) or of every table (``pins()``)."""
         return [Pin._from(p) for p in self._native.pins(db, table)]
 
     def events(
@@ -626,13 +667,13 @@ class Client:
 
 def _principal() -> str:
     try:
-        return getpass.getuser()
+        return _getpass.getuser()
     except Exception:  # no user database entry (some containers)
         return "python"
 
 
 _default: Client | None = None
-_default_lock = threading.Lock()
+_default_lock = _threading.Lock()
 
 
 def connect(
@@ -647,8 +688,8 @@ def connect(
     ``url`` defaults to ``BATCHMETA_URL``, then to the embedded ``.batchmeta/``
     (whose location is printed). ``token`` defaults to ``BATCHMETA_TOKEN``."""
     global _default
-    url = url if url is not None else (os.environ.get("BATCHMETA_URL") or None)
-    warehouse = warehouse if warehouse is not None else (os.environ.get("BATCHMETA_WAREHOUSE") or None)
+    url = url if url is not None else (_os.environ.get("BATCHMETA_URL") or None)
+    warehouse = warehouse if warehouse is not None else (_os.environ.get("BATCHMETA_WAREHOUSE") or None)
     client = Client(
         url,
         warehouse=warehouse,
@@ -658,9 +699,9 @@ def connect(
     )
     if url is None:
         print(
-            f"batchmeta: using the embedded catalog in {os.path.abspath('.batchmeta')} "
+            f"batchmeta: using the embedded catalog in {_os.path.abspath('.batchmeta')} "
             "(set BATCHMETA_URL or call batchmeta.connect(url) for another)",
-            file=sys.stderr,
+            file=_sys.stderr,
         )
     with _default_lock:
         _default = client
@@ -888,8 +929,24 @@ def unpin(db: str, table: str, name: str) -> None:
 
 
 def pins(db: str | None = None, table: str | None = None) -> list[Pin]:
-    """The pins of a table, or of every table."""
     return _client().pins(db, table)
+
+
+def create_namespace(
+    db: str,
+    *,
+    description: str | None = None,
+    owner: str | None = None,
+    properties: Mapping[str, str] | None = None,
+    exist_ok: bool = False,
+) -> str:
+    return _client().create_namespace(
+        db, description=description, owner=owner, properties=properties, exist_ok=exist_ok
+    )
+
+
+def namespaces() -> list[str]:
+    return _client().namespaces()
 
 
 def events(
@@ -958,3 +1015,18 @@ def wait(
 ) -> BatchInfo | None:
     """Blocks until a partition is published. See ``Client.wait``."""
     return _client().wait(db, table, partition, after=after, timeout=timeout)
+
+
+# The module functions call the default client's methods: they carry the
+# methods' whole docstrings, so help(bm.store_dataframe) shows everything.
+for _name in __all__:
+    _function = globals()[_name]
+    _method = getattr(Client, _name, None)
+    if callable(_function) and not isinstance(_function, type) and _method is not None:
+        _function.__doc__ = _method.__doc__
+del _name, _function, _method
+
+
+def __dir__() -> list[str]:
+    """What ``dir(batchmeta)`` shows: the public API, not its imports."""
+    return sorted([*__all__, "__version__"])

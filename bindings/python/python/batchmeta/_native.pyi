@@ -78,6 +78,15 @@ class Client:
     def tables(self, namespace: str) -> list[dict[str, Any]]: ...
     def table(self, namespace: str, table: str) -> dict[str, Any]: ...
     def namespaces(self) -> list[dict[str, Any]]: ...
+    def create_namespace(
+        self,
+        namespace: str,
+        *,
+        description: str | None = None,
+        owner: str | None = None,
+        properties: dict[str, str] | None = None,
+        exist_ok: bool = False,
+    ) -> dict[str, Any]: ...
     def create_table(
         self,
         namespace: str,

@@ -1,10 +1,15 @@
-"""Typed results of batchmeta calls (small frozen dataclasses)."""
+"""Typed results of batchmeta calls (small frozen dataclasses).
+
+Each prints as one short line (``BatchInfo('20161102234252123456', date=2016-10-31,
+committed, 1,000 rows)``) and as a table of every field in a notebook.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
-from dataclasses import dataclass, field
-from typing import Any
+import html as _html
+from dataclasses import dataclass, field, fields
+from typing import Any, ClassVar
 
 __all__ = ["BatchInfo", "StoreResult", "Event", "Commit", "PartitionInfo", "TableInfo", "Pin"]
 
@@ -25,9 +30,47 @@ def _time(v: Any) -> _dt.datetime | None:
     return _dt.datetime.fromisoformat(s)
 
 
-@dataclass(frozen=True)
-class BatchInfo:
+def _short(v: Any) -> str:
+    if isinstance(v, _dt.datetime):
+        return v.strftime("%Y-%m-%d %H:%M:%S UTC")
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, int):
+        return f"{v:,}"
+    if isinstance(v, list):
+        return f"[{len(v)}]"
+    return str(v)
+
+
+class _Shown:
+    """A one-line ``repr`` of the fields in ``_SHORT`` and an HTML table of
+    every field (``_repr_html_``, shown by Jupyter)."""
+
+    _SHORT: ClassVar[tuple[str, ...]] = ()
+
+    def __repr__(self) -> str:
+        parts = []
+        for name in self._SHORT:
+            v = getattr(self, name)
+            if v is None:
+                continue
+            parts.append(repr(v) if name == self._SHORT[0] else f"{name}={_short(v)}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        rows = "".join(
+            f"<tr><th style='text-align:left'>{f.name}</th>"
+            f"<td style='text-align:left'>{_html.escape(_short(getattr(self, f.name)) if getattr(self, f.name) is not None else '')}</td></tr>"
+            for f in fields(self)  # type: ignore[arg-type]
+        )
+        return f"<table><caption>{type(self).__name__}</caption>{rows}</table>"
+
+
+@dataclass(frozen=True, repr=False)
+class BatchInfo(_Shown):
     """One batch: a partition's data written once, never changed."""
+
+    _SHORT = ("batch_id", "partition", "state", "rows", "bytes")
 
     batch_id: str
     partition: str
@@ -58,13 +101,15 @@ class BatchInfo:
         )
 
 
-@dataclass(frozen=True)
-class StoreResult:
+@dataclass(frozen=True, repr=False)
+class StoreResult(_Shown):
     """What ``store_dataframe`` did.
 
     >>> r = bm.store_dataframe(df, "sales", "sold_items", partitions=["2016-10-31"])
     >>> r.batch_id, r.rows, r.location, r.event_id
     """
+
+    _SHORT = ("table", "batch_ids", "rows", "published", "created_table")
 
     table: str
     batches: list[BatchInfo]
@@ -104,6 +149,14 @@ class StoreResult:
         return self.event_ids[0] if self.event_ids else None
 
     @staticmethod
+    def __repr__(self) -> str:
+        ids = self.batch_ids
+        shown = repr(ids[0]) if len(ids) == 1 else f"{len(ids)} batches"
+        state = "published" if self.published else "staged"
+        created = ", created the table" if self.created_table else ""
+        return f"StoreResult({self.table}, {shown}, {self.rows:,} rows, {state}{created})"
+
+    @staticmethod
     def _from(d: dict[str, Any]) -> StoreResult:
         return StoreResult(
             table=d["table"],
@@ -115,9 +168,11 @@ class StoreResult:
         )
 
 
-@dataclass(frozen=True)
-class Event:
+@dataclass(frozen=True, repr=False)
+class Event(_Shown):
     """One entry of the audit trail."""
+
+    _SHORT = ("id", "action", "table", "partition", "from_batch", "to_batch", "principal", "at")
 
     id: int
     at: _dt.datetime | None
@@ -154,9 +209,11 @@ class Event:
         )
 
 
-@dataclass(frozen=True)
-class Commit:
+@dataclass(frozen=True, repr=False)
+class Commit(_Shown):
     """A publish: one event per partition, one commit id."""
+
+    _SHORT = ("commit_id", "events")
 
     commit_id: str
     events: list[Event]
@@ -166,12 +223,14 @@ class Commit:
         return Commit(commit_id=d["commit_id"], events=[Event._from(e) for e in d["events"]])
 
 
-@dataclass(frozen=True)
-class PartitionInfo:
+@dataclass(frozen=True, repr=False)
+class PartitionInfo(_Shown):
     """A published partition and its current batch."""
 
+    _SHORT = ("partition", "current_batch", "version", "updated_at")
+
     partition: str
-    current: str
+    current_batch: str
     version: int
     updated_at: _dt.datetime | None
 
@@ -179,7 +238,7 @@ class PartitionInfo:
     def _from(d: dict[str, Any]) -> PartitionInfo:
         return PartitionInfo(
             partition=d["partition"],
-            current=d["current"],
+            current_batch=d["current_batch"],
             version=int(d["version"]),
             updated_at=_time(d.get("updated_at")),
         )
@@ -190,15 +249,17 @@ class PartitionInfo:
         partition, current, version, micros = row
         return PartitionInfo(
             partition=partition,
-            current=current,
+            current_batch=current,
             version=version,
             updated_at=_EPOCH + _dt.timedelta(microseconds=micros),
         )
 
 
-@dataclass(frozen=True)
-class TableInfo:
+@dataclass(frozen=True, repr=False)
+class TableInfo(_Shown):
     """A table: its columns (name, Arrow type) and partition keys (name, type)."""
+
+    _SHORT = ("name", "namespace", "columns", "partition_keys", "schema_version")
 
     namespace: str
     name: str
@@ -225,9 +286,11 @@ class TableInfo:
         )
 
 
-@dataclass(frozen=True)
-class Pin:
+@dataclass(frozen=True, repr=False)
+class Pin(_Shown):
     """A consumer's claim on data: a partition's batch or the table as of a time."""
+
+    _SHORT = ("name", "table", "partition", "batch_id", "as_of", "expires_at")
 
     table: str
     name: str

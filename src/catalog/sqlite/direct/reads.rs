@@ -120,12 +120,7 @@ impl Reader<'_> {
             .query_row([ident.namespace.as_str()], |r| r.get(0))
             .optional()?;
         if ns.is_none() {
-            let name = &ident.namespace;
-            return Err(Error::not_found_hint(
-                Object::Namespace,
-                name.to_string(),
-                format!("create it first with `meta ns create {name}`"),
-            ));
+            return Err(crate::model::missing_namespace(&ident.namespace, &[]));
         }
         Err(Error::not_found_hint(
             Object::Table,

@@ -12,6 +12,7 @@ use rusqlite::{OptionalExtension, Row};
 
 use super::{Direct, Reader, opt_batch};
 use crate::catalog::Clock;
+use crate::catalog::rules::retry_expectation_holds;
 use crate::catalog::sqlite::rows::{
     NewEvent, PartitionRow, TableRow, from_json, micros, never_published, time, to_json,
 };
@@ -298,6 +299,21 @@ impl Reader<'_> {
                 .iter()
                 .all(|b| b.commit_id.as_deref() == Some(commit_id.as_str()))
             {
+                for (item, b) in plan.items.iter().zip(&batches) {
+                    if let Some(expect) = &item.expect
+                        && !retry_expectation_holds(Some(expect), b.batch.parent.as_ref())
+                    {
+                        let current = self
+                            .partition_row(t.id, &item.partition)?
+                            .and_then(|p| p.current);
+                        return Err(crate::catalog::sqlite::writes::conflict(
+                            &t,
+                            &item.partition,
+                            expect,
+                            current.as_ref(),
+                        ));
+                    }
+                }
                 let mut st = self.tx.prepare_cached(&format!(
                     "SELECT {EVENT_COLUMNS} FROM events WHERE commit_id = ?1 ORDER BY id"
                 ))?;
