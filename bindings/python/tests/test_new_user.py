@@ -68,7 +68,8 @@ def test_an_all_none_column_is_stored_into_a_string_column(env: Env) -> None:
     assert pa.Table.from_pandas(empty).schema.field("name").type == pa.null()
     env.client.store_dataframe(empty, env.ns, "t", P)
     got = env.client.load_dataframe(env.ns, "t", P, output="arrow")
-    assert got.schema.field("name").type == pa.string()
+    t = got.schema.field("name").type
+    assert pa.types.is_string(t) or pa.types.is_large_string(t), t
     assert got.column("name").to_pylist() == [None, None]
 
 
@@ -126,7 +127,7 @@ def test_pins_of_a_namespace(env: Env) -> None:
 def test_file_uris_are_valid_and_open_in_polars_and_pyarrow(env: Env) -> None:
     import polars as pl
 
-    df = pd.DataFrame({"region": ["a b%3Dc%25é"], "x": [7]})
+    df = pd.DataFrame({"region": ["a b=c%zé"], "x": [7]})
     env.client.store_dataframe(df, env.ns, "t", partition_by=["region"])
     (uri,) = env.client.files(env.ns, "t")
     assert " " not in uri and "é" not in uri and "%253D" in uri and "%2525" in uri

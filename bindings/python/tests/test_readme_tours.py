@@ -28,6 +28,7 @@ def console_commands(text: str) -> list[str]:
 
 
 def test_the_readme_tours_run_in_order_on_one_server(tmp_path: Path) -> None:
+    (tmp_path / "server").mkdir()
     with running_server(tmp_path / "server") as srv:
         # 1. The Python quick start, with the README's own URL pointed here.
         code = block("## Python quick start", "python")

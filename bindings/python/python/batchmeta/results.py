@@ -148,7 +148,6 @@ class StoreResult(_Shown):
         """The audit event of the (first) partition; ``None`` if not published."""
         return self.event_ids[0] if self.event_ids else None
 
-    @staticmethod
     def __repr__(self) -> str:
         ids = self.batch_ids
         shown = repr(ids[0]) if len(ids) == 1 else f"{len(ids)} batches"
