@@ -446,7 +446,9 @@ mod tests {
 
     #[test]
     fn garbage_is_invalid_not_incomplete() {
-        let e = Reader::new(b"GET / HTTP/1.1\r\n\r\n").message().unwrap_err();
+        let e = Reader::new(b"GET / HTTP/1.1\r\n\r\n")
+            .message()
+            .unwrap_err();
         assert!(matches!(e, Decode::Invalid(m) if m.contains("not a Thrift")));
         // A negative string length.
         let mut w = Writer::default();
@@ -494,10 +496,18 @@ mod tests {
 
     #[test]
     fn application_exceptions_are_well_formed() {
-        let bytes = application_exception("nope", 3, app_error::UNKNOWN_METHOD, "invalid method name: 'nope'");
+        let bytes = application_exception(
+            "nope",
+            3,
+            app_error::UNKNOWN_METHOD,
+            "invalid method name: 'nope'",
+        );
         let m = Reader::new(&bytes).message().unwrap();
         assert_eq!((m.kind, m.seq, m.name.as_str()), (EXCEPTION, 3, "nope"));
         assert_eq!(m.args.i64_of(2), Some(1));
-        assert_eq!(m.args.string(1).as_deref(), Some("invalid method name: 'nope'"));
+        assert_eq!(
+            m.args.string(1).as_deref(),
+            Some("invalid method name: 'nope'")
+        );
     }
 }

@@ -47,9 +47,22 @@ impl Lit {
 pub(crate) enum Expr {
     And(Box<Expr>, Box<Expr>),
     Or(Box<Expr>, Box<Expr>),
-    Cmp { key: String, op: Op, value: Lit },
-    In { key: String, values: Vec<Lit>, negated: bool },
-    Between { key: String, lo: Lit, hi: Lit, negated: bool },
+    Cmp {
+        key: String,
+        op: Op,
+        value: Lit,
+    },
+    In {
+        key: String,
+        values: Vec<Lit>,
+        negated: bool,
+    },
+    Between {
+        key: String,
+        lo: Lit,
+        hi: Lit,
+        negated: bool,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -129,7 +142,9 @@ fn lex(s: &str) -> Result<Vec<Tok>> {
                     match chars.get(i) {
                         None => return Err(bad(s, "unterminated string")),
                         Some('\\') => {
-                            let next = chars.get(i + 1).ok_or_else(|| bad(s, "unterminated string"))?;
+                            let next = chars
+                                .get(i + 1)
+                                .ok_or_else(|| bad(s, "unterminated string"))?;
                             v.push(*next);
                             i += 2;
                         }
@@ -145,7 +160,9 @@ fn lex(s: &str) -> Result<Vec<Tok>> {
                 }
                 out.push(Tok::Str(v));
             }
-            c if c.is_ascii_digit() || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) => {
+            c if c.is_ascii_digit()
+                || (c == '-' && chars.get(i + 1).is_some_and(|d| d.is_ascii_digit())) =>
+            {
                 let start = i;
                 i += 1;
                 while chars.get(i).is_some_and(|d| d.is_ascii_digit()) {
@@ -420,7 +437,11 @@ impl Expr {
                     "invalid_filter",
                     format!(
                         "{k} is not a partition key of this table; its keys are: {}",
-                        if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+                        if names.is_empty() {
+                            "none".to_owned()
+                        } else {
+                            names.join(", ")
+                        }
                     ),
                 ))
             }
@@ -444,14 +465,15 @@ impl Expr {
         match self {
             Expr::And(a, b) => a.matches(keys, values) && b.matches(keys, values),
             Expr::Or(a, b) => a.matches(keys, values) || b.matches(keys, values),
-            Expr::Cmp { key, op, value } => value_of(key).is_some_and(|(t, v)| compare(t, v, *op, value)),
+            Expr::Cmp { key, op, value } => {
+                value_of(key).is_some_and(|(t, v)| compare(t, v, *op, value))
+            }
             Expr::In {
                 key,
                 values: lits,
                 negated,
-            } => value_of(key).is_some_and(|(t, v)| {
-                lits.iter().any(|l| compare(t, v, Op::Eq, l)) != *negated
-            }),
+            } => value_of(key)
+                .is_some_and(|(t, v)| lits.iter().any(|l| compare(t, v, Op::Eq, l)) != *negated),
             Expr::Between {
                 key,
                 lo,
@@ -732,7 +754,12 @@ mod tests {
         let deep = format!("{}date = 'x'{}", "(".repeat(200), ")".repeat(200));
         assert!(parse(&deep).is_err());
         let e = parse("color = 'red'").unwrap().unwrap();
-        assert!(e.check_keys(&keys()).unwrap_err().to_string().contains("not a partition key"));
+        assert!(
+            e.check_keys(&keys())
+                .unwrap_err()
+                .to_string()
+                .contains("not a partition key")
+        );
         assert_eq!(parse("  ").unwrap(), None);
     }
 

@@ -10,7 +10,8 @@ use crate::model::{KeyType, Namespace, PartitionKey, PartitionValues, Table};
 
 /// The Parquet serde, input and output formats Hive, Spark and Trino read.
 pub(crate) const SERDE: &str = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe";
-pub(crate) const INPUT_FORMAT: &str = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
+pub(crate) const INPUT_FORMAT: &str =
+    "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat";
 pub(crate) const OUTPUT_FORMAT: &str =
     "org.apache.hadoop.hive.ql.io.parquet.MapredParquetOutputFormat";
 
@@ -263,7 +264,10 @@ mod tests {
             (DataType::LargeUtf8, "string"),
             (DataType::Binary, "binary"),
             (DataType::Date32, "date"),
-            (DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), "timestamp"),
+            (
+                DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
+                "timestamp",
+            ),
             (DataType::List(item.clone()), "array<bigint>"),
             (st, "struct<a:string,b:double>"),
             (map, "map<string,int>"),

@@ -122,7 +122,11 @@ enum Framing {
 }
 
 /// Reads more bytes into `buf`; `Ok(false)` at a clean end of stream.
-async fn fill(stream: &mut TcpStream, buf: &mut Vec<u8>, idle: Duration) -> std::result::Result<bool, String> {
+async fn fill(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+    idle: Duration,
+) -> std::result::Result<bool, String> {
     let mut chunk = [0u8; 16 * 1024];
     match tokio::time::timeout(idle, stream.read(&mut chunk)).await {
         Err(_) => Err("idle timeout".into()),
@@ -154,7 +158,11 @@ async fn send(stream: &mut TcpStream, framing: Framing, body: &[u8]) -> std::io:
 
 /// One connection: calls answered in order until the client leaves, goes
 /// quiet past the idle timeout, or sends something that is not Thrift.
-async fn connection(mut stream: TcpStream, service: &service::Service, config: &HmsConfig) -> std::result::Result<(), String> {
+async fn connection(
+    mut stream: TcpStream,
+    service: &service::Service,
+    config: &HmsConfig,
+) -> std::result::Result<(), String> {
     let _ = stream.set_nodelay(true);
     let mut buf: Vec<u8> = Vec::new();
     let mut framing = None;
@@ -165,7 +173,11 @@ async fn connection(mut stream: TcpStream, service: &service::Service, config: &
                 return Ok(());
             }
         }
-        let f = *framing.get_or_insert(if buf[0] == 0x80 { Framing::Unframed } else { Framing::Framed });
+        let f = *framing.get_or_insert(if buf[0] == 0x80 {
+            Framing::Unframed
+        } else {
+            Framing::Framed
+        });
         let (message, used) = match f {
             Framing::Unframed => loop {
                 let mut r = Reader::new(&buf);
@@ -176,8 +188,13 @@ async fn connection(mut stream: TcpStream, service: &service::Service, config: &
                     }
                     Err(Decode::Incomplete) => {
                         if buf.len() > config.max_frame_bytes {
-                            let why = format!("message larger than the limit of {} bytes", config.max_frame_bytes);
-                            return Err(refuse(&mut stream, f, app_error::PROTOCOL_ERROR, why).await);
+                            let why = format!(
+                                "message larger than the limit of {} bytes",
+                                config.max_frame_bytes
+                            );
+                            return Err(
+                                refuse(&mut stream, f, app_error::PROTOCOL_ERROR, why).await
+                            );
                         }
                         if !fill(&mut stream, &mut buf, config.idle_timeout).await? {
                             return Err("connection closed inside a message".into());
@@ -227,7 +244,9 @@ async fn connection(mut stream: TcpStream, service: &service::Service, config: &
             return Err(refuse(&mut stream, f, app_error::INVALID_MESSAGE_TYPE, why).await);
         }
         if let Some(reply) = service.call(&message).await {
-            send(&mut stream, f, &reply).await.map_err(|e| e.to_string())?;
+            send(&mut stream, f, &reply)
+                .await
+                .map_err(|e| e.to_string())?;
         }
     }
 }

@@ -28,8 +28,20 @@ or `meta put <db>.<table> <partition> FILE` on the command line (a new batch per
 /// Metadata-writing methods: they are refused with a `MetaException`.
 fn is_write(method: &str) -> bool {
     const PREFIXES: [&str; 14] = [
-        "create_", "drop_", "alter_", "add_", "append_", "exchange_", "rename_", "update_",
-        "delete_", "grant_", "revoke_", "set_aggr_", "setMetaConf", "markPartitionForEvent",
+        "create_",
+        "drop_",
+        "alter_",
+        "add_",
+        "append_",
+        "exchange_",
+        "rename_",
+        "update_",
+        "delete_",
+        "grant_",
+        "revoke_",
+        "set_aggr_",
+        "setMetaConf",
+        "markPartitionForEvent",
     ];
     PREFIXES.iter().any(|p| method.starts_with(p))
         && idl::exception_id(method, "MetaException").is_some()
@@ -108,8 +120,7 @@ impl Service {
         } else {
             m.name.as_str()
         };
-        self.metrics
-            .hms_call(label, outcome, start.elapsed());
+        self.metrics.hms_call(label, outcome, start.elapsed());
         if m.kind == codec::ONEWAY {
             return None;
         }
@@ -127,7 +138,10 @@ impl Service {
             "get_database" => self.get_database(&m.args).await,
             "get_databases" => self.get_databases(m.args.string(1).as_deref()).await,
             "get_all_databases" => self.get_databases(None).await,
-            "get_tables" => self.get_tables(&m.args, m.args.string(2).as_deref(), None).await,
+            "get_tables" => {
+                self.get_tables(&m.args, m.args.string(2).as_deref(), None)
+                    .await
+            }
             "get_tables_by_type" => {
                 let ty = m.args.string(3);
                 self.get_tables(&m.args, m.args.string(2).as_deref(), ty.as_deref())
@@ -180,10 +194,12 @@ impl Service {
                 self.one_partition(&m.args, PartitionSpec::Positional(vals))
                     .await
             }
-            "get_partition_by_name" => match PartitionSpec::parse(&m.args.string(3).unwrap_or_default()) {
-                Ok(spec) => self.one_partition(&m.args, spec).await,
-                Err(e) => Err(e.into()),
-            },
+            "get_partition_by_name" => {
+                match PartitionSpec::parse(&m.args.string(3).unwrap_or_default()) {
+                    Ok(spec) => self.one_partition(&m.args, spec).await,
+                    Err(e) => Err(e.into()),
+                }
+            }
             "partition_name_to_vals" => partition_name(&m.args, false),
             "partition_name_to_spec" => partition_name(&m.args, true),
             // Statistics: none are kept; engines then plan without them.
@@ -198,9 +214,9 @@ impl Service {
                 w.field(ttype::I64, 2);
                 w.i64(0);
             })),
-            "get_table_column_statistics" | "get_partition_column_statistics" => Err(
-                Fail::not_found("batchmeta keeps no column statistics"),
-            ),
+            "get_table_column_statistics" | "get_partition_column_statistics" => {
+                Err(Fail::not_found("batchmeta keeps no column statistics"))
+            }
             "get_all_functions" => Ok(empty_struct_list(0, 1)),
             "get_functions" => Ok(strings_success(&[] as &[&str])),
             "get_primary_keys" | "get_foreign_keys" => Ok(empty_struct_list(0, 1)),
@@ -235,7 +251,9 @@ impl Service {
                     mapping::database(
                         w,
                         "default",
-                        Some("batchmeta has no namespace named default; this empty database stands in for Hive's"),
+                        Some(
+                            "batchmeta has no namespace named default; this empty database stands in for Hive's",
+                        ),
                         self.ms.warehouse_url(),
                         None,
                         &[],
@@ -287,7 +305,8 @@ impl Service {
 
     async fn get_tables(&self, args: &Fields, pattern: Option<&str>, ty: Option<&str>) -> Outcome {
         let db = args.string(1).unwrap_or_default();
-        let wanted_type = ty.is_none_or(|t| t.is_empty() || t.eq_ignore_ascii_case("EXTERNAL_TABLE"));
+        let wanted_type =
+            ty.is_none_or(|t| t.is_empty() || t.eq_ignore_ascii_case("EXTERNAL_TABLE"));
         let names: Vec<String> = if wanted_type {
             self.db_tables(&db)
                 .await?
@@ -306,7 +325,11 @@ impl Service {
         let tbl_pattern = args.string(2).unwrap_or_else(|| "*".into());
         let types = args.strings(3).unwrap_or_default();
         let mut rows = Vec::new();
-        if types.is_empty() || types.iter().any(|t| t.eq_ignore_ascii_case("EXTERNAL_TABLE")) {
+        if types.is_empty()
+            || types
+                .iter()
+                .any(|t| t.eq_ignore_ascii_case("EXTERNAL_TABLE"))
+        {
             for db in self.database_names().await? {
                 if !pattern_matches(&db_pattern, &db) {
                     continue;
@@ -471,7 +494,12 @@ impl Service {
 
     /// The current partitions in `range` of the first key (all when
     /// `None`), a page at a time through the catalog's index.
-    async fn listed(&self, tr: &TableRef, range: Option<&KeyRange>, out: &mut Vec<Part>) -> Result<(), Fail> {
+    async fn listed(
+        &self,
+        tr: &TableRef,
+        range: Option<&KeyRange>,
+        out: &mut Vec<Part>,
+    ) -> Result<(), Fail> {
         let mut cursor = None;
         loop {
             let q = PartitionQuery {
@@ -554,7 +582,9 @@ impl Service {
     async fn one_partition(&self, args: &Fields, spec: PartitionSpec) -> Outcome {
         let tr = self.args_table(args).await?;
         let values = PartitionValues::resolve(&tr.table.partition_keys, &spec)?;
-        let parts = self.select(&tr, &Select::Exact(vec![values.clone()])).await?;
+        let parts = self
+            .select(&tr, &Select::Exact(vec![values.clone()]))
+            .await?;
         let p = parts.into_iter().next().ok_or_else(|| {
             Fail::not_found(format!(
                 "partition {} of {}.{} not found (never published, or not in this version)",
@@ -661,13 +691,21 @@ impl Select {
             Select::All | Select::Names(_) => true,
             Select::Filter(e) => e.matches(keys, values),
             Select::Exact(vs) => vs.contains(values),
-            Select::Values(vals) => vals.iter().zip(keys).zip(values.values()).all(|((want, k), got)| {
-                want.is_empty()
-                    || PartitionValues::resolve(std::slice::from_ref(k), &PartitionSpec::value(want.clone()))
-                        .ok()
-                        .and_then(|c| c.values().next().map(|c| c == got))
-                        .unwrap_or(want == got)
-            }),
+            Select::Values(vals) => {
+                vals.iter()
+                    .zip(keys)
+                    .zip(values.values())
+                    .all(|((want, k), got)| {
+                        want.is_empty()
+                            || PartitionValues::resolve(
+                                std::slice::from_ref(k),
+                                &PartitionSpec::value(want.clone()),
+                            )
+                            .ok()
+                            .and_then(|c| c.values().next().map(|c| c == got))
+                            .unwrap_or(want == got)
+                    })
+            }
         }
     }
 }
@@ -748,7 +786,9 @@ fn partition_name(args: &Fields, as_map: bool) -> Outcome {
     let pairs = match PartitionSpec::parse(&name)? {
         PartitionSpec::Named(p) => p,
         PartitionSpec::Positional(_) => {
-            return Err(Fail::meta(format!("invalid partition name {name:?}: write key=value pairs joined by '/'")));
+            return Err(Fail::meta(format!(
+                "invalid partition name {name:?}: write key=value pairs joined by '/'"
+            )));
         }
     };
     let mut w = Writer::default();
@@ -813,7 +853,12 @@ fn reply(m: &Message, out: Outcome) -> Vec<u8> {
                     w.stop();
                     w.buf
                 }
-                None => codec::application_exception(&m.name, m.seq, app_error::INTERNAL_ERROR, &f.message),
+                None => codec::application_exception(
+                    &m.name,
+                    m.seq,
+                    app_error::INTERNAL_ERROR,
+                    &f.message,
+                ),
             }
         }
     }
@@ -836,17 +881,33 @@ mod tests {
         ] {
             assert!(is_write(m), "{m}");
         }
-        for m in ["get_table", "get_partitions", "set_ugi", "lock", "create_nonsense"] {
+        for m in [
+            "get_table",
+            "get_partitions",
+            "set_ugi",
+            "lock",
+            "create_nonsense",
+        ] {
             assert!(!is_write(m), "{m}");
         }
     }
 
     #[test]
     fn virtual_names() {
-        assert!(matches!(virtual_version("weekly_report"), Some(Version::Pin(p)) if p.as_str() == "weekly_report"));
-        let t = DateTime::parse_from_rfc3339("2016-11-01T00:00:00Z").unwrap().with_timezone(&Utc);
-        assert_eq!(virtual_version("2016-11-01t00:00:00z"), Some(Version::AsOf(t)));
-        assert_eq!(virtual_version("2016-11-01T00:00:00Z"), Some(Version::AsOf(t)));
+        assert!(
+            matches!(virtual_version("weekly_report"), Some(Version::Pin(p)) if p.as_str() == "weekly_report")
+        );
+        let t = DateTime::parse_from_rfc3339("2016-11-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            virtual_version("2016-11-01t00:00:00z"),
+            Some(Version::AsOf(t))
+        );
+        assert_eq!(
+            virtual_version("2016-11-01T00:00:00Z"),
+            Some(Version::AsOf(t))
+        );
         assert_eq!(virtual_version("2016-11-01"), Some(Version::AsOf(t)));
         assert_eq!(virtual_version("no/slashes"), None);
     }
@@ -875,7 +936,10 @@ mod tests {
         let got = codec::Reader::new(&bytes).message().unwrap();
         assert_eq!(got.kind, codec::REPLY);
         // get_table: 1 MetaException, 2 NoSuchObjectException.
-        assert_eq!(got.args.record(2).and_then(|e| e.string(1)).as_deref(), Some("nope"));
+        assert_eq!(
+            got.args.record(2).and_then(|e| e.string(1)).as_deref(),
+            Some("nope")
+        );
         let m = Message {
             name: "get_partition_names".into(),
             ..m

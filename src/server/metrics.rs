@@ -205,7 +205,12 @@ impl Metrics {
         );
         if let Ok(l) = self.hms_latency.lock() {
             for (method, h) in l.iter() {
-                h.render(&mut out, "batchmeta_hms_call_duration_seconds", "method", method);
+                h.render(
+                    &mut out,
+                    "batchmeta_hms_call_duration_seconds",
+                    "method",
+                    method,
+                );
             }
         }
         let _ = writeln!(

@@ -3,12 +3,12 @@
 use batchmeta::catalog::PostgresOptions;
 use std::time::Duration;
 
+use batchmeta::hms::HmsConfig;
 use batchmeta::server::auth::{AuthConfig, AuthMode};
 use batchmeta::server::limits::serve_with;
-use batchmeta::hms::HmsConfig;
 use batchmeta::server::{Metrics, ServerConfig, app_with_metrics, shutdown_signal};
-use std::sync::Arc;
 use batchmeta::{Config, Error, Metastore, Result};
+use std::sync::Arc;
 
 use crate::args::{AuthArg, Global, ServeArgs};
 
@@ -102,9 +102,7 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
     let hms = match args.hms_bind {
         Some(addr) => {
             let l = batchmeta::hms::bind(addr).await?;
-            let bound = l
-                .local_addr()
-                .map_err(|e| Error::Internal(e.to_string()))?;
+            let bound = l.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
             eprintln!("Hive Metastore (Thrift, read-only, no authentication): thrift://{bound}");
             let hms_config = HmsConfig {
                 max_frame_bytes: args.hms_max_frame_bytes,
