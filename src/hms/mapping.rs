@@ -77,7 +77,7 @@ fn seconds(t: chrono::DateTime<chrono::Utc>) -> i32 {
     i32::try_from(t.timestamp()).unwrap_or(i32::MAX)
 }
 
-/// A `Database` struct (fields of it, up to STOP).
+/// A `Database` struct's fields (the caller closes the struct).
 pub(crate) fn database(
     w: &mut Writer,
     name: &str,
@@ -95,7 +95,6 @@ pub(crate) fn database(
         w.field(ttype::I32, 7);
         w.i32(1); // PrincipalType.USER
     }
-    w.stop();
 }
 
 /// A namespace as a `Database`.

@@ -869,6 +869,35 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_database_reply_is_one_whole_message() {
+        let m = Message {
+            name: "get_database".into(),
+            kind: codec::CALL,
+            seq: 1,
+            args: Fields::new(),
+        };
+        let body = success_struct(|w| {
+            mapping::database(
+                w,
+                "default",
+                Some("d"),
+                "file:///w",
+                Some("ann"),
+                &[("k", "v")],
+            );
+        });
+        let bytes = reply(&m, Ok(body));
+        let mut r = codec::Reader::new(&bytes);
+        let got = r.message().unwrap();
+        // Nothing may be left over: the next reply would start mid-stream.
+        assert_eq!(r.position(), bytes.len());
+        let db = got.args.record(0).unwrap();
+        assert_eq!(db.string(1).as_deref(), Some("default"));
+        assert_eq!(db.string(3).as_deref(), Some("file:///w"));
+        assert_eq!(db.string(6).as_deref(), Some("ann"));
+    }
+
+    #[test]
     fn writes_are_recognised_from_the_idl() {
         for m in [
             "create_table",
