@@ -364,3 +364,27 @@ def test_200_idle_connections_are_closed_and_the_server_keeps_serving(hms_server
             s.close()
     still_serving(hms_server, ns)
     assert "connection_refused" in hms_server.metrics()
+
+
+def test_a_non_loopback_thrift_bind_needs_insecure(hms_server: HmsServer, tmp_path: Path) -> None:
+    import subprocess
+
+    r = subprocess.run(
+        [
+            str(hms_server.binary),
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--database-url",
+            f"sqlite://{tmp_path / 'c.db'}",
+            "--warehouse",
+            str(tmp_path / "wh"),
+            "--hms-bind",
+            "0.0.0.0:0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 1
+    assert "no authentication" in r.stderr and "--insecure" in r.stderr
