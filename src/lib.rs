@@ -11,6 +11,8 @@
 //! - [`storage`]: object stores chosen by URL and the path layout.
 //! - [`data`]: Arrow record batches to and from Parquet.
 //! - [`metastore`]: the [`Metastore`] facade every edge calls.
+//! - `server` and `hms` (feature `server`): the HTTP service and the
+//!   read-only Hive Metastore Thrift edge.
 
 pub mod auth;
 pub mod catalog;
@@ -19,6 +21,8 @@ pub mod client;
 pub mod data;
 pub mod error;
 pub mod faults;
+#[cfg(feature = "server")]
+pub mod hms;
 pub mod model;
 pub mod redact;
 pub mod storage;

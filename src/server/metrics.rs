@@ -1,5 +1,6 @@
 //! Prometheus metrics in text format: requests by route and status with
-//! latency histograms, and publish, conflict and rollback counters.
+//! latency histograms, publish, conflict and rollback counters, and the
+//! Hive Metastore Thrift edge's calls by method and outcome.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -27,6 +28,39 @@ pub struct Metrics {
     publishes: AtomicU64,
     conflicts: AtomicU64,
     rollbacks: AtomicU64,
+    hms_calls: Mutex<BTreeMap<(String, &'static str), u64>>,
+    hms_latency: Mutex<BTreeMap<String, Histogram>>,
+    hms_events: Mutex<BTreeMap<&'static str, u64>>,
+}
+
+impl Histogram {
+    fn observe(&mut self, elapsed: Duration) {
+        let secs = elapsed.as_secs_f64();
+        for (i, b) in BUCKETS.iter().enumerate() {
+            if secs <= *b {
+                self.counts[i] += 1;
+            }
+        }
+        self.sum += secs;
+        self.count += 1;
+    }
+
+    fn render(&self, out: &mut String, name: &str, label: &str, value: &str) {
+        for (i, b) in BUCKETS.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{label}=\"{value}\",le=\"{b}\"}} {}",
+                self.counts[i]
+            );
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{label}=\"{value}\",le=\"+Inf\"}} {}",
+            self.count
+        );
+        let _ = writeln!(out, "{name}_sum{{{label}=\"{value}\"}} {}", self.sum);
+        let _ = writeln!(out, "{name}_count{{{label}=\"{value}\"}} {}", self.count);
+    }
 }
 
 impl Metrics {
@@ -46,6 +80,25 @@ impl Metrics {
             }
             h.sum += secs;
             h.count += 1;
+        }
+    }
+
+    /// Records one Hive Metastore Thrift call: its method (`unknown` for
+    /// methods not served, so clients cannot grow the label set) and its
+    /// outcome (`ok`, `exception`, `refused`, `unknown_method`).
+    pub fn hms_call(&self, method: &str, outcome: &'static str, elapsed: Duration) {
+        if let Ok(mut c) = self.hms_calls.lock() {
+            *c.entry((method.to_owned(), outcome)).or_default() += 1;
+        }
+        if let Ok(mut l) = self.hms_latency.lock() {
+            l.entry(method.to_owned()).or_default().observe(elapsed);
+        }
+    }
+
+    /// Counts a Thrift connection event (`connection_refused`, `protocol_error`).
+    pub fn hms_event(&self, what: &'static str) {
+        if let Ok(mut e) = self.hms_events.lock() {
+            *e.entry(what).or_default() += 1;
         }
     }
 
@@ -133,6 +186,44 @@ impl Metrics {
                 "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}",
                 v.load(Ordering::Relaxed)
             );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP batchmeta_hms_calls_total Hive Metastore Thrift calls by method and outcome.\n# TYPE batchmeta_hms_calls_total counter"
+        );
+        if let Ok(c) = self.hms_calls.lock() {
+            for ((method, outcome), n) in c.iter() {
+                let _ = writeln!(
+                    out,
+                    "batchmeta_hms_calls_total{{method=\"{method}\",outcome=\"{outcome}\"}} {n}"
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP batchmeta_hms_call_duration_seconds Hive Metastore Thrift call latency by method.\n# TYPE batchmeta_hms_call_duration_seconds histogram"
+        );
+        if let Ok(l) = self.hms_latency.lock() {
+            for (method, h) in l.iter() {
+                h.render(
+                    &mut out,
+                    "batchmeta_hms_call_duration_seconds",
+                    "method",
+                    method,
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP batchmeta_hms_connection_events_total Thrift connections refused (limit) or closed for bad input.\n# TYPE batchmeta_hms_connection_events_total counter"
+        );
+        if let Ok(e) = self.hms_events.lock() {
+            for (what, n) in e.iter() {
+                let _ = writeln!(
+                    out,
+                    "batchmeta_hms_connection_events_total{{event=\"{what}\"}} {n}"
+                );
+            }
         }
         out
     }

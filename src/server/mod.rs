@@ -181,9 +181,15 @@ async fn not_found() -> error::ApiError {
 
 /// The whole application: API, OpenAPI document, Swagger UI and middleware.
 pub fn app(ms: Metastore, config: ServerConfig) -> Router {
+    app_with_metrics(ms, config, Arc::new(Metrics::default()))
+}
+
+/// [`app`] with metrics shared with another edge of the same process (the
+/// Hive Metastore Thrift listener), so `/metrics` shows both.
+pub fn app_with_metrics(ms: Metastore, config: ServerConfig, metrics: Arc<Metrics>) -> Router {
     let state = AppState {
         ms,
-        metrics: Arc::new(Metrics::default()),
+        metrics,
         auth: config.auth,
         config: Arc::new(config),
         limiter: Arc::new(auth::RateLimiter::default()),

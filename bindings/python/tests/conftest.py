@@ -143,3 +143,98 @@ def direct_env(env: Env) -> Env:
 
 def dumps(o: object) -> str:
     return json.dumps(o, default=str)
+
+
+@dataclass
+class HmsServer:
+    """A `meta serve --hms-bind` and what the Hive Metastore tests need."""
+
+    url: str
+    thrift_port: int
+    root: Path
+    warehouse: Path
+    database_url: str
+    client: bm.Client
+    binary: Path
+
+    def meta(self, *args: str) -> subprocess.CompletedProcess[str]:
+        """Runs the `meta` CLI against this server."""
+        return subprocess.run(
+            [str(self.binary), "--url", self.url, *args],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "RUST_BACKTRACE": "0"},
+            timeout=120,
+        )
+
+    def metrics(self) -> str:
+        with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as r:
+            return str(r.read().decode())
+
+
+@pytest.fixture(scope="session")
+def hms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HmsServer]:
+    """One `meta serve` with the Thrift endpoint on, shared by the Hive
+    Metastore tests (each uses its own namespace). A short idle timeout lets
+    the idle-connection test finish quickly."""
+    binary = Path(os.environ.get("BATCHMETA_META_BIN", REPO / "target" / "debug" / "meta"))
+    if not binary.exists():
+        pytest.fail(f"{binary} is missing: run `cargo build -p batchmeta-cli` first")
+    root = tmp_path_factory.mktemp("hms")
+    warehouse = root / "warehouse"
+    port, thrift_port = _free_port(), _free_port()
+    database_url = f"sqlite://{root / 'catalog.db'}"
+    log = open(root / "server.log", "wb")
+    proc = subprocess.Popen(
+        [
+            str(binary),
+            "serve",
+            "--bind",
+            f"127.0.0.1:{port}",
+            "--database-url",
+            database_url,
+            "--warehouse",
+            str(warehouse),
+            "--hms-bind",
+            f"127.0.0.1:{thrift_port}",
+            "--hms-max-connections",
+            "64",
+            "--hms-idle-timeout-secs",
+            "5",
+            "--hms-max-frame-bytes",
+            "1048576",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "RUST_LOG": "warn"},
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r, socket.create_connection(
+                ("127.0.0.1", thrift_port), timeout=1
+            ):
+                if r.status == 200:
+                    break
+        except OSError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"meta serve did not start: {(root / 'server.log').read_text()}")
+        time.sleep(0.05)
+    yield HmsServer(
+        url=url,
+        thrift_port=thrift_port,
+        root=root,
+        warehouse=warehouse,
+        database_url=database_url,
+        client=bm.Client(url),
+        binary=binary,
+    )
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+    log.close()

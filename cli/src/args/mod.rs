@@ -229,4 +229,16 @@ pub(crate) struct ServeArgs {
     /// Start even if PostgreSQL has fsync, full_page_writes or synchronous_commit off (throwaway servers only)
     #[arg(long)]
     pub(crate) unsafe_durability: bool,
+    /// Also serve the Hive Metastore Thrift API (read-only, no authentication) on this address, e.g. 127.0.0.1:9083; anything but loopback needs --insecure
+    #[arg(long, env = "BATCHMETA_HMS_BIND")]
+    pub(crate) hms_bind: Option<SocketAddr>,
+    /// Largest Thrift message in bytes; a bigger one closes the connection
+    #[arg(long, env = "BATCHMETA_HMS_MAX_FRAME_BYTES", default_value_t = batchmeta::hms::DEFAULT_MAX_FRAME_BYTES)]
+    pub(crate) hms_max_frame_bytes: usize,
+    /// Most open Thrift connections; more are closed at once
+    #[arg(long, env = "BATCHMETA_HMS_MAX_CONNECTIONS", default_value_t = batchmeta::hms::DEFAULT_MAX_CONNECTIONS)]
+    pub(crate) hms_max_connections: usize,
+    /// Seconds a Thrift connection may stay silent (also inside a message) before it is closed
+    #[arg(long, env = "BATCHMETA_HMS_IDLE_TIMEOUT_SECS", default_value_t = batchmeta::hms::DEFAULT_IDLE_TIMEOUT.as_secs())]
+    pub(crate) hms_idle_timeout_secs: u64,
 }

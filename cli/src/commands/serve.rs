@@ -3,10 +3,12 @@
 use batchmeta::catalog::PostgresOptions;
 use std::time::Duration;
 
+use batchmeta::hms::HmsConfig;
 use batchmeta::server::auth::{AuthConfig, AuthMode};
 use batchmeta::server::limits::serve_with;
-use batchmeta::server::{ServerConfig, app, shutdown_signal};
+use batchmeta::server::{Metrics, ServerConfig, app_with_metrics, shutdown_signal};
 use batchmeta::{Config, Error, Metastore, Result};
+use std::sync::Arc;
 
 use crate::args::{AuthArg, Global, ServeArgs};
 
@@ -22,6 +24,17 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
             format!(
                 "refusing to serve on {} without authentication; hint: pass --auth tokens (create a token first with `meta token create NAME --role admin`), bind 127.0.0.1, or pass --insecure if every host on the network is trusted",
                 args.bind
+            ),
+        ));
+    }
+    if let Some(hms) = args.hms_bind
+        && !hms.ip().is_loopback()
+        && !args.insecure
+    {
+        return Err(Error::invalid(
+            "insecure_bind",
+            format!(
+                "refusing to serve the Hive Metastore API on {hms}: the Thrift protocol has no authentication here (clients name themselves); hint: bind 127.0.0.1, or pass --insecure if every host on the network may read every table"
             ),
         ));
     }
@@ -85,11 +98,36 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
             rate_per_token: args.rate_limit,
         },
     };
-    serve_with(
+    let metrics = Arc::new(Metrics::default());
+    let hms = match args.hms_bind {
+        Some(addr) => {
+            let l = batchmeta::hms::bind(addr).await?;
+            let bound = l.local_addr().map_err(|e| Error::Internal(e.to_string()))?;
+            eprintln!("Hive Metastore (Thrift, read-only, no authentication): thrift://{bound}");
+            let hms_config = HmsConfig {
+                max_frame_bytes: args.hms_max_frame_bytes,
+                max_connections: args.hms_max_connections,
+                idle_timeout: Duration::from_secs(args.hms_idle_timeout_secs.max(1)),
+            };
+            Some(tokio::spawn(batchmeta::hms::serve(
+                l,
+                ms.clone(),
+                hms_config,
+                metrics.clone(),
+                shutdown_signal(),
+            )))
+        }
+        None => None,
+    };
+    let served = serve_with(
         listener,
-        app(ms, server.clone()),
+        app_with_metrics(ms, server.clone(), metrics),
         shutdown_signal(),
         &server,
     )
-    .await
+    .await;
+    if let Some(h) = hms {
+        h.abort();
+    }
+    served
 }
