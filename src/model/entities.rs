@@ -194,7 +194,10 @@ pub struct Batch {
     /// Total bytes.
     pub bytes: u64,
     /// The Arrow schema of its files, once written.
-    #[cfg_attr(feature = "server", schema(value_type = Option<Object>))]
+    #[cfg_attr(
+        feature = "server",
+        schema(value_type = Option<crate::server::schemas::ArrowSchema>)
+    )]
     pub schema: Option<Schema>,
     /// Fingerprint of that schema.
     pub schema_fingerprint: Option<String>,
