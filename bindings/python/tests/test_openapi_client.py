@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import io
+import os
 import subprocess
 import sys
 import uuid
@@ -50,6 +51,8 @@ def generate(doc: Path, out: Path) -> subprocess.CompletedProcess[str]:
         capture_output=True,
         text=True,
         cwd=out,
+        # Its post-generation hooks run the venv's ruff.
+        env={**os.environ, "PATH": f"{exe.parent}{os.pathsep}{os.environ.get('PATH', '')}"},
         timeout=300,
     )
 
@@ -220,7 +223,7 @@ def test_generated_client_workflow(gen: ModuleType, server: Server) -> None:
         ),
         200,
     )
-    assert event.batch_id == staged.id
+    assert event.to_batch == staged.id
 
     # A pin on that batch comes back as its own variant of PinTarget.
     pin = ok(
