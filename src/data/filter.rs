@@ -161,6 +161,7 @@ impl<T: Into<Scalar>> From<Vec<T>> for Scalar {
 
 /// One row filter, `column op value`. Several filters are combined with AND.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Filter {
     /// The column it tests (it need not be among the columns read).
     pub column: String,

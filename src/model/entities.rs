@@ -89,7 +89,7 @@ pub struct Table {
     /// `namespace.table`.
     pub ident: TableIdent,
     /// The Arrow schema of the data columns (partition keys excluded).
-    #[cfg_attr(feature = "server", schema(value_type = Object))]
+    #[cfg_attr(feature = "server", schema(value_type = crate::server::schemas::ArrowSchema))]
     pub schema: Schema,
     /// Incremented by every schema change.
     pub schema_version: i64,
@@ -194,7 +194,10 @@ pub struct Batch {
     /// Total bytes.
     pub bytes: u64,
     /// The Arrow schema of its files, once written.
-    #[cfg_attr(feature = "server", schema(value_type = Option<Object>))]
+    #[cfg_attr(
+        feature = "server",
+        schema(value_type = Option<crate::server::schemas::ArrowSchema>)
+    )]
     pub schema: Option<Schema>,
     /// Fingerprint of that schema.
     pub schema_fingerprint: Option<String>,
@@ -546,9 +549,9 @@ pub struct EventQuery {
     pub limit: Option<u32>,
 }
 
-/// What a pin holds.
+/// What a pin holds. Its OpenAPI schema is written in `server/schemas.rs`
+/// (the derive would inline both variants, which generators cannot name).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum PinTarget {
     /// One batch of one partition.

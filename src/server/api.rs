@@ -65,7 +65,7 @@ pub struct CreateTable {
     /// Data columns (partition keys excluded).
     pub columns: Option<Vec<ColumnDef>>,
     /// An Arrow schema as JSON (arrow-rs serde form), instead of `columns`.
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<super::schemas::ArrowSchema>)]
     pub schema: Option<arrow_schema::Schema>,
     /// Ordered partition keys.
     #[serde(default)]
@@ -218,9 +218,8 @@ pub struct ReadBody {
     pub resolve: ResolveBody,
     /// Only these columns.
     pub columns: Option<Vec<String>>,
-    /// Row filters.
+    /// Row filters, combined with AND.
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
     pub filters: Vec<crate::data::Filter>,
 }
 

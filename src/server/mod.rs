@@ -13,6 +13,7 @@ pub mod limits;
 mod metrics;
 mod openapi;
 mod routes;
+pub(crate) mod schemas;
 
 use std::future::Future;
 use std::sync::Arc;

@@ -152,7 +152,8 @@ async fn upload(
 /// streamed to the warehouse (413 past the server's limit).
 #[utoipa::path(operation_id = "upload_data", put, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}/data", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path), ("batch_id" = String, Path), UploadParams),
-    request_body(content = Vec<u8>, content_type = "application/vnd.apache.parquet"),
+    request_body(description = "A Parquet file or an Arrow IPC stream",
+        content(("application/vnd.apache.parquet"), ("application/vnd.apache.arrow.stream"))),
     responses((status = 200, body = Batch), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn upload_data(
     State(s): State<AppState>,
@@ -169,7 +170,8 @@ pub(crate) async fn upload_data(
 /// Stores one partition in one call: stage, upload the body, publish.
 #[utoipa::path(operation_id = "store", post, path = "/v1/namespaces/{namespace}/tables/{table}/store", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path), StoreParams),
-    request_body(content = Vec<u8>, content_type = "application/vnd.apache.parquet"),
+    request_body(description = "A Parquet file or an Arrow IPC stream",
+        content(("application/vnd.apache.parquet"), ("application/vnd.apache.arrow.stream"))),
     responses((status = 201, body = Stored), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)))]
 pub(crate) async fn store(
     State(s): State<AppState>,

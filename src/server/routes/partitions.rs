@@ -117,7 +117,7 @@ pub(crate) async fn wait(
 /// restored), for clients without storage credentials.
 #[utoipa::path(operation_id = "read", post, path = "/v1/namespaces/{namespace}/tables/{table}/read", tag = "partitions",
     params(("namespace" = String, Path), ("table" = String, Path)), request_body = ReadBody,
-    responses((status = 200, content_type = "application/vnd.apache.arrow.stream", body = Vec<u8>), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
+    responses((status = 200, description = "The rows as one Arrow IPC stream", content(("application/vnd.apache.arrow.stream"))), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody)))]
 pub(crate) async fn read(
     State(s): State<AppState>,
     Path((ns, t)): Path<(String, String)>,
