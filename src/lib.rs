@@ -19,6 +19,8 @@ pub mod client;
 pub mod data;
 pub mod error;
 pub mod faults;
+#[cfg(feature = "server")]
+pub mod iceberg;
 pub mod model;
 pub mod redact;
 pub mod storage;

@@ -7,6 +7,7 @@ mod names;
 mod partition;
 mod schema;
 mod token;
+mod virtual_table;
 
 pub use batch_id::BatchId;
 pub use entities::*;
@@ -24,3 +25,4 @@ pub use token::{
     Access, Grant, IssuedToken, MAX_TOKEN_NAME, NewToken, Role, Secret, StoredToken, Token,
     check_token_name,
 };
+pub use virtual_table::VirtualTable;
