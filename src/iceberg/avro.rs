@@ -120,7 +120,12 @@ fn null() -> Value {
 }
 
 fn partition_value(key: &PartitionKey, raw: &str) -> Result<Value> {
-    let bad = || Error::Internal(format!("partition value {raw:?} of key {} unreadable", key.name));
+    let bad = || {
+        Error::Internal(format!(
+            "partition value {raw:?} of key {} unreadable",
+            key.name
+        ))
+    };
     let v = match key.kind {
         KeyType::String => Value::String(raw.to_owned()),
         KeyType::Int => Value::Long(raw.parse().map_err(|_| bad())?),
@@ -296,10 +301,7 @@ mod tests {
         let text = serde_json::to_string(reader.writer_schema()).unwrap();
         assert!(text.contains("\"field-id\":102"), "{text}");
         assert!(text.contains("\"field-id\":1001"), "{text}");
-        assert_eq!(
-            reader.user_metadata().get("format-version").unwrap(),
-            b"2"
-        );
+        assert_eq!(reader.user_metadata().get("format-version").unwrap(), b"2");
         let rows: Vec<Value> = reader.map(|v| v.unwrap()).collect();
         assert_eq!(rows.len(), 1);
         let Value::Record(entry) = &rows[0] else {

@@ -238,17 +238,17 @@ impl Metastore {
                 if !e.action.moves_pointer() {
                     continue;
                 }
-                match groups.last_mut() {
-                    Some(g) if g.at == e.at => {
-                        g.id = g.id.max(e.id);
-                        g.events += 1;
-                    }
-                    _ if groups.len() == max => break 'pages,
-                    _ => groups.push(Group {
+                if let Some(g) = groups.last_mut().filter(|g| g.at == e.at) {
+                    g.id = g.id.max(e.id);
+                    g.events += 1;
+                } else if groups.len() == max {
+                    break 'pages;
+                } else {
+                    groups.push(Group {
                         id: e.id,
                         at: e.at,
                         events: 1,
-                    }),
+                    });
                 }
             }
             match page.next_cursor {
@@ -342,7 +342,8 @@ impl Gen<'_> {
                 }
                 let state = self.resolve(Version::AsOf(g.at)).await?;
                 let manifests = self.manifests(&state, g.id, g.id).await?;
-                let bytes = avro::manifest_list(g.id, parent.as_ref().map(|p| p.0), g.id, &manifests)?;
+                let bytes =
+                    avro::manifest_list(g.id, parent.as_ref().map(|p| p.0), g.id, &manifests)?;
                 put_once(self.storage.store().as_ref(), &rel, bytes).await?;
             }
             let summary = BTreeMap::from([
@@ -539,7 +540,8 @@ impl Gen<'_> {
             .chain([t.updated_at.timestamp_millis()])
             .max()
             .unwrap_or(0);
-        let (_, uuid_hex) = digest_id(format!("{}\n{}", t.ident, t.created_at.timestamp_micros()).as_bytes());
+        let (_, uuid_hex) =
+            digest_id(format!("{}\n{}", t.ident, t.created_at.timestamp_micros()).as_bytes());
         let uuid = format!(
             "{}-{}-{}-{}-{}",
             &uuid_hex[0..8],
@@ -579,7 +581,9 @@ impl Gen<'_> {
             current_schema_id: t.schema_version,
             schemas: vec![self.schema.json.clone()],
             default_spec_id: 0,
-            partition_specs: vec![serde_json::json!({"spec-id": 0, "fields": self.schema.spec_fields})],
+            partition_specs: vec![
+                serde_json::json!({"spec-id": 0, "fields": self.schema.spec_fields}),
+            ],
             last_partition_id: schema::FIRST_PARTITION_FIELD_ID - 1 + keys,
             default_sort_order_id: 0,
             sort_orders: vec![serde_json::json!({"order-id": 0, "fields": []})],

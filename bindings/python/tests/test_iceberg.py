@@ -147,7 +147,7 @@ def _duck(endpoint: str, token: str | None = None) -> Any:
     con.execute("SET autoinstall_known_extensions=false")
     con.execute("SET autoload_known_extensions=false")
     for ext in ["httpfs", "avro", "iceberg"]:
-        duckdb_extensions.import_extension(ext, con)
+        duckdb_extensions.import_extension(ext, con=con)
     if token is None:
         con.execute(f"ATTACH 'bm' AS ice (TYPE iceberg, ENDPOINT '{endpoint}', AUTHORIZATION_TYPE 'none')")
     else:
@@ -263,11 +263,12 @@ def test_pins_are_tags_and_time_travel_reads_the_as_of_state(ice: IceServer, tab
     c, ns = tables.client, tables.ns
     day = dt.date(2016, 10, 31)
     first = c.store_dataframe(_frame(1), ns, "tt", partitions=[{"day": day}])
+    c.store_dataframe(_frame(5), ns, "tt", partitions=[{"day": dt.date(2016, 11, 1)}])
     time.sleep(0.05)
     between = dt.datetime.now(dt.timezone.utc)
     time.sleep(0.05)
     c.store_dataframe(_frame(2), ns, "tt", partitions=[{"day": day}])
-    c.store_dataframe(_frame(3), ns, "tt", partitions=[{"day": dt.date(2016, 11, 1)}])
+    c.store_dataframe(_frame(3), ns, "tt", partitions=[{"day": dt.date(2016, 11, 2)}])
     c.pin(ns, "tt", "weekly_report", {"day": day}, batch_id=first.batch_id)
     c.pin(ns, "tt", "as_of_report", as_of=between)
 
@@ -275,7 +276,7 @@ def test_pins_are_tags_and_time_travel_reads_the_as_of_state(ice: IceServer, tab
     pinned = _norm(c.load_dataframe(ns, "tt", pin="weekly_report"))
     as_of = _norm(c.load_dataframe(ns, "tt", as_of=between))
     # Negative control: the three versions differ, so equality below means something.
-    assert len({tuple(current), tuple(pinned)}) == 2 and as_of != current
+    assert len({tuple(current), tuple(pinned), tuple(as_of)}) == 3
 
     table = _pyice(ice.endpoint).load_table((ns, "tt"))
     refs = table.metadata.refs
@@ -410,13 +411,16 @@ def test_no_or_bad_token_gets_401(ice_auth: IceServer, token: str | None) -> Non
 
 
 def test_writes_from_duckdb_and_pyiceberg_are_refused_and_change_nothing(ice_auth: IceServer) -> None:
-    def state() -> tuple[str, list[str]]:
+    def state() -> tuple[str, str]:
         audit = ice_auth.meta("--output", "json", "audit", "--limit", "100000")
         assert audit.returncode == 0, audit.stderr
-        data = sorted(str(p.relative_to(ice_auth.warehouse)) for p in ice_auth.warehouse.rglob("*.parquet"))
-        return audit.stdout, data
+        files = ice_auth.meta("--output", "json", "files", "alpha.t")
+        assert files.returncode == 0, files.stderr
+        return audit.stdout, files.stdout
 
     before = state()
+    data_before = {p: p.stat().st_size for p in ice_auth.warehouse.rglob("*.parquet")}
+    assert data_before
     writer = _pyice(ice_auth.endpoint, ice_auth.tokens["a_writer"])
     table = writer.load_table(("alpha", "t"))
     frame = table.scan().to_arrow()
@@ -444,6 +448,9 @@ def test_writes_from_duckdb_and_pyiceberg_are_refused_and_change_nothing(ice_aut
         status, body = _http(method, f"{ice_auth.endpoint}/v1/{path}", ice_auth.tokens["root"], b"{}")
         assert status == 403 and _is_iceberg_error(body, 403), (method, path, body)
     assert state() == before
+    # Both clients write their data files before they commit: those files
+    # are referenced by nothing; every batch file is as it was.
+    assert {p: p.stat().st_size for p in data_before} == data_before
     verify = ice_auth.meta("verify")
     assert verify.returncode == 0, verify.stdout + verify.stderr
     # The table still reads as before.

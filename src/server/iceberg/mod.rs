@@ -29,7 +29,8 @@ use crate::iceberg::TableMetadata;
 use crate::model::{NamespaceName, TableIdent, VirtualTable};
 
 /// Every route (method, template) this module serves, for the policy test.
-pub(crate) const ROUTES: &[(&str, &str)] = &[
+#[cfg(test)]
+const ROUTES: &[(&str, &str)] = &[
     ("GET", "/iceberg/v1/config"),
     ("GET", "/iceberg/v1/namespaces"),
     ("POST", "/iceberg/v1/namespaces"),
@@ -43,8 +44,14 @@ pub(crate) const ROUTES: &[(&str, &str)] = &[
     ("GET", "/iceberg/v1/namespaces/{namespace}/tables/{table}"),
     ("HEAD", "/iceberg/v1/namespaces/{namespace}/tables/{table}"),
     ("POST", "/iceberg/v1/namespaces/{namespace}/tables/{table}"),
-    ("DELETE", "/iceberg/v1/namespaces/{namespace}/tables/{table}"),
-    ("POST", "/iceberg/v1/namespaces/{namespace}/tables/{table}/metrics"),
+    (
+        "DELETE",
+        "/iceberg/v1/namespaces/{namespace}/tables/{table}",
+    ),
+    (
+        "POST",
+        "/iceberg/v1/namespaces/{namespace}/tables/{table}/metrics",
+    ),
     ("GET", "/iceberg/v1/namespaces/{namespace}/views"),
     ("GET", "/iceberg/v1/namespaces/{namespace}/views/{view}"),
     ("POST", "/iceberg/v1/tables/rename"),
@@ -60,7 +67,10 @@ pub(crate) fn router() -> Router<AppState> {
             "/iceberg/v1/namespaces/{namespace}",
             get(get_namespace).delete(refuse),
         )
-        .route("/iceberg/v1/namespaces/{namespace}/properties", post(refuse))
+        .route(
+            "/iceberg/v1/namespaces/{namespace}/properties",
+            post(refuse),
+        )
         .route(
             "/iceberg/v1/namespaces/{namespace}/tables",
             get(list_tables).post(refuse),
@@ -114,10 +124,10 @@ struct ListNamespacesResponse {
 async fn list_namespaces(
     State(s): State<AppState>,
     auth: Authenticated,
-    query: Option<Query<ListQuery>>,
+    Query(query): Query<ListQuery>,
 ) -> IcebergResult<axum::Json<ListNamespacesResponse>> {
     let mut names = Vec::new();
-    if query.and_then(|q| q.0.parent).is_none() {
+    if query.parent.is_none() {
         let mut all = s.ms.namespaces().await?;
         if let Some(readable) = auth.readable() {
             all.retain(|n| readable.contains(&n.name));
@@ -184,16 +194,15 @@ async fn list_tables(
 ) -> IcebergResult<axum::Json<ListTablesResponse>> {
     let name = namespace(&ns)?;
     s.ms.namespace(&name).await?;
-    let identifiers = s
-        .ms
-        .tables(&name)
-        .await?
-        .into_iter()
-        .map(|t| Identifier {
-            namespace: vec![name.to_string()],
-            name: t.ident.name.to_string(),
-        })
-        .collect();
+    let identifiers =
+        s.ms.tables(&name)
+            .await?
+            .into_iter()
+            .map(|t| Identifier {
+                namespace: vec![name.to_string()],
+                name: t.ident.name.to_string(),
+            })
+            .collect();
     Ok(axum::Json(ListTablesResponse {
         identifiers,
         next_page_token: None,
@@ -219,10 +228,9 @@ async fn load_table(
         namespace: ns,
         name: v.table,
     };
-    let t = s
-        .ms
-        .iceberg_table(&ident, &v.version, s.config.iceberg_max_snapshots)
-        .await?;
+    let t =
+        s.ms.iceberg_table(&ident, &v.version, s.config.iceberg_max_snapshots)
+            .await?;
     Ok(axum::Json(LoadTableResponse {
         metadata_location: t.metadata_location,
         metadata: t.metadata,
