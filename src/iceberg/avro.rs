@@ -4,7 +4,7 @@
 //! `field-id` attributes everywhere.
 
 use apache_avro::types::Value;
-use apache_avro::{Reader, Schema, Writer};
+use apache_avro::{Codec, DeflateSettings, Reader, Schema, Writer};
 use serde_json::json;
 
 use crate::error::{Error, Result};
@@ -36,6 +36,19 @@ pub(crate) struct DataFileEntry {
     pub(crate) rows: i64,
     /// Bytes.
     pub(crate) size: i64,
+}
+
+/// A writer with an explicit codec: pyiceberg 0.12 takes a file without
+/// `avro.codec` for gzip (and fails), so "null" cannot be left implicit and
+/// apache-avro writes the key only for real codecs. Deflate is what Iceberg
+/// Java writes by default.
+fn writer(schema: &Schema) -> Result<Writer<'_, Vec<u8>>> {
+    Writer::with_codec(
+        schema,
+        Vec::new(),
+        Codec::Deflate(DeflateSettings::default()),
+    )
+    .map_err(avro_err)
 }
 
 fn avro_err(e: apache_avro::Error) -> Error {
@@ -156,7 +169,7 @@ pub(crate) fn manifest(
     files: &[DataFileEntry],
 ) -> Result<Vec<u8>> {
     let schema = manifest_schema(keys)?;
-    let mut w = Writer::new(&schema, Vec::new()).map_err(avro_err)?;
+    let mut w = writer(&schema)?;
     let meta = [
         ("schema", header.schema.to_string()),
         (
@@ -205,7 +218,7 @@ pub(crate) fn manifest_list(
     manifests: &[ManifestRef],
 ) -> Result<Vec<u8>> {
     let schema = manifest_list_schema()?;
-    let mut w = Writer::new(&schema, Vec::new()).map_err(avro_err)?;
+    let mut w = writer(&schema)?;
     let mut meta = vec![
         ("snapshot-id", snapshot_id.to_string()),
         ("sequence-number", sequence_number.to_string()),
