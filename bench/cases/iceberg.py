@@ -77,6 +77,7 @@ def duckdb_first_query(url: str) -> dict[str, float]:
     start = time.perf_counter()
     for ext in ["httpfs", "avro", "iceberg"]:
         duckdb_extensions.import_extension(ext, con=con)
+        con.execute(f"LOAD {ext}")
     loaded = time.perf_counter()
     con.execute(f"ATTACH 'bm' AS ice (TYPE iceberg, ENDPOINT '{url}/iceberg', AUTHORIZATION_TYPE 'none')")
     (rows,) = con.execute(f"SELECT count(*) FROM ice.{NAMESPACE}.{TABLE}").fetchone()

@@ -148,6 +148,7 @@ def _duck(endpoint: str, token: str | None = None) -> Any:
     con.execute("SET autoload_known_extensions=false")
     for ext in ["httpfs", "avro", "iceberg"]:
         duckdb_extensions.import_extension(ext, con=con)
+        con.execute(f"LOAD {ext}")
     if token is None:
         con.execute(f"ATTACH 'bm' AS ice (TYPE iceberg, ENDPOINT '{endpoint}', AUTHORIZATION_TYPE 'none')")
     else:
@@ -352,13 +353,12 @@ def test_generated_files_parse_with_pyicebergs_own_readers(ice: IceServer, table
 
 
 def _partitions(c: bm.Client, ns: str, table: str) -> list[dict[str, Any]]:
+    """Each published partition's key values, current batch and its rows."""
     out = []
     for p in c.partitions(ns, table):
-        d = p if isinstance(p, dict) else p.__dict__
-        part = d["partition"]
-        batch = d["current"] if "current" in d else d["batch_id"]
-        rows = sum(b["rows"] for b in c.batches(ns, table, part) if b["id"] == batch)
-        out.append({**{k: str(v) for k, v in part.items()}, "batch": batch, "rows": rows})
+        keys = dict(kv.split("=", 1) for kv in p.partition.split("/"))
+        rows = sum(b.rows for b in c.batches(ns, table, keys) if b.batch_id == p.current)
+        out.append({**keys, "batch": p.current, "rows": rows})
     return out
 
 
