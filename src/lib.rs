@@ -23,6 +23,8 @@ pub mod error;
 pub mod faults;
 #[cfg(feature = "server")]
 pub mod hms;
+#[cfg(feature = "server")]
+pub mod iceberg;
 pub mod model;
 pub mod redact;
 pub mod storage;

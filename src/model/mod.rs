@@ -8,6 +8,7 @@ mod partition;
 mod schema;
 pub mod time;
 mod token;
+mod virtual_table;
 
 pub use batch_id::BatchId;
 pub use entities::*;
@@ -28,3 +29,4 @@ pub use token::{
     Access, Grant, IssuedToken, MAX_TOKEN_NAME, NewToken, Role, Secret, StoredToken, Token,
     check_token_name,
 };
+pub use virtual_table::VirtualTable;

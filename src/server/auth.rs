@@ -114,6 +114,43 @@ pub fn policy(method: &Method, route: &str) -> Option<Need> {
                 _ => return None,
             }
         }
+        (_, r) if r.starts_with("/iceberg/") => return iceberg_policy(m, r),
+        _ => return None,
+    })
+}
+
+/// The policy of the read-only Iceberg REST catalog (`server::iceberg`).
+fn iceberg_policy(m: &str, route: &str) -> Option<Need> {
+    use Need::*;
+    use Role::*;
+    let rest = route.strip_prefix("/iceberg/v1")?;
+    Some(match (m, rest) {
+        ("GET", "/config") => AnyToken,
+        ("GET", "/namespaces") => Filtered,
+        (
+            "GET" | "HEAD",
+            "/namespaces/{namespace}"
+            | "/namespaces/{namespace}/tables"
+            | "/namespaces/{namespace}/tables/{table}"
+            | "/namespaces/{namespace}/views"
+            | "/namespaces/{namespace}/views/{view}",
+        ) => Namespace(Reader),
+        ("POST", "/namespaces/{namespace}/tables/{table}/metrics") => Namespace(Reader),
+        // Writes: their handlers refuse them (403, how to write with
+        // batchmeta) and change nothing; the caller still needs a token.
+        (
+            "POST",
+            "/namespaces"
+            | "/namespaces/{namespace}/properties"
+            | "/namespaces/{namespace}/tables"
+            | "/namespaces/{namespace}/register"
+            | "/namespaces/{namespace}/tables/{table}"
+            | "/tables/rename"
+            | "/transactions/commit",
+        )
+        | ("DELETE", "/namespaces/{namespace}" | "/namespaces/{namespace}/tables/{table}") => {
+            AnyToken
+        }
         _ => return None,
     })
 }

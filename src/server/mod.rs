@@ -9,6 +9,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;
+mod iceberg;
 pub mod limits;
 mod metrics;
 mod openapi;
@@ -58,6 +59,8 @@ pub struct ServerConfig {
     pub body_read_timeout: std::time::Duration,
     /// Tokens or no authentication, and the per-token rate.
     pub auth: auth::AuthConfig,
+    /// Most main-history snapshots one Iceberg loadTable carries.
+    pub iceberg_max_snapshots: usize,
 }
 
 impl Default for ServerConfig {
@@ -72,6 +75,7 @@ impl Default for ServerConfig {
             header_read_timeout: limits::DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: limits::DEFAULT_BODY_READ_TIMEOUT,
             auth: auth::AuthConfig::default(),
+            iceberg_max_snapshots: crate::iceberg::DEFAULT_MAX_SNAPSHOTS,
         }
     }
 }
@@ -148,7 +152,8 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .split_for_parts();
     let (router, mut doc) = parts;
     openapi::document_common_responses(&mut doc);
-    (router, doc)
+    // The Iceberg REST catalog is documented by the Iceberg spec, not here.
+    (router.merge(iceberg::router()), doc)
 }
 
 /// The OpenAPI 3.1 document of the API, as served at `/openapi.json`.
@@ -206,6 +211,7 @@ pub fn app_with_metrics(ms: Metastore, config: ServerConfig, metrics: Arc<Metric
         .route("/openapi.json", axum::routing::get(move || async move { axum::Json(doc_json.clone()) }))
         .merge(utoipa_swagger_ui::SwaggerUi::new("/docs").url("/docs/openapi.json", doc))
         .fallback(not_found)
+        .layer(middleware::from_fn(iceberg::error_bodies))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             limits::json_limits,

@@ -13,6 +13,7 @@ mod bad_input_http;
 mod conformance;
 mod harness;
 mod http;
+mod iceberg;
 mod postgres;
 mod processes;
 mod remote;

@@ -193,6 +193,9 @@ pub(crate) struct ServeArgs {
     /// Requests per second per token, also the burst (429 beyond it); 0 = no limit
     #[arg(long, env = "BATCHMETA_RATE_LIMIT", default_value_t = batchmeta::server::auth::DEFAULT_RATE)]
     pub(crate) rate_limit: u32,
+    /// Most snapshots of a table's history one Iceberg loadTable carries (the newest; older states stay readable as table@<time>)
+    #[arg(long, env = "BATCHMETA_ICEBERG_MAX_SNAPSHOTS", default_value_t = batchmeta::iceberg::DEFAULT_MAX_SNAPSHOTS)]
+    pub(crate) iceberg_max_snapshots: usize,
     /// Catalog database: sqlite:///path/catalog.db or postgres://...; unset = .batchmeta/catalog.db
     #[arg(long, env = "BATCHMETA_DATABASE_URL")]
     pub(crate) database_url: Option<String>,

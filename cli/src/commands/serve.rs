@@ -77,6 +77,7 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
     );
     eprintln!("warehouse: {}", ms.warehouse_url());
     eprintln!("API docs: http://{addr}/docs");
+    eprintln!("Iceberg REST catalog (read-only): http://{addr}/iceberg");
     eprintln!(
         "authentication: {}",
         match mode {
@@ -97,6 +98,7 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
             mode,
             rate_per_token: args.rate_limit,
         },
+        iceberg_max_snapshots: args.iceberg_max_snapshots,
     };
     let metrics = Arc::new(Metrics::default());
     let hms = match args.hms_bind {
