@@ -27,6 +27,7 @@ time.sleep(2)
 try:
     c = bm.Client(f"http://127.0.0.1:{hp}")
     df = pd.DataFrame({"n": list(range(N)), "x": [1.0] * N})
+    c.create_namespace("bench", exist_ok=True)
     t0 = time.perf_counter()
     c.store_dataframe(df, "bench", "t", partition_by=["n"])
     print(f"stored {N} partitions in {time.perf_counter()-t0:.1f}s")

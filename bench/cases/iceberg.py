@@ -48,6 +48,7 @@ def build(directory: str, partitions: int, events: int, log: Any = print) -> dic
     """The table: ``partitions`` partitions in commits of ``COMMIT_SIZE``,
     then ``events`` single-partition publishes."""
     client = bm.Client(directory)
+    client.create_namespace(NAMESPACE, exist_ok=True)
     start = time.perf_counter()
     for first in range(0, partitions, COMMIT_SIZE):
         count = min(COMMIT_SIZE, partitions - first)

@@ -21,6 +21,7 @@ class BatchmetaTable(PartitionedTable):
         self.name = name
 
     def create(self, frame: pa.Table) -> None:
+        self.client.create_namespace(NAMESPACE, exist_ok=True)
         self.client.create_table(NAMESPACE, self.table_name, frame.schema, {PARTITION_KEY: "int"}, exist_ok=True)
 
     def store(self, prepared: pa.Table, partition: int) -> None:

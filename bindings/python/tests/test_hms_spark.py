@@ -48,6 +48,7 @@ def data(hms_server: HmsServer) -> dict[str, Any]:
     an unpartitioned one."""
     c = hms_server.client
     ns = "spark_" + uuid.uuid4().hex[:8]
+    c.create_namespace(ns)
     for i, d in enumerate(DATES):
         c.store_dataframe(frame(i + 1), ns, "one", partitions=[{"date": d}])
     for region in ["eu", "us"]:
@@ -146,6 +147,7 @@ def test_select_equals_load_dataframe(
 def test_rollback_and_publish_are_seen_without_refresh(spark: SparkSession, hms_server: HmsServer) -> None:
     c = hms_server.client
     ns = "roll_" + uuid.uuid4().hex[:8]
+    c.create_namespace(ns)
     c.store_dataframe(frame(1), ns, "t", partitions=[{"date": DATES[0]}])
     c.store_dataframe(frame(1), ns, "flat")
     q = f"SELECT item, qty FROM {ns}.t WHERE date = '2016-10-29'"
@@ -171,6 +173,7 @@ def test_rollback_and_publish_are_seen_without_refresh(spark: SparkSession, hms_
 def test_pinned_and_as_of_virtual_tables(spark: SparkSession, hms_server: HmsServer) -> None:
     c = hms_server.client
     ns = "virt_" + uuid.uuid4().hex[:8]
+    c.create_namespace(ns)
     r1 = c.store_dataframe(frame(1), ns, "t", partitions=[{"date": DATES[0]}])
     c.store_dataframe(frame(5), ns, "t", partitions=[{"date": DATES[1]}])
     time.sleep(1.1)

@@ -37,6 +37,7 @@ def ns(hms_server: HmsServer) -> str:
 
     c = hms_server.client
     name = "thr_" + uuid.uuid4().hex[:8]
+    c.create_namespace(name)
     df = pd.DataFrame({"item": ["a", "b"], "Price": [1.5, 2.5]})
     for d in DATES:
         c.store_dataframe(df, name, "one", partitions=[{"date": d}])
@@ -219,6 +220,7 @@ def test_virtual_tables(client: Any, hms_server: HmsServer) -> None:
 
     c = hms_server.client
     name = "thv_" + uuid.uuid4().hex[:8]
+    c.create_namespace(name)
     r1 = c.store_dataframe(pd.DataFrame({"x": [1]}), name, "t", partitions=[{"date": DATES[0]}])
     time.sleep(1.1)
     between = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)

@@ -118,6 +118,7 @@ def ice_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IceServer]:
     srv.tokens = tokens
     c = bm.Client(srv.url, token=tokens["root"], direct_data=False)
     for ns in ["alpha", "beta"]:
+        c.create_namespace(ns)
         c.store_dataframe(_frame(0), ns, "t", partitions=[{"day": dt.date(2016, 10, 31)}])
     yield srv
     _stop(srv)
@@ -200,6 +201,7 @@ def tables(ice: IceServer) -> Tables:
     """One, two and no partition keys, each with two published partitions."""
     ns = "ice" + uuid.uuid4().hex[:8]
     c = bm.Client(ice.url)
+    c.create_namespace(ns)
     for day in [dt.date(2016, 10, 31), dt.date(2016, 11, 1)]:
         c.store_dataframe(_frame(day.day), ns, "one", partitions=[{"day": day}])
         for region in ["eu", "us"]:

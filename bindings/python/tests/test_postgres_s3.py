@@ -101,6 +101,7 @@ def test_store_load_rollback_on_postgres_and_s3(pg_s3_server: tuple[str, str], d
     c = bm.Client(url, direct_data=direct)
     assert c.warehouse == warehouse
     ns = "s" + uuid.uuid4().hex[:10]
+    c.create_namespace(ns)
     r1 = c.store_dataframe(frame(1), ns, "sold_items", partitions=[{"date": "2016-10-31"}])
     r2 = c.store_dataframe(frame(2), ns, "sold_items", partitions=["2016-10-31"])
     assert r1.location.startswith(f"{warehouse}/{ns}/sold_items/date=2016-10-31/")
@@ -124,6 +125,7 @@ def test_partition_by_commits_every_partition_at_once(pg_s3_server: tuple[str, s
     url, warehouse = pg_s3_server
     c = bm.Client(url, direct_data=True)
     ns = "s" + uuid.uuid4().hex[:10]
+    c.create_namespace(ns)
     df = pd.DataFrame({"region": ["us", "eu", "us", "jp"], "n": [1, 2, 3, 4]})
     res = c.store_dataframe(df, ns, "by_region", partition_by=["region"])
     assert sorted(p.partition for p in c.partitions(ns, "by_region")) == [

@@ -250,8 +250,9 @@ class Client:
           Columns named like partition keys must hold that value in every row.
         - ``partition_by=["date"]``: split ``df`` by these columns and publish
           every partition in one all-or-nothing commit.
-        - The first write creates the table (and namespace) from ``df``'s
-          schema; its partition keys come from ``partition_by`` or a dict
+        - The first write creates the table from ``df``'s schema (the
+          namespace must exist: ``create_namespace``; a misspelled one fails
+          with ``NotFoundError`` and "did you mean"); its partition keys come from ``partition_by`` or a dict
           spec (``partitions=[{"date": datetime.date(2016, 10, 31)}]``).
         - ``expected_batch``: publish only if the partition's current batch
           is this one (``NO_BATCH``: only if it has none); else ``ConflictError``.
