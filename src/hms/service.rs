@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use chrono::{DateTime, NaiveDate, Utc};
 
 use super::codec::{self, Fields, FieldsExt, Message, Writer, app_error, ttype};
 use super::filter::{self, Expr, KeyRange};
@@ -14,8 +13,8 @@ use super::idl;
 use super::mapping::{self, Part};
 use crate::error::{Error, ErrorKind};
 use crate::model::{
-    MAX_PAGE, NamespaceName, PartitionQuery, PartitionSpec, PartitionValues, PinName, Table,
-    TableIdent, Version,
+    MAX_PAGE, NamespaceName, PartitionQuery, PartitionSpec, PartitionValues, Table,
+    TableIdent, Version, VirtualTable,
 };
 use crate::server::Metrics;
 use crate::{Metastore, ResolveRequest, storage};
@@ -358,16 +357,16 @@ impl Service {
     async fn table_ref(&self, db: &str, name: &str) -> Result<TableRef, Fail> {
         let db = db.to_lowercase();
         let asked = name.to_lowercase();
-        let (base, version) = match asked.split_once('@') {
-            None => (asked.as_str(), Version::Current),
-            Some((base, suffix)) => (base, virtual_version(suffix).ok_or_else(|| {
-                Fail::not_found(format!(
-                    "table {db}.{asked} not found: after @ write a pin name or an ISO time (e.g. {base}@2016-11-01T00:00:00Z)"
-                ))
-            })?),
+        let not_found = || Fail::not_found(format!("table {db}.{asked} not found"));
+        let parsed = match VirtualTable::parse(&asked) {
+            Ok(v) => v,
+            Err(e) if asked.contains('@') => {
+                return Err(Fail::not_found(format!("table {db}.{asked} not found: {e}")));
+            }
+            Err(_) => return Err(not_found()),
         };
-        let ident = TableIdent::new(&db, base)
-            .map_err(|_| Fail::not_found(format!("table {db}.{asked} not found")))?;
+        let version = parsed.version;
+        let ident = TableIdent::new(&db, parsed.table.as_str()).map_err(|_| not_found())?;
         let table = self.ms.table(&ident).await?;
         if let Version::Pin(p) = &version {
             // An unknown pin is an unknown (virtual) table.
@@ -727,19 +726,6 @@ fn no_db(name: &str) -> Fail {
     Fail::not_found(format!("database {name} not found"))
 }
 
-/// `<pin>` or an ISO time (`2016-11-01T00:00:00Z`, or a date = its
-/// midnight UTC). Spark lowercases names, so `t`/`z` are accepted.
-fn virtual_version(suffix: &str) -> Option<Version> {
-    let upper = suffix.to_uppercase();
-    if let Ok(t) = DateTime::parse_from_rfc3339(&upper) {
-        return Some(Version::AsOf(t.with_timezone(&Utc)));
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(suffix, "%Y-%m-%d") {
-        return Some(Version::AsOf(d.and_hms_opt(0, 0, 0)?.and_utc()));
-    }
-    PinName::new(suffix).ok().map(Version::Pin)
-}
-
 /// Hive name patterns: `*` for any run, `|` between alternatives,
 /// case-insensitive.
 fn pattern_matches(pattern: &str, name: &str) -> bool {
@@ -922,23 +908,12 @@ mod tests {
     }
 
     #[test]
-    fn virtual_names() {
-        assert!(
-            matches!(virtual_version("weekly_report"), Some(Version::Pin(p)) if p.as_str() == "weekly_report")
-        );
-        let t = DateTime::parse_from_rfc3339("2016-11-01T00:00:00Z")
-            .unwrap()
-            .with_timezone(&Utc);
-        assert_eq!(
-            virtual_version("2016-11-01t00:00:00z"),
-            Some(Version::AsOf(t))
-        );
-        assert_eq!(
-            virtual_version("2016-11-01T00:00:00Z"),
-            Some(Version::AsOf(t))
-        );
-        assert_eq!(virtual_version("2016-11-01"), Some(Version::AsOf(t)));
-        assert_eq!(virtual_version("no/slashes"), None);
+    fn virtual_names_are_the_models() {
+        // Spark lowercases names: the `t` and `z` of a time come lowercase.
+        let v = VirtualTable::parse("t@2016-11-01t00:00:00z").unwrap();
+        let t = chrono::DateTime::parse_from_rfc3339("2016-11-01T00:00:00Z").unwrap();
+        assert_eq!(v.version, Version::AsOf(t.with_timezone(&chrono::Utc)));
+        assert!(VirtualTable::parse("t@no/slashes").is_err());
     }
 
     #[test]

@@ -59,21 +59,8 @@ fn parse_time(s: &str, sign: i32) -> Result<DateTime<Utc>> {
         };
         return at.ok_or_else(|| too_far(s));
     }
-    if let Ok(t) = DateTime::parse_from_rfc3339(t) {
-        return Ok(t.with_timezone(&Utc));
-    }
-    for f in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%d %H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M",
-        "%Y-%m-%d %H:%M",
-    ] {
-        if let Ok(n) = NaiveDateTime::parse_from_str(t, f) {
-            return Ok(n.and_utc());
-        }
-    }
-    if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return Ok(d.and_hms_opt(0, 0, 0).unwrap_or_default().and_utc());
+    if let Some(at) = parse_instant(t) {
+        return Ok(at);
     }
     Err(Error::invalid(
         "invalid_time",
@@ -81,6 +68,31 @@ fn parse_time(s: &str, sign: i32) -> Result<DateTime<Utc>> {
             "invalid time {s:?}; hint: write an age such as 2d or 30m, or an ISO 8601 UTC time such as 2016-10-31T12:00:00Z"
         ),
     ))
+}
+
+/// An absolute time in UTC, as ISO 8601: RFC 3339 (`2016-10-31T12:00:00Z`,
+/// `...+02:00`), a date-time without an offset (`2016-10-31T12:00:00`,
+/// `2016-10-31 12:00:00.5`, `2016-10-31T12:00`) or a date (its midnight).
+/// `T` and `Z` may be lowercase (Spark lowercases table names).
+pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
+    let t = s.trim().to_uppercase();
+    if let Ok(at) = DateTime::parse_from_rfc3339(&t) {
+        return Some(at.with_timezone(&Utc));
+    }
+    for f in [
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(n) = NaiveDateTime::parse_from_str(&t, f) {
+            return Some(n.and_utc());
+        }
+    }
+    NaiveDate::parse_from_str(&t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|n| n.and_utc())
 }
 
 fn too_far(s: &str) -> Error {
@@ -109,5 +121,9 @@ mod tests {
         assert!(parse_past("2h").unwrap() < Utc::now());
         assert!(parse_future("2h").unwrap() > Utc::now());
         assert_eq!(parse_past("yesterday").unwrap_err().code(), "invalid_time");
+        let t = Utc.with_ymd_and_hms(2016, 11, 1, 0, 0, 0).unwrap();
+        assert_eq!(parse_instant("2016-11-01t00:00:00z"), Some(t));
+        assert_eq!(parse_instant("2016-11-01 00:00"), Some(t));
+        assert_eq!(parse_instant("2d"), None);
     }
 }

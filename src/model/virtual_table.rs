@@ -3,8 +3,6 @@
 //! are never listed; `@` cannot occur in a batchmeta name, so they cannot
 //! collide with real tables.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
-
 use super::{PinName, TableName, Version, shown};
 use crate::error::{Error, Result};
 
@@ -22,7 +20,8 @@ impl VirtualTable {
     /// Parses `table`, `table@pin` or `table@<time>`. A time is RFC 3339
     /// (`2016-11-02T23:42:52Z`, `...+01:00`), a UTC date-time without an
     /// offset (`2016-11-02T23:42:52`, `2016-11-02 23:42:52.5`) or a date
-    /// (midnight UTC). Anything else after `@` must be a valid pin name.
+    /// (midnight UTC), as [`super::time::parse_instant`] reads it. Anything
+    /// else after `@` must be a valid pin name.
     pub fn parse(name: &str) -> Result<Self> {
         let Some((table, suffix)) = name.split_once('@') else {
             return Ok(Self {
@@ -31,7 +30,7 @@ impl VirtualTable {
             });
         };
         let table = TableName::new(table)?;
-        if let Some(at) = parse_time(suffix) {
+        if let Some(at) = super::time::parse_instant(suffix) {
             return Ok(Self {
                 table,
                 version: Version::AsOf(at),
@@ -52,21 +51,6 @@ impl VirtualTable {
             )),
         }
     }
-}
-
-fn parse_time(s: &str) -> Option<DateTime<Utc>> {
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(t) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(t.and_utc());
-        }
-    }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .and_then(|d| d.and_hms_opt(0, 0, 0))
-        .map(|t| t.and_utc())
 }
 
 #[cfg(test)]
