@@ -6,15 +6,14 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-
 use super::codec::{self, Fields, FieldsExt, Message, Writer, app_error, ttype};
 use super::filter::{self, Expr, KeyRange};
 use super::idl;
 use super::mapping::{self, Part};
 use crate::error::{Error, ErrorKind};
 use crate::model::{
-    MAX_PAGE, NamespaceName, PartitionQuery, PartitionSpec, PartitionValues, Table,
-    TableIdent, Version, VirtualTable,
+    MAX_PAGE, NamespaceName, PartitionQuery, PartitionSpec, PartitionValues, Table, TableIdent,
+    Version, VirtualTable,
 };
 use crate::server::Metrics;
 use crate::{Metastore, ResolveRequest, storage};
@@ -361,7 +360,9 @@ impl Service {
         let parsed = match VirtualTable::parse(&asked) {
             Ok(v) => v,
             Err(e) if asked.contains('@') => {
-                return Err(Fail::not_found(format!("table {db}.{asked} not found: {e}")));
+                return Err(Fail::not_found(format!(
+                    "table {db}.{asked} not found: {e}"
+                )));
             }
             Err(_) => return Err(not_found()),
         };

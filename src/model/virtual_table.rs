@@ -57,6 +57,7 @@ impl VirtualTable {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+    use chrono::{DateTime, Utc};
 
     #[test]
     fn plain_pin_and_time_forms() {

@@ -5,8 +5,11 @@ every mode of the `env` fixture (embedded, through a server, uploads)."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
 import sys
 import uuid
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -14,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import batchmeta as bm
-from conftest import Env
+from conftest import Env, meta_binary
 
 P = ["2016-10-31"]
 DAY = [{"date": "2016-10-31"}]
@@ -166,3 +169,32 @@ def test_the_module_shows_its_api_with_whole_docstrings() -> None:
         assert name in shown
         assert getattr(bm, name).__doc__ == getattr(bm.Client, name).__doc__
     assert "partition_by" in (bm.store_dataframe.__doc__ or "")
+
+
+def test_meta_put_csv_casts_losslessly_and_refuses_lossy_values(tmp_path: Path) -> None:
+    """`meta put` of a CSV parses it in the table's types: `2` into float64
+    is 2.0, `1.5` into int64 is refused naming its line and column, never
+    truncated; and `table show --output json` feeds `table create --schema-json`."""
+    env = {**os.environ, "NO_COLOR": "1", "RUST_BACKTRACE": "0"}
+    env.pop("BATCHMETA_URL", None)
+
+    def meta(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([str(meta_binary()), *args], cwd=tmp_path, env=env, capture_output=True, text=True)
+
+    assert meta("ns", "create", "sales").returncode == 0
+    assert meta("table", "create", "sales.t", "--columns", "qty:int64,price:float64", "--partition-by", "date:date").returncode == 0
+    (tmp_path / "ok.csv").write_text("qty,price\n1,2\n")
+    (tmp_path / "bad.csv").write_text("qty,price\n1.5,3\n")
+    r = meta("put", "sales.t", "date=2016-10-31", "ok.csv")
+    assert r.returncode == 0, r.stderr
+    r = meta("put", "sales.t", "date=2016-10-31", "bad.csv")
+    assert r.returncode == 1 and "1.5" in r.stderr and "line 1" in r.stderr and "hint:" in r.stderr, r.stderr
+    got = bm.Client(str(tmp_path / ".batchmeta")).load_dataframe("sales", "t", ["2016-10-31"])
+    assert got["qty"].tolist() == [1] and got["price"].tolist() == [2.0]
+
+    shown = meta("table", "show", "sales.t", "--output", "json")
+    (tmp_path / "t.json").write_text(shown.stdout)
+    r = meta("table", "create", "sales.copy", "--schema-json", "t.json")
+    assert r.returncode == 0, r.stderr
+    copy = bm.Client(str(tmp_path / ".batchmeta")).table("sales", "copy")
+    assert copy.columns == [("qty", "Int64"), ("price", "Float64")] and copy.partition_keys == [("date", "date")]

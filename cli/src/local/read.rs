@@ -17,6 +17,8 @@ use super::{Format, bad_file, open_error};
 
 /// Rows per record batch read from CSV and Parquet.
 const BATCH_ROWS: usize = 64 * 1024;
+/// What a CSV input is reported as.
+const CSV: &str = "CSV";
 /// CSV rows looked at to infer the column types.
 const INFER_ROWS: usize = 10_000;
 
@@ -48,8 +50,18 @@ impl Input {
     pub(crate) fn into_batches(self) -> impl Iterator<Item = Result<RecordBatch>> + Send {
         let path = self.path;
         let what = self.what;
-        self.batches
-            .map(move |r| r.map_err(|e| bad_file(&path, what, e)))
+        self.batches.map(move |r| {
+            r.map_err(|e| match (what, e) {
+                (CSV, ArrowError::ParseError(e)) => Error::invalid(
+                    "invalid_file",
+                    format!(
+                        "a value of {} does not fit its column's type: {e}; hint: fix the value (line numbers count data rows, not the header), or compare the columns with `meta table show`",
+                        path.display()
+                    ),
+                ),
+                (_, e) => bad_file(&path, what, e),
+            })
+        })
     }
 }
 
@@ -154,7 +166,7 @@ fn open_csv(path: &Path, mut file: File, table: &Schema) -> Result<Input> {
         path: path.to_path_buf(),
         schema: target,
         batches: Box::new(reader),
-        what: "CSV with the table's column types (see `meta table show`)",
+        what: CSV,
     })
 }
 
