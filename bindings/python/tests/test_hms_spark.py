@@ -202,7 +202,7 @@ def test_writes_from_spark_fail_and_change_nothing(spark: SparkSession, hms_serv
     ns = data["ns"]
     c = hms_server.client
     before_events = len(c.events(ns))
-    before_parts = [(p.partition, p.current) for p in c.partitions(ns, "one")]
+    before_parts = [(p.partition, p.current_batch) for p in c.partitions(ns, "one")]
     statements = [
         f"INSERT INTO {ns}.one PARTITION (date='2016-11-01') VALUES ('x', 1.0, 1)",
         f"ALTER TABLE {ns}.one DROP PARTITION (date='2016-10-29')",
@@ -213,7 +213,7 @@ def test_writes_from_spark_fail_and_change_nothing(spark: SparkSession, hms_serv
             spark.sql(sql).collect()
         assert "read-only" in str(e.value) and "store_dataframe" in str(e.value), sql
     assert len(c.events(ns)) == before_events
-    assert [(p.partition, p.current) for p in c.partitions(ns, "one")] == before_parts
+    assert [(p.partition, p.current_batch) for p in c.partitions(ns, "one")] == before_parts
     assert sorted(t.name for t in c.tables(ns)) == ["flat", "one", "two"]
     v = hms_server.meta("verify")
     assert v.returncode == 0, v.stdout + v.stderr

@@ -113,7 +113,7 @@ def test_table_and_fields(client: Any, ns: str, hms_server: HmsServer) -> None:
     assert [(k.name, k.type) for k in t2.partitionKeys] == [("region", "string"), ("n", "bigint")]
     # Unpartitioned: the location is the current batch prefix.
     flat = client.get_table(ns, "flat")
-    current = hms_server.client.partitions(ns, "flat")[0].current
+    current = hms_server.client.partitions(ns, "flat")[0].current_batch
     assert flat.sd.location == f"file://{hms_server.warehouse}/{ns}/flat/{current}" and flat.partitionKeys == []
     req = client.get_table_req(hms.GetTableRequest(dbName=ns, tblName="one"))
     assert req.table == t
@@ -138,7 +138,7 @@ def test_table_and_fields(client: Any, ns: str, hms_server: HmsServer) -> None:
 
 def test_partitions(client: Any, ns: str, hms_server: HmsServer) -> None:
     parts = client.get_partitions(ns, "one", -1)
-    current = {p.partition: p.current for p in hms_server.client.partitions(ns, "one")}
+    current = {p.partition: p.current_batch for p in hms_server.client.partitions(ns, "one")}
     assert [p.values for p in parts] == [[str(d)] for d in DATES]
     for p in parts:
         assert p.dbName == ns and p.tableName == "one"
@@ -246,7 +246,7 @@ def test_virtual_tables(client: Any, hms_server: HmsServer) -> None:
 
 def test_writes_are_refused_and_change_nothing(client: Any, ns: str, hms_server: HmsServer) -> None:
     c = hms_server.client
-    before = (len(c.events(ns)), [(p.partition, p.current) for p in c.partitions(ns, "one")])
+    before = (len(c.events(ns)), [(p.partition, p.current_batch) for p in c.partitions(ns, "one")])
     t = client.get_table(ns, "one")
     part = client.get_partition(ns, "one", ["2016-10-31"])
     calls = [
@@ -265,7 +265,7 @@ def test_writes_are_refused_and_change_nothing(client: Any, ns: str, hms_server:
         with pytest.raises(hms.MetaException) as e:
             call()
         assert "read-only" in e.value.message and "store_dataframe" in e.value.message
-    after = (len(c.events(ns)), [(p.partition, p.current) for p in c.partitions(ns, "one")])
+    after = (len(c.events(ns)), [(p.partition, p.current_batch) for p in c.partitions(ns, "one")])
     assert after == before
 
 

@@ -359,8 +359,8 @@ def _partitions(c: bm.Client, ns: str, table: str) -> list[dict[str, Any]]:
     out = []
     for p in c.partitions(ns, table):
         keys = dict(kv.split("=", 1) for kv in p.partition.split("/"))
-        rows = sum(b.rows for b in c.batches(ns, table, keys) if b.batch_id == p.current)
-        out.append({**keys, "batch": p.current, "rows": rows})
+        rows = sum(b.rows for b in c.batches(ns, table, keys) if b.batch_id == p.current_batch)
+        out.append({**keys, "batch": p.current_batch, "rows": rows})
     return out
 
 

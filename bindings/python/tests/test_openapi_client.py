@@ -242,7 +242,7 @@ def test_generated_client_workflow(gen: ModuleType, server: Server) -> None:
             ns,
             "sold",
             client=client,
-            body=m.CreatePinBody(name="monthly", as_of=commit.events[0].at),
+            body=m.CreatePinBody(name="monthly", as_of=commit.events[0].at.isoformat()),
         ),
         201,
     )
