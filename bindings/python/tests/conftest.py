@@ -44,9 +44,10 @@ def meta_binary() -> Path:
 
 
 @contextlib.contextmanager
-def running_server(root: Path, *extra: str) -> Iterator[Server]:
+def running_server(root: Path, *extra: str, also_wait_for: int | None = None) -> Iterator[Server]:
     """A `meta serve` on a free loopback port with its catalog and
-    warehouse under `root`, stopped on exit."""
+    warehouse under `root`, stopped on exit; `also_wait_for`: a second port
+    (the Thrift endpoint's) that must accept connections first."""
     warehouse = root / "warehouse"
     port = _free_port()
     log = open(root / "server.log", "wb")
@@ -71,6 +72,8 @@ def running_server(root: Path, *extra: str) -> Iterator[Server]:
     while True:
         try:
             with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
+                if also_wait_for is not None:
+                    socket.create_connection(("127.0.0.1", also_wait_for), timeout=1).close()
                 if r.status == 200:
                     break
         except OSError:
@@ -177,64 +180,25 @@ def hms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HmsServer]:
     """One `meta serve` with the Thrift endpoint on, shared by the Hive
     Metastore tests (each uses its own namespace). A short idle timeout lets
     the idle-connection test finish quickly."""
-    binary = Path(os.environ.get("BATCHMETA_META_BIN", REPO / "target" / "debug" / "meta"))
-    if not binary.exists():
-        pytest.fail(f"{binary} is missing: run `cargo build -p batchmeta-cli` first")
     root = tmp_path_factory.mktemp("hms")
-    warehouse = root / "warehouse"
-    port, thrift_port = _free_port(), _free_port()
-    database_url = f"sqlite://{root / 'catalog.db'}"
-    log = open(root / "server.log", "wb")
-    proc = subprocess.Popen(
-        [
-            str(binary),
-            "serve",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--database-url",
-            database_url,
-            "--warehouse",
-            str(warehouse),
-            "--hms-bind",
-            f"127.0.0.1:{thrift_port}",
-            "--hms-max-connections",
-            "64",
-            "--hms-idle-timeout-secs",
-            "5",
-            "--hms-max-frame-bytes",
-            "1048576",
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "RUST_LOG": "warn"},
+    thrift_port = _free_port()
+    extra = (
+        "--hms-bind",
+        f"127.0.0.1:{thrift_port}",
+        "--hms-max-connections",
+        "64",
+        "--hms-idle-timeout-secs",
+        "5",
+        "--hms-max-frame-bytes",
+        "1048576",
     )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r, socket.create_connection(
-                ("127.0.0.1", thrift_port), timeout=1
-            ):
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"meta serve did not start: {(root / 'server.log').read_text()}")
-        time.sleep(0.05)
-    yield HmsServer(
-        url=url,
-        thrift_port=thrift_port,
-        root=root,
-        warehouse=warehouse,
-        database_url=database_url,
-        client=bm.Client(url),
-        binary=binary,
-    )
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+    with running_server(root, *extra, also_wait_for=thrift_port) as srv:
+        yield HmsServer(
+            url=srv.url,
+            thrift_port=thrift_port,
+            root=root,
+            warehouse=srv.warehouse,
+            database_url=f"sqlite://{root / 'catalog.db'}",
+            client=bm.Client(srv.url),
+            binary=meta_binary(),
+        )

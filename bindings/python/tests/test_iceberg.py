@@ -24,23 +24,20 @@ import pytest
 
 import batchmeta as bm
 
-from conftest import REPO, _free_port
+from conftest import meta_binary, running_server
 
-duckdb = pytest.importorskip("duckdb")
-duckdb_extensions = pytest.importorskip("duckdb_extensions")
-pyiceberg_catalog = pytest.importorskip("pyiceberg.catalog")
-from pyiceberg.exceptions import ForbiddenError, NoSuchTableError  # noqa: E402
-
-
-def _binary() -> Path:
-    return Path(os.environ.get("BATCHMETA_META_BIN", REPO / "target" / "debug" / "meta"))
+# Installed by scripts/python-build --test: a missing client is a failure,
+# never a skip.
+import duckdb
+import duckdb_extensions
+import pyiceberg.catalog as pyiceberg_catalog
+from pyiceberg.exceptions import ForbiddenError, NoSuchTableError
 
 
 @dataclass
 class IceServer:
     url: str
     root: Path
-    proc: subprocess.Popen[bytes]
     tokens: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -57,52 +54,19 @@ class IceServer:
 
 def _meta(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [str(_binary()), "--url", f"sqlite://{root / 'catalog.db'}", "--warehouse", str(root / "warehouse"), *args],
+        [str(meta_binary()), "--url", f"sqlite://{root / 'catalog.db'}", "--warehouse", str(root / "warehouse"), *args],
         capture_output=True,
         text=True,
         env={k: v for k, v in os.environ.items() if not k.startswith("BATCHMETA_")},
     )
 
 
-def _start(root: Path, *extra: str) -> IceServer:
-    port = _free_port()
-    log = open(root / "server.log", "wb")
-    proc = subprocess.Popen(
-        [str(_binary()), "serve", *extra, "--bind", f"127.0.0.1:{port}", "--database-url",
-         f"sqlite://{root / 'catalog.db'}", "--warehouse", str(root / "warehouse")],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "RUST_LOG": "warn"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError((root / "server.log").read_text()) from None
-            time.sleep(0.05)
-    return IceServer(url=url, root=root, proc=proc)
-
-
-def _stop(srv: IceServer) -> None:
-    srv.proc.terminate()
-    try:
-        srv.proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        srv.proc.kill()
-
-
 @pytest.fixture(scope="module")
 def ice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IceServer]:
     root = tmp_path_factory.mktemp("iceberg")
     (root / "warehouse").mkdir()
-    srv = _start(root)
-    yield srv
-    _stop(srv)
+    with running_server(root) as s:
+        yield IceServer(url=s.url, root=root)
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +78,13 @@ def ice_auth(tmp_path_factory: pytest.TempPathFactory) -> Iterator[IceServer]:
         out = _meta(root, "token", "create", name, "--role", role)
         assert out.returncode == 0, out.stderr
         tokens[name] = out.stdout.strip()
-    srv = _start(root, "--auth", "tokens")
-    srv.tokens = tokens
-    c = bm.Client(srv.url, token=tokens["root"], direct_data=False)
-    for ns in ["alpha", "beta"]:
-        c.create_namespace(ns)
-        c.store_dataframe(_frame(0), ns, "t", partitions=[{"day": dt.date(2016, 10, 31)}])
-    yield srv
-    _stop(srv)
+    with running_server(root, "--auth", "tokens") as s:
+        srv = IceServer(url=s.url, root=root, tokens=tokens)
+        c = bm.Client(srv.url, token=tokens["root"], direct_data=False)
+        for ns in ["alpha", "beta"]:
+            c.create_namespace(ns)
+            c.store_dataframe(_frame(0), ns, "t", partitions=[{"day": dt.date(2016, 10, 31)}])
+        yield srv
 
 
 def _frame(seed: int, rows: int = 4) -> pd.DataFrame:
