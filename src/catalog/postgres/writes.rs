@@ -344,7 +344,7 @@ impl PostgresCatalog {
             {
                 for (item, b) in plan.items.iter().zip(&batches) {
                     if let Some(expect) = &item.expect
-                        && !retry_expectation_holds(Some(expect), b.batch.parent.as_ref())
+                        && !retry_expectation_holds(expect, b.batch.parent.as_ref())
                     {
                         let current = rows::find_partition(&mut tx, t.id, &item.partition, false)
                             .await?

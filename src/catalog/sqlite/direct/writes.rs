@@ -301,7 +301,7 @@ impl Reader<'_> {
             {
                 for (item, b) in plan.items.iter().zip(&batches) {
                     if let Some(expect) = &item.expect
-                        && !retry_expectation_holds(Some(expect), b.batch.parent.as_ref())
+                        && !retry_expectation_holds(expect, b.batch.parent.as_ref())
                     {
                         let current = self
                             .partition_row(t.id, &item.partition)?
