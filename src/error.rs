@@ -3,6 +3,7 @@
 //! [`Error::code`] is the stable machine-readable code.
 
 use crate::model::BatchId;
+use crate::model::hint::{Edge, Hint};
 
 /// Result with the core [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -70,22 +71,24 @@ impl Object {
 #[non_exhaustive]
 pub enum Error {
     /// Bad input; `code` is stable (`invalid_name`, `invalid_partition`, ...).
-    #[error("{message}")]
+    #[error("{message}{}", suffix(.hint))]
     InvalidInput {
         /// Stable code.
         code: &'static str,
-        /// What is wrong and what to do.
+        /// What is wrong (and, for hints every edge words alike, what to do).
         message: String,
+        /// What to do next, worded by each edge.
+        hint: Option<Box<Hint>>,
     },
     /// A named object does not exist.
-    #[error("{} {name} not found{}", .object.noun(), hint_suffix(.hint))]
+    #[error("{} {name} not found{}", .object.noun(), suffix(.hint))]
     NotFound {
         /// What kind of object.
         object: Object,
         /// Its name as the user gave it.
         name: String,
-        /// What to do next, if there is something useful to say.
-        hint: Option<String>,
+        /// What to do next, worded by each edge.
+        hint: Option<Box<Hint>>,
     },
     /// An object with this name exists already.
     #[error("{} {name} already exists", .object.noun())]
@@ -96,22 +99,26 @@ pub enum Error {
         name: String,
     },
     /// A compare-and-swap lost: the partition's current batch is not the expected one.
-    #[error("{message}")]
+    #[error("{message}{}", suffix(.hint))]
     Conflict {
-        /// What happened and what to do.
+        /// What happened.
         message: String,
         /// The partition's current batch at the time of the conflict.
         current: Option<BatchId>,
+        /// What to do next, worded by each edge.
+        hint: Option<Box<Hint>>,
     },
     /// The table's schema changed between the check and the publish; the
     /// facade retries.
     #[error("the table's schema changed while publishing; retry the publish")]
     SchemaChanged,
     /// The data's schema differs from the table's.
-    #[error("{message}")]
+    #[error("{message}{}", suffix(.hint))]
     SchemaMismatch {
         /// Which columns differ and how.
         message: String,
+        /// What to do next, worded by each edge.
+        hint: Option<Box<Hint>>,
     },
     /// Missing or invalid credentials.
     #[error("{0}")]
@@ -128,14 +135,16 @@ pub enum Error {
     /// An error a server reported to the remote client, kept with its
     /// class, stable code and message so that remote and embedded callers
     /// see the same error.
-    #[error("{message}")]
+    #[error("{message}{}", suffix(.hint))]
     Remote {
         /// The class (from the HTTP status).
         kind: ErrorKind,
         /// The server's stable code.
         code: String,
-        /// The server's message.
+        /// The server's message, without the hint the server worded for HTTP.
         message: String,
+        /// The server's hint, to be worded again for this edge.
+        hint: Option<Box<Hint>>,
     },
     /// The metadata database failed.
     #[error("database error: {0}")]
@@ -151,12 +160,17 @@ pub enum Error {
     Internal(String),
 }
 
-fn hint_suffix(hint: &Option<String>) -> String {
+/// `Display` words hints for the Rust library; the other edges ask for
+/// their own wording with [`Error::message_for`].
+fn suffix(hint: &Option<Box<Hint>>) -> String {
     match hint {
-        Some(h) => format!("; hint: {h}"),
+        Some(h) => format!("; hint: {}", h.render(Edge::Rust)),
         None => String::new(),
     }
 }
+
+/// Where a message carries its own hint, worded alike for every edge.
+const INLINE_HINT: &str = "; hint: ";
 
 impl Error {
     /// An [`Error::InvalidInput`].
@@ -164,6 +178,16 @@ impl Error {
         Error::InvalidInput {
             code,
             message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// An [`Error::InvalidInput`] with a hint each edge words for itself.
+    pub fn invalid_hint(code: &'static str, message: impl Into<String>, hint: Hint) -> Self {
+        Error::InvalidInput {
+            code,
+            message: message.into(),
+            hint: Some(Box::new(hint)),
         }
     }
 
@@ -177,15 +201,91 @@ impl Error {
     }
 
     /// An [`Error::NotFound`] with a hint on what to do next.
-    pub fn not_found_hint(
-        object: Object,
-        name: impl Into<String>,
-        hint: impl Into<String>,
-    ) -> Self {
+    pub fn not_found_hint(object: Object, name: impl Into<String>, hint: Hint) -> Self {
         Error::NotFound {
             object,
             name: name.into(),
-            hint: Some(hint.into()),
+            hint: Some(Box::new(hint)),
+        }
+    }
+
+    /// A [`Error::SchemaMismatch`] with its hint.
+    pub fn schema_mismatch(message: impl Into<String>, hint: Option<Hint>) -> Self {
+        Error::SchemaMismatch {
+            message: message.into(),
+            hint: hint.map(Box::new),
+        }
+    }
+
+    /// The hint each edge words for itself: the one the error carries, or
+    /// the one its code implies.
+    pub fn hint(&self) -> Option<Hint> {
+        let carried = match self {
+            Error::InvalidInput { hint, .. }
+            | Error::NotFound { hint, .. }
+            | Error::Conflict { hint, .. }
+            | Error::SchemaMismatch { hint, .. }
+            | Error::Remote { hint, .. } => hint.as_deref(),
+            _ => None,
+        };
+        if let Some(h) = carried {
+            return Some(h.clone());
+        }
+        if self.inline_hint().is_some() {
+            return None;
+        }
+        match self.code() {
+            "namespace_not_found" => Some(Hint::ListNamespaces),
+            "namespace_exists" | "table_exists" | "pin_exists" => Some(Hint::NameTaken),
+            "invalid_name" => Some(Hint::NameRules),
+            "invalid_partition" => Some(Hint::PartitionSyntax),
+            _ if self.kind() == ErrorKind::Internal => Some(Hint::Internal),
+            _ => None,
+        }
+    }
+
+    /// The message without its hint.
+    pub fn message(&self) -> String {
+        let text = match self {
+            Error::InvalidInput { message, .. }
+            | Error::Conflict { message, .. }
+            | Error::SchemaMismatch { message, .. }
+            | Error::Remote { message, .. } => message.clone(),
+            Error::NotFound { object, name, .. } => format!("{} {name} not found", object.noun()),
+            other => other.to_string(),
+        };
+        match text.split_once(INLINE_HINT) {
+            Some((m, _)) => m.to_owned(),
+            None => text,
+        }
+    }
+
+    /// A hint written into the message itself, worded alike for every edge
+    /// (`...; hint: write a number and a unit`).
+    fn inline_hint(&self) -> Option<String> {
+        let text = match self {
+            Error::InvalidInput { message, .. }
+            | Error::Conflict { message, .. }
+            | Error::SchemaMismatch { message, .. }
+            | Error::Remote { message, .. } => message.clone(),
+            Error::NotFound { .. } => return None,
+            other => other.to_string(),
+        };
+        text.split_once(INLINE_HINT).map(|(_, h)| h.to_owned())
+    }
+
+    /// What to do next, as the users of `edge` do it.
+    pub fn hint_for(&self, edge: Edge) -> Option<String> {
+        self.hint()
+            .map(|h| h.render(edge))
+            .or_else(|| self.inline_hint())
+    }
+
+    /// The message and its hint, worded for `edge`.
+    pub fn message_for(&self, edge: Edge) -> String {
+        match self.hint_for(edge) {
+            Some(h) => format!("{}{INLINE_HINT}{h}", self.message()),
+            None => self.message(),
         }
     }
 

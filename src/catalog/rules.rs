@@ -1,7 +1,10 @@
 //! Rules of the write protocol that every backend applies the same way,
 //! written once here; the backends supply the rows.
 
-use crate::model::{BatchId, Expect};
+use chrono::{DateTime, Utc};
+
+use crate::error::{Error, Object};
+use crate::model::{BatchId, Expect, Hint, PartitionValues, PinName, TableIdent};
 
 /// Whether a publish retried after it committed (every batch committed by
 /// one commit) may answer that commit, for an item that carries a
@@ -14,6 +17,172 @@ pub(crate) fn retry_expectation_holds(expect: &Expect, parent: Option<&BatchId>)
         Expect::Empty => parent.is_none(),
         Expect::Batch(b) => parent == Some(b),
     }
+}
+
+// The errors every backend reports alike, with the hint each edge words for
+// itself.
+
+/// `table_not_found` in an existing namespace.
+pub(crate) fn table_not_found(ident: &TableIdent) -> Error {
+    Error::not_found_hint(
+        Object::Table,
+        ident.to_string(),
+        Hint::ListTables {
+            namespace: ident.namespace.to_string(),
+        },
+    )
+}
+
+/// `partition_not_found` for a partition that was never published.
+pub(crate) fn never_published(ident: &TableIdent, values: &PartitionValues) -> Error {
+    Error::not_found_hint(
+        Object::Partition,
+        format!("{ident} {values}"),
+        Hint::ListPartitions {
+            namespace: ident.namespace.to_string(),
+            table: ident.name.to_string(),
+        },
+    )
+}
+
+/// `partition_not_found` for a partition not yet published at `at`.
+pub(crate) fn not_published_at(
+    ident: &TableIdent,
+    values: &PartitionValues,
+    at: DateTime<Utc>,
+) -> Error {
+    Error::NotFound {
+        object: Object::Partition,
+        name: format!("{ident} {values} at {at}"),
+        hint: Some(Box::new(Hint::History {
+            namespace: ident.namespace.to_string(),
+            table: ident.name.to_string(),
+            partition: Some(values.path()),
+        })),
+    }
+}
+
+/// `batch_not_found` for a batch that is not one of the table's.
+pub(crate) fn batch_not_found(ident: &TableIdent, id: &BatchId) -> Error {
+    Error::not_found_hint(
+        Object::Batch,
+        format!("{id} of {ident}"),
+        Hint::History {
+            namespace: ident.namespace.to_string(),
+            table: ident.name.to_string(),
+            partition: None,
+        },
+    )
+}
+
+/// `batch_not_found` for a batch abandoned before it was published.
+pub(crate) fn batch_abandoned(id: &BatchId) -> Error {
+    Error::not_found(
+        Object::Batch,
+        format!("{id} (abandoned before being published)"),
+    )
+}
+
+/// `pin_not_found`.
+pub(crate) fn pin_not_found(ident: &TableIdent, name: &PinName) -> Error {
+    Error::not_found_hint(
+        Object::Pin,
+        format!("{name} on {ident}"),
+        Hint::ListPins {
+            namespace: ident.namespace.to_string(),
+            table: ident.name.to_string(),
+        },
+    )
+}
+
+/// `token_not_found`.
+pub(crate) fn token_not_found(name: &str) -> Error {
+    Error::not_found_hint(Object::Token, name, Hint::ListTokens)
+}
+
+/// `batch_partition_mismatch`: batch `id` belongs to partition `has`, not
+/// to `wanted`.
+pub(crate) fn wrong_partition(
+    ident: &TableIdent,
+    id: &BatchId,
+    has: &PartitionValues,
+    wanted: &PartitionValues,
+) -> Error {
+    Error::invalid_hint(
+        "batch_partition_mismatch",
+        format!("batch {id} belongs to partition {has}, not {wanted}"),
+        Hint::History {
+            namespace: ident.namespace.to_string(),
+            table: ident.name.to_string(),
+            partition: Some(wanted.path()),
+        },
+    )
+}
+
+/// The conflict of a compare-and-swap that expected `expect` and found
+/// `current`.
+pub(crate) fn conflict(
+    ident: &TableIdent,
+    values: &PartitionValues,
+    expect: &Expect,
+    current: Option<&BatchId>,
+) -> Error {
+    let wanted = match expect {
+        Expect::Empty => "no batch (a first publish)".to_owned(),
+        Expect::Batch(b) => format!("batch {b}"),
+    };
+    let now = match current {
+        Some(c) => format!("its current batch is {c}"),
+        None => "it has never been published".to_owned(),
+    };
+    moved(
+        format!("conflict on {ident} {values}: expected {wanted}, but {now}"),
+        current.cloned(),
+    )
+}
+
+/// The conflict of a compare-and-swap that lost the race to another writer
+/// after its checks passed.
+pub(crate) fn lost_race(
+    ident: &TableIdent,
+    values: &PartitionValues,
+    current: Option<BatchId>,
+) -> Error {
+    moved(
+        format!("conflict on {ident} {values}: another writer moved the pointer first"),
+        current,
+    )
+}
+
+fn moved(message: String, current: Option<BatchId>) -> Error {
+    let hint = Hint::ExpectCurrent {
+        current_batch: current.as_ref().map(ToString::to_string),
+    };
+    Error::Conflict {
+        message,
+        current,
+        hint: Some(Box::new(hint)),
+    }
+}
+
+/// `no_parent`: a rollback without `to` of a partition whose current batch
+/// was its first publish.
+pub(crate) fn no_earlier_batch(
+    ident: &TableIdent,
+    values: &PartitionValues,
+    current: &BatchId,
+) -> Error {
+    Error::invalid_hint(
+        "no_parent",
+        format!(
+            "{ident} {values} has no earlier batch to roll back to: its current batch {current} was its first publish"
+        ),
+        Hint::RollbackTo {
+            namespace: ident.namespace.to_string(),
+            table: ident.name.to_string(),
+            partition: values.path(),
+        },
+    )
 }
 
 #[cfg(test)]

@@ -136,6 +136,7 @@ impl RemoteCatalog {
                 kind: crate::ErrorKind::Internal,
                 code: "server_unreachable".into(),
                 message: format!("the server's response broke off: {e}"),
+                hint: None,
             })
             .boxed();
         decode_ipc(bytes).await

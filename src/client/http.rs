@@ -9,7 +9,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::model::{BatchId, Context, Secret};
+use crate::model::{BatchId, Context, Edge, Hint, Secret};
 
 /// A catalog behind a `meta serve` at `base` (`http://host:port`).
 #[derive(Clone)]
@@ -37,6 +37,24 @@ struct ErrorDetail {
     message: String,
     #[serde(default)]
     current_batch: Option<BatchId>,
+    #[serde(default)]
+    hint: Option<Hint>,
+}
+
+impl ErrorDetail {
+    /// The message without the hint the server worded for HTTP, and the
+    /// hint itself, for this edge to word again.
+    fn detach_hint(self) -> (String, Option<Box<Hint>>) {
+        let Some(hint) = self.hint else {
+            return (self.message, None);
+        };
+        let http = format!("; hint: {}", hint.render(Edge::Http));
+        let message = match self.message.strip_suffix(&http) {
+            Some(m) => m.to_owned(),
+            None => self.message,
+        };
+        (message, Some(Box::new(hint)))
+    }
 }
 
 fn transport(base: &str, e: &reqwest::Error) -> Error {
@@ -46,6 +64,7 @@ fn transport(base: &str, e: &reqwest::Error) -> Error {
         message: format!(
             "cannot reach the batchmeta server at {base}: {e}; check the URL and that `meta serve` is running"
         ),
+        hint: None,
     }
 }
 
@@ -171,26 +190,35 @@ impl RemoteCatalog {
         let status = res.status();
         let text = res.text().await.unwrap_or_default();
         Err(match serde_json::from_str::<ErrorBody>(&text) {
-            Ok(b) if b.error.code == "conflict" => Error::Conflict {
-                message: b.error.message,
-                current: b.error.current_batch,
-            },
+            Ok(b) if b.error.code == "conflict" => {
+                let current = b.error.current_batch.clone();
+                let (message, hint) = b.error.detach_hint();
+                Error::Conflict {
+                    message,
+                    current,
+                    hint,
+                }
+            }
             Ok(b) => {
                 let kind = if status == StatusCode::CONFLICT && b.error.code.ends_with("_exists") {
                     ErrorKind::AlreadyExists
                 } else {
                     kind_of(status)
                 };
+                let code = b.error.code.clone();
+                let (message, hint) = b.error.detach_hint();
                 Error::Remote {
                     kind,
-                    code: b.error.code,
-                    message: b.error.message,
+                    code,
+                    message,
+                    hint,
                 }
             }
             Err(_) => Error::Remote {
                 kind: kind_of(status),
                 code: "unexpected_response".into(),
                 message: format!("the server answered {status} without an error body"),
+                hint: None,
             },
         })
     }
@@ -201,6 +229,7 @@ impl RemoteCatalog {
             kind: ErrorKind::Internal,
             code: "unexpected_response".into(),
             message: format!("cannot decode the server's response: {e}"),
+            hint: None,
         })
     }
 

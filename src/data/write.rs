@@ -379,6 +379,7 @@ impl OpenFile {
                     "data file {path} already exists: a batch prefix is written once; stage a new batch and write there"
                 ),
                 current: None,
+                hint: None,
             }),
             Err(e) => Err(e.into()),
         }
@@ -403,6 +404,7 @@ pub(crate) fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordB
         return Ok(batch.clone());
     }
     let mismatch = |what: String| Error::SchemaMismatch {
+        hint: None,
         message: format!(
             "a batch does not match the schema being written: {what}; hint: write every batch with the same columns and types"
         ),
@@ -436,6 +438,7 @@ pub(crate) fn conform(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordB
                     && let Some(v) = exact_in_float64(col.as_ref())
                 {
                     return Err(Error::SchemaMismatch {
+                        hint: None,
                         message: format!(
                             "column {} holds {v}, which the table's type float64 cannot hold exactly; hint: store it in an int64 column, or round it first",
                             f.name()

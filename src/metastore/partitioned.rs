@@ -217,6 +217,7 @@ impl Metastore {
             schema.metadata().clone(),
         );
         check_schema(
+            &t.ident,
             &t.schema,
             &data_schema,
             options.schema_mode,

@@ -88,7 +88,7 @@ impl Metastore {
                     "uploaded size differs from the stored size".into(),
                 ));
             }
-            super::writes::check_schema(&t.schema, &info.schema, mode, Casts::None)?;
+            super::writes::check_schema(&t.ident, &t.schema, &info.schema, mode, Casts::None)?;
             let file = DataFile {
                 path: path.to_string(),
                 size: info.size,

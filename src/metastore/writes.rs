@@ -11,7 +11,7 @@ use super::Metastore;
 use crate::data;
 use crate::error::{Error, Result};
 use crate::model::{
-    Batch, BatchId, BatchState, Casts, Commit, Context, DataFile, Event, Expect, NewTable,
+    Batch, BatchId, BatchState, Casts, Commit, Context, DataFile, Event, Expect, Hint, NewTable,
     PartitionSpec, PartitionValues, Properties, PublishItem, PublishPlan, RollbackRequest,
     SchemaChange, SchemaMode, StageRequest, Table, TableIdent, WrittenFiles, fingerprint,
     merge_schemas_with, schemas_compatible, schemas_compatible_with, stored_schema,
@@ -192,14 +192,31 @@ fn data_schema(table: &Table, input: &Schema) -> Schema {
 /// the merged table schema and added columns when it changes anything.
 /// `casts`: whether batchmeta encodes the data itself (and so may cast a
 /// column losslessly to the table's type) or takes files as they are.
+/// A strict mismatch that only merging could fix gets the hint that says
+/// so, in each edge's words.
 pub(super) fn check_schema(
+    ident: &TableIdent,
     table: &Schema,
     batch: &Schema,
     mode: SchemaMode,
     casts: Casts,
 ) -> Result<Option<(Schema, Vec<String>)>> {
     match mode {
-        SchemaMode::Strict => schemas_compatible_with(table, batch, casts).map(|()| None),
+        SchemaMode::Strict => schemas_compatible_with(table, batch, casts)
+            .map(|()| None)
+            .map_err(|e| match e {
+                Error::SchemaMismatch {
+                    message,
+                    hint: None,
+                } if !message.contains("; hint: ") => Error::schema_mismatch(
+                    message,
+                    Some(Hint::SchemaMerge {
+                        namespace: ident.namespace.to_string(),
+                        table: ident.name.to_string(),
+                    }),
+                ),
+                other => other,
+            }),
         SchemaMode::Merge => {
             let (merged, added) = merge_schemas_with(table, batch, casts)?;
             Ok((merged != *table).then_some((merged, added)))
@@ -310,7 +327,7 @@ impl Metastore {
             ));
         }
         let out_schema = std::sync::Arc::new(data_schema(t, &schema));
-        check_schema(&t.schema, &out_schema, mode, Casts::Lossless)?;
+        check_schema(&t.ident, &t.schema, &out_schema, mode, Casts::Lossless)?;
         #[cfg(feature = "client")]
         if let super::DataAccess::Server { client, .. } = &self.data {
             return client
@@ -519,12 +536,11 @@ impl Metastore {
                 None => std::borrow::Cow::Owned(self.catalog.get_batch(ident, &s.batch).await?),
             };
             if b.partition != partition {
-                return Err(Error::invalid(
-                    "batch_partition_mismatch",
-                    format!(
-                        "batch {} belongs to partition {}, not {partition}",
-                        b.id, b.partition
-                    ),
+                return Err(crate::catalog::rules::wrong_partition(
+                    ident,
+                    &b.id,
+                    &b.partition,
+                    &partition,
                 ));
             }
             if b.state == BatchState::Staged {
@@ -540,9 +556,13 @@ impl Metastore {
                         ),
                     )
                 })?;
-                if let Some((merged, cols)) =
-                    check_schema(&table_schema, schema, options.schema_mode, Casts::None)?
-                {
+                if let Some((merged, cols)) = check_schema(
+                    ident,
+                    &table_schema,
+                    schema,
+                    options.schema_mode,
+                    Casts::None,
+                )? {
                     table_schema = merged;
                     added.extend(cols);
                 }
@@ -632,6 +652,7 @@ impl Metastore {
         // Refuse a strict schema mismatch before anything is staged.
         let t = self.table(ident).await?;
         check_schema(
+            &t.ident,
             &t.schema,
             &data_schema(&t, &schema),
             options.schema_mode,

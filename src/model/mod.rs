@@ -3,6 +3,7 @@
 
 mod batch_id;
 mod entities;
+pub mod hint;
 mod names;
 mod partition;
 mod schema;
@@ -12,6 +13,7 @@ mod virtual_table;
 
 pub use batch_id::BatchId;
 pub use entities::*;
+pub use hint::{Edge, Hint};
 pub use names::{
     KeyName, NamespaceName, PinName, TableIdent, TableName, closest, missing_namespace,
 };

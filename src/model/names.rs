@@ -37,11 +37,9 @@ pub(crate) fn check_identifier(what: &str, name: &str) -> Result<()> {
 /// `namespace_not_found` for `name`: the hint names the closest of
 /// `existing` (a typo such as `slaes` for `sales`), else how to create it.
 pub fn missing_namespace(name: &NamespaceName, existing: &[String]) -> Error {
-    let hint = match closest(name.as_str(), existing) {
-        Some(c) => format!(
-            "did you mean `{c}`? a new namespace is created on purpose, with `meta ns create {name}`"
-        ),
-        None => format!("create it first with `meta ns create {name}`"),
+    let hint = crate::model::Hint::CreateNamespace {
+        namespace: name.to_string(),
+        did_you_mean: closest(name.as_str(), existing).map(str::to_owned),
     };
     Error::not_found_hint(crate::error::Object::Namespace, name.to_string(), hint)
 }
@@ -265,6 +263,9 @@ mod typo_tests {
         assert_eq!(e.code(), "namespace_not_found");
         assert!(e.to_string().contains("did you mean `sales`"), "{e}");
         let e = missing_namespace(&NamespaceName::new("finance").unwrap(), &names);
-        assert!(e.to_string().contains("meta ns create finance"), "{e}");
+        let cli = e.message_for(crate::model::Edge::Cli);
+        assert!(cli.contains("meta ns create finance"), "{cli}");
+        let py = e.message_for(crate::model::Edge::Python);
+        assert!(py.contains("bm.create_namespace(\"finance\")"), "{py}");
     }
 }

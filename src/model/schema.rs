@@ -279,11 +279,9 @@ pub fn schemas_compatible_with(table: &Schema, batch: &Schema, casts: Casts) -> 
         Ok(())
     } else {
         Err(diff
-            .error(if diff.changed.is_empty() {
-                "use schema_mode=merge to add new columns, or make the data match the table"
-            } else {
-                "convert the columns to the table's types before storing (a column's type cannot change; schema_mode=merge only adds columns)"
-            }))
+            .error((!diff.changed.is_empty()).then_some(
+                "convert the columns to the table's types before storing (a column's type cannot change; a schema merge only adds columns)",
+            )))
     }
 }
 
@@ -308,7 +306,9 @@ pub fn merge_schemas_with(
             added: Vec::new(),
             changed: diff.changed,
         }
-        .error("a column's type cannot change; write it under a new column name"));
+        .error(Some(
+            "a column's type cannot change; write it under a new column name",
+        )));
     }
     let mut fields: Vec<Field> = table.fields().iter().map(|f| f.as_ref().clone()).collect();
     for name in &diff.added {
@@ -375,7 +375,9 @@ impl Diff {
         self.missing.is_empty() && self.added.is_empty() && self.changed.is_empty()
     }
 
-    fn error(&self, hint: &str) -> Error {
+    /// The mismatch, with a hint every edge words alike (`None`: the
+    /// caller knows the table and attaches [`crate::model::Hint::SchemaMerge`]).
+    fn error(&self, hint: Option<&str>) -> Error {
         let mut parts = Vec::new();
         if !self.missing.is_empty() {
             parts.push(format!("missing columns: {}", self.missing.join(", ")));
@@ -386,12 +388,14 @@ impl Diff {
         if !self.changed.is_empty() {
             parts.push(format!("changed types: {}", self.changed.join(", ")));
         }
-        Error::SchemaMismatch {
-            message: format!(
-                "the data's schema differs from the table's: {}; hint: {hint}",
-                parts.join("; ")
-            ),
+        let mut message = format!(
+            "the data's schema differs from the table's: {}",
+            parts.join("; ")
+        );
+        if let Some(h) = hint {
+            message = format!("{message}; hint: {h}");
         }
+        Error::schema_mismatch(message, None)
     }
 }
 

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind};
-use crate::model::BatchId;
+use crate::model::{BatchId, Edge, Hint};
 
 /// The error body of every non-2xx response.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
@@ -30,6 +30,11 @@ pub struct ErrorDetail {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<String>)]
     pub current_batch: Option<BatchId>,
+    /// What to do next, as a structure (the message words it for HTTP), so
+    /// that a client can word it for its own users.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::server::schemas::ErrorHint>)]
+    pub hint: Option<Hint>,
 }
 
 /// An error on its way to becoming a response.
@@ -102,6 +107,7 @@ impl IntoResponse for ApiError {
                     code: code.to_owned(),
                     message,
                     current_batch: None,
+                    hint: None,
                 },
             ),
             ApiError::Core(e) => {
@@ -110,11 +116,11 @@ impl IntoResponse for ApiError {
                     Error::Conflict { current, .. } => current.clone(),
                     _ => None,
                 };
-                let message = if status.is_server_error() {
+                let (message, hint) = if status.is_server_error() {
                     tracing::error!(error = %e, code = e.code(), "request failed");
-                    "internal error: the server could not complete the request; it is logged with this request's id (x-request-id)".to_owned()
+                    ("internal error: the server could not complete the request; it is logged with this request's id (x-request-id)".to_owned(), None)
                 } else {
-                    e.to_string()
+                    (e.message_for(Edge::Http), e.hint())
                 };
                 (
                     status,
@@ -122,6 +128,7 @@ impl IntoResponse for ApiError {
                         code: e.code().to_owned(),
                         message,
                         current_batch,
+                        hint,
                     },
                 )
             }

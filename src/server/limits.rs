@@ -248,6 +248,7 @@ pub(crate) fn timeout_status(e: ApiError) -> ApiError {
         ApiError::Core(Error::InvalidInput {
             code: "body_timeout",
             message,
+            ..
         }) => ApiError::http(StatusCode::REQUEST_TIMEOUT, "body_timeout", message),
         other => other,
     }

@@ -184,3 +184,84 @@ impl ToSchema for PinTarget {
         PinTargetAsOf::schemas(schemas);
     }
 }
+
+/// What to do after an error, as a structure: `kind` says which step, the
+/// other fields name what it is about. The error's `message` already words
+/// it for HTTP; a client words it again for its own users.
+#[derive(ToSchema)]
+#[expect(dead_code, reason = "describes JSON only; never built")]
+pub(crate) struct ErrorHint {
+    /// Which step.
+    kind: HintKind,
+    /// The namespace it is about.
+    namespace: Option<String>,
+    /// The table it is about (in `namespace`).
+    table: Option<String>,
+    /// The partition it is about (`key=value/...`).
+    partition: Option<String>,
+    /// For `create_namespace`: an existing namespace with a close name.
+    did_you_mean: Option<String>,
+    /// For `expect_current`: the partition's current batch.
+    current_batch: Option<String>,
+    /// For `text`: the hint itself.
+    text: Option<String>,
+}
+
+/// The steps an [`ErrorHint`] can name.
+#[derive(ToSchema)]
+#[schema(rename_all = "snake_case")]
+#[expect(dead_code, reason = "describes JSON only; never built")]
+pub(crate) enum HintKind {
+    /// See which namespaces exist, or create one.
+    ListNamespaces,
+    /// Create the namespace on purpose (or use the close name).
+    CreateNamespace,
+    /// See the namespace's tables.
+    ListTables,
+    /// See the table's published partitions.
+    ListPartitions,
+    /// See the partition's batches.
+    History,
+    /// Roll back to a batch picked from the partition's history.
+    RollbackTo,
+    /// See the table's pins.
+    ListPins,
+    /// See the live tokens.
+    ListTokens,
+    /// Look at the current batch, then retry expecting it.
+    ExpectCurrent,
+    /// Compare with the table's schema, or merge new columns.
+    SchemaMerge,
+    /// A hint worded alike for everyone.
+    Text,
+    /// Pick another name.
+    NameTaken,
+    /// How names are written.
+    NameRules,
+    /// How a partition is written.
+    PartitionSyntax,
+    /// A bug or a problem with the environment.
+    Internal,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hint_kind_is_in_the_document() {
+        let doc = serde_json::to_value(HintKind::schema()).unwrap();
+        let kinds: Vec<&str> = doc["enum"]
+            .as_array()
+            .expect("HintKind is a string enum")
+            .iter()
+            .filter_map(|v| v.as_str())
+            .collect();
+        for h in crate::model::hint::samples() {
+            let json = serde_json::to_value(&h).unwrap();
+            let kind = json["kind"].as_str().unwrap();
+            assert!(kinds.contains(&kind), "{kind} is missing from HintKind");
+        }
+        assert_eq!(kinds.len(), crate::model::hint::samples().len());
+    }
+}

@@ -675,3 +675,76 @@ fn collect_refs(v: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// Hints over HTTP name routes and body fields (never a `meta` command or a
+/// Python call), and travel as a structure a client can word again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn hints_are_worded_for_http_and_sent_as_structure() {
+    use reqwest::Method as M;
+    let (env, http) = server(ServerConfig::default()).await;
+    let t = env
+        .table("sales", "sold_items", &[("date", KeyType::Date)])
+        .await;
+    env.store(&t, "date=2016-10-31", 0, 5, "a").await;
+
+    let (status, body) = http
+        .call(
+            M::POST,
+            "/v1/namespaces/slaes/tables/sold_items/store?partition=date%3D2016-10-31",
+            Some((
+                "application/vnd.apache.parquet",
+                parquet_bytes(&mismatched()),
+            )),
+        )
+        .await;
+    assert_error(status, &body, 404, "namespace_not_found", "typo namespace");
+    let e = &body["error"];
+    assert_eq!(
+        e["hint"],
+        serde_json::json!({"kind": "create_namespace", "namespace": "slaes", "did_you_mean": "sales"}),
+        "{body}"
+    );
+    let msg = e["message"].as_str().unwrap();
+    assert!(
+        msg.contains("did you mean `sales`") && msg.contains("POST /v1/namespaces"),
+        "{msg}"
+    );
+
+    let (status, body) = http
+        .json(
+            M::POST,
+            "/v1/namespaces/sales/tables/sold_items/rollback",
+            serde_json::json!({"partition": "date=2016-10-31"}),
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        400,
+        "no_parent",
+        "rollback of a first publish",
+    );
+    assert_eq!(body["error"]["hint"]["kind"], "rollback_to", "{body}");
+    let msg = body["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("\"to\": \"BATCH\"") && msg.contains("/history?partition=date%3D2016-10-31"),
+        "{msg}"
+    );
+
+    for (status, body) in [
+        http.call(M::GET, "/v1/namespaces/nope", None).await,
+        http.call(M::GET, "/v1/namespaces/sales/tables/nope", None)
+            .await,
+        http.call(
+            M::GET,
+            "/v1/namespaces/sales/tables/sold_items/pins/nope",
+            None,
+        )
+        .await,
+    ] {
+        assert!(status >= 400, "{body}");
+        let msg = body["error"]["message"].as_str().unwrap();
+        assert!(!msg.contains("meta ") && !msg.contains("bm."), "{msg}");
+        assert!(body["error"]["hint"]["kind"].is_string(), "{body}");
+    }
+}

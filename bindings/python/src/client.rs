@@ -318,7 +318,9 @@ impl Client {
                         return Err(batchmeta::Error::not_found_hint(
                             batchmeta::error::Object::Table,
                             ident.to_string(),
-                            "a first write creates the table when it can name the partition keys: pass partitions=[{\"date\": \"2016-10-31\"}] or partition_by=[\"date\"], or call create_table() first",
+                            batchmeta::model::Hint::Text {
+                                text: "a first write creates the table when it can name the partition keys: pass partitions=[{\"date\": \"2016-10-31\"}] or partition_by=[\"date\"], or call create_table() first".into(),
+                            },
                         ));
                     }
                 },

@@ -3,6 +3,7 @@
 //! `.current_batch` for conflicts. Nothing else in the bindings picks an
 //! exception class.
 
+use batchmeta::model::Edge;
 use batchmeta::{Error, ErrorKind};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
@@ -47,7 +48,7 @@ pub(crate) fn to_py(e: Error) -> PyErr {
     };
     raise(
         class_name(e.kind()),
-        &e.to_string(),
+        &e.message_for(Edge::Python),
         e.code(),
         current.as_deref(),
     )

@@ -198,3 +198,43 @@ def test_meta_put_csv_casts_losslessly_and_refuses_lossy_values(tmp_path: Path) 
     assert r.returncode == 0, r.stderr
     copy = bm.Client(str(tmp_path / ".batchmeta")).table("sales", "copy")
     assert copy.columns == [("qty", "Int64"), ("price", "Float64")] and copy.partition_keys == [("date", "date")]
+
+
+def _no_other_edge(text: str) -> None:
+    """A Python error names Python calls: no `meta` command, flag or route."""
+    assert "meta " not in text and "--" not in text and "/v1/" not in text, text
+
+
+def test_hints_name_python_calls_not_the_cli_or_http(env: Env) -> None:
+    df = pd.DataFrame({"x": [1]})
+    with pytest.raises(bm.NotFoundError) as e:
+        env.client.store_dataframe(df, env.ns[:-1], "t", DAY)
+    assert f'bm.create_namespace("{env.ns[:-1]}")' in str(e.value), str(e.value)
+    _no_other_edge(str(e.value))
+
+    env.client.store_dataframe(df, env.ns, "hinted", DAY)
+    with pytest.raises(bm.InvalidInputError) as e:
+        env.client.rollback(env.ns, "hinted", P)
+    assert e.value.code == "no_parent"
+    assert 'to="BATCH"' in str(e.value) and "bm.history(" in str(e.value), str(e.value)
+    _no_other_edge(str(e.value))
+
+    with pytest.raises(bm.SchemaMismatchError) as e:
+        env.client.store_dataframe(pd.DataFrame({"x": [1], "y": [2]}), env.ns, "hinted", DAY)
+    assert 'schema_mode="merge"' in str(e.value), str(e.value)
+    _no_other_edge(str(e.value))
+
+    current = env.client.partitions(env.ns, "hinted")[0].current_batch
+    with pytest.raises(bm.ConflictError) as e:
+        env.client.store_dataframe(df, env.ns, "hinted", DAY, expected_batch=bm.NO_BATCH)
+    assert f'expected_batch="{current}"' in str(e.value), str(e.value)
+    _no_other_edge(str(e.value))
+
+    for call in (
+        lambda: env.client.table(env.ns, "nope"),
+        lambda: env.client.history(env.ns, "hinted", "2001-01-01"),
+        lambda: env.client.unpin(env.ns, "hinted", "nope"),
+    ):
+        with pytest.raises(bm.NotFoundError) as e:
+            call()
+        _no_other_edge(str(e.value))

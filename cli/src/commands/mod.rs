@@ -14,7 +14,7 @@ pub(crate) mod token;
 pub(crate) mod verify;
 pub(crate) mod wait;
 
-use batchmeta::model::{BatchId, PinName, Version};
+use batchmeta::model::{BatchId, Hint, PinName, Version};
 use batchmeta::{Error, Result};
 
 use crate::args::VersionArgs;
@@ -34,26 +34,28 @@ pub(crate) fn version(v: &VersionArgs) -> Result<Version> {
     Ok(Version::Current)
 }
 
-/// A conflict with the hint a shell user needs: the current batch, and the
-/// `--expect` that makes the command go through if that batch is fine.
+/// A conflict whose hint names the command to rerun: the current batch,
+/// and the `--expect` that makes `command` go through if that batch is fine.
 pub(crate) fn conflict_hint(e: Error, command: &str) -> Error {
     match e {
-        Error::Conflict { message, current } => {
-            let base = message
-                .split_once("; hint: ")
-                .map_or(message.as_str(), |(m, _)| m)
-                .to_owned();
-            let hint = match &current {
+        Error::Conflict {
+            message, current, ..
+        } => {
+            let expect = current
+                .as_ref()
+                .map_or_else(|| "none".to_owned(), ToString::to_string);
+            let text = match &current {
                 Some(c) => format!(
-                    "the current batch is {c}; look at it first, then rerun with `{command} --expect {c}`"
+                    "the current batch is {c}; look at it first, then rerun with `{command} --expect {expect}`"
                 ),
                 None => format!(
-                    "the partition has no current batch; rerun with `{command} --expect none`"
+                    "the partition has no current batch; rerun with `{command} --expect {expect}`"
                 ),
             };
             Error::Conflict {
-                message: format!("{base}; hint: {hint}"),
+                message,
                 current,
+                hint: Some(Box::new(Hint::Text { text })),
             }
         }
         other => other,

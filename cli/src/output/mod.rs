@@ -8,6 +8,7 @@ pub(crate) mod views;
 
 use std::io::{IsTerminal, Write};
 
+use batchmeta::model::Edge;
 use batchmeta::{Error, ErrorKind, Result};
 use serde::Serialize;
 
@@ -108,49 +109,10 @@ impl Printer {
     }
 }
 
-/// The message and its hint: the core's `...; hint: ...` split in two, or a
-/// hint by error code when the core gave none.
+/// The message and its hint, worded for the shell (the core words every
+/// edge's hints, in `batchmeta::model::hint`).
 pub(crate) fn split_hint(e: &Error) -> (String, Option<String>) {
-    let text = e.to_string();
-    if let Some((m, h)) = text.split_once("; hint: ") {
-        // The core speaks the API's names; the shell user types flags.
-        let h = h.replace("schema_mode=merge", "--schema-mode merge");
-        return (m.to_owned(), Some(h));
-    }
-    let hint = match e.code() {
-        "namespace_not_found" => {
-            Some("list namespaces with `meta ns ls`, or create one with `meta ns create NAME`")
-        }
-        "table_not_found" => Some(
-            "list tables with `meta table ls`, or create one with `meta table create NS.TABLE`",
-        ),
-        "partition_not_found" => Some("list published partitions with `meta partitions NS.TABLE`"),
-        "batch_not_found" => {
-            Some("list a partition's batches with `meta history NS.TABLE PARTITION`")
-        }
-        "pin_not_found" => Some("list pins with `meta pin ls`"),
-        "namespace_exists" | "table_exists" | "pin_exists" => {
-            Some("pick another name, or use the existing one")
-        }
-        "schema_mismatch" => Some(
-            "compare with `meta table show NS.TABLE`, or pass --schema-mode merge to add new columns",
-        ),
-        "invalid_name" => Some(
-            "names are lowercase letters, digits and '_', starting with a letter; a table is NS.TABLE, e.g. sales.sold_items",
-        ),
-        "invalid_partition" => Some(
-            "write a partition as key=value joined by '/', e.g. date=2016-10-31; see the table's keys with `meta table show NS.TABLE`",
-        ),
-        "batch_partition_mismatch" => {
-            Some("see which batches each partition has with `meta history NS.TABLE PARTITION`")
-        }
-        "server_unreachable" => None,
-        _ if e.kind() == ErrorKind::Internal => Some(
-            "this is a bug or a problem with the environment (disk, network, database); rerun with BATCHMETA_LOG=debug and report it if it persists",
-        ),
-        _ => None,
-    };
-    (text, hint.map(str::to_owned))
+    (e.message(), e.hint_for(Edge::Cli))
 }
 
 /// Writes to stdout; a closed pipe (`meta files ... | head -1`) ends the
@@ -202,7 +164,6 @@ mod tests {
             batchmeta::model::TableIdent::parse("sales/sold_items").unwrap_err(),
             batchmeta::model::TableIdent::parse("Sales.sold_items").unwrap_err(),
             Error::invalid("invalid_partition", "invalid value"),
-            Error::invalid("batch_partition_mismatch", "batch 1 belongs to partition x"),
         ] {
             assert!(split_hint(&bad).1.is_some(), "{bad} has no hint");
         }

@@ -41,11 +41,7 @@ fn pin_from_row(row: &PgRow, t: &TableRow) -> Result<Pin> {
 }
 
 fn pin_not_found(t: &TableRow, name: &PinName) -> Error {
-    Error::not_found_hint(
-        Object::Pin,
-        format!("{name} on {}", t.table.ident),
-        format!("list pins with `meta pin ls {}`", t.table.ident),
-    )
+    crate::catalog::rules::pin_not_found(&t.table.ident, name)
 }
 
 impl PostgresCatalog {
@@ -87,12 +83,11 @@ impl PostgresCatalog {
             PinTarget::Batch { partition, batch } => {
                 let b = rows::load_batch(&mut tx, &t, batch).await?;
                 if b.partition != *partition {
-                    return Err(Error::invalid(
-                        "batch_partition_mismatch",
-                        format!(
-                            "batch {batch} belongs to partition {}, not {partition}",
-                            b.partition
-                        ),
+                    return Err(crate::catalog::rules::wrong_partition(
+                        &t.table.ident,
+                        batch,
+                        &b.partition,
+                        partition,
                     ));
                 }
                 if b.state != BatchState::Committed {

@@ -4,38 +4,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Row};
 
 use super::rows::{self, NewEvent, TableRow};
-use crate::error::{Error, Result};
-use crate::model::{Action, Batch, BatchId, Context, Event, Expect, PartitionValues};
-
-/// The conflict error for a compare-and-swap that found `current`.
-pub(super) fn conflict(
-    t: &TableRow,
-    values: &PartitionValues,
-    expect: &Expect,
-    current: Option<&BatchId>,
-) -> Error {
-    let wanted = match expect {
-        Expect::Empty => "no batch (a first publish)".to_owned(),
-        Expect::Batch(b) => format!("batch {b}"),
-    };
-    let (now, hint) = match current {
-        Some(c) => (
-            format!("its current batch is {c}"),
-            format!("re-read the partition and retry with expected batch {c}"),
-        ),
-        None => (
-            "it has never been published".to_owned(),
-            "retry expecting an empty partition".to_owned(),
-        ),
-    };
-    Error::Conflict {
-        message: format!(
-            "conflict on {} {values}: expected {wanted}, but {now}; hint: {hint}",
-            t.table.ident
-        ),
-        current: current.cloned(),
-    }
-}
+use crate::error::Result;
+use crate::model::{Action, Batch, BatchId, Context, Event, PartitionValues};
 
 /// One pointer move: from the locked partition row to `to`.
 pub(super) struct PointerMove<'a> {
@@ -89,13 +59,11 @@ pub(super) async fn move_pointer(
                 .fetch_one(&mut *conn)
                 .await?
                 .try_get(0)?;
-        return Err(Error::Conflict {
-            message: format!(
-                "conflict on {} {}: another writer moved the pointer first; hint: retry",
-                m.t.table.ident, m.partition
-            ),
-            current: current.map(|c| BatchId::parse(&c)).transpose()?,
-        });
+        return Err(crate::catalog::rules::lost_race(
+            &m.t.table.ident,
+            m.partition,
+            current.map(|c| BatchId::parse(&c)).transpose()?,
+        ));
     }
     Ok(event)
 }

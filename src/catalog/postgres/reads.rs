@@ -9,7 +9,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresCatalog;
 use super::rows::{self, BATCH_COLUMNS, TableLock, TableRow};
-use crate::error::{Error, Object, Result};
+use crate::error::{Error, Result};
 use crate::model::{
     Batch, BatchId, BatchState, Event, EventQuery, Order, Page, PartitionInfo, PartitionQuery,
     PartitionValues, PinTarget, Resolved, TableIdent, Version, prefix_bound, range_bound,
@@ -139,16 +139,14 @@ impl PostgresCatalog {
             (Version::Batch(id), ps) => {
                 let b = rows::load_batch(&mut tx, &t, id).await?;
                 if b.state == BatchState::Abandoned {
-                    return Err(Error::not_found_hint(
-                        Object::Batch,
-                        id.to_string(),
-                        "it was abandoned before being published",
-                    ));
+                    return Err(crate::catalog::rules::batch_abandoned(id));
                 }
                 if let Some(p) = ps.and_then(|ps| ps.iter().find(|p| **p != b.partition)) {
-                    return Err(Error::invalid(
-                        "batch_partition_mismatch",
-                        format!("batch {id} belongs to partition {}, not {p}", b.partition),
+                    return Err(crate::catalog::rules::wrong_partition(
+                        &t.table.ident,
+                        id,
+                        &b.partition,
+                        p,
                     ));
                 }
                 return Ok(vec![Resolved {
@@ -167,11 +165,7 @@ impl PostgresCatalog {
                                 None => None,
                             };
                             b.ok_or_else(|| {
-                                Error::not_found_hint(
-                                    Object::Partition,
-                                    format!("{ident} {values}"),
-                                    format!("it had not been published at {at}"),
-                                )
+                                crate::catalog::rules::not_published_at(ident, values, *at)
                             })?
                         }
                         _ => {

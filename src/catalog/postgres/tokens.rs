@@ -92,9 +92,7 @@ impl PostgresCatalog {
             .bind(name)
             .fetch_optional(&self.pool)
             .await?
-            .ok_or_else(|| {
-                Error::not_found_hint(Object::Token, name, "list live tokens with `meta token ls`")
-            })?;
+            .ok_or_else(|| crate::catalog::rules::token_not_found(name))?;
         Ok(from_row(&row)?.token)
     }
 }

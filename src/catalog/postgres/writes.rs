@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sqlx::PgConnection;
 
 use super::PostgresCatalog;
-use super::pointer::{PointerMove, conflict, move_pointer};
+use super::pointer::{PointerMove, move_pointer};
 use super::rows::{self, NewEvent, TableLock, TableRow, to_json};
 use crate::catalog::rules::retry_expectation_holds;
 use crate::error::{Error, Result};
@@ -170,6 +170,7 @@ impl PostgresCatalog {
         }
         if let Some(existing) = &b.batch.schema {
             schemas_compatible(existing, schema).map_err(|e| Error::SchemaMismatch {
+                hint: None,
                 message: format!("all files of a batch must share one schema: {e}"),
             })?;
         }
@@ -303,12 +304,11 @@ impl PostgresCatalog {
         for item in &plan.items {
             let b = rows::load_batch_row(&mut tx, &t, &item.batch).await?;
             if b.batch.partition != item.partition {
-                return Err(Error::invalid(
-                    "batch_partition_mismatch",
-                    format!(
-                        "batch {} belongs to partition {}, not {}",
-                        item.batch, b.batch.partition, item.partition
-                    ),
+                return Err(crate::catalog::rules::wrong_partition(
+                    &t.table.ident,
+                    &item.batch,
+                    &b.batch.partition,
+                    &item.partition,
                 ));
             }
             found.push(b);
@@ -349,7 +349,12 @@ impl PostgresCatalog {
                         let current = rows::find_partition(&mut tx, t.id, &item.partition, false)
                             .await?
                             .and_then(|p| p.current);
-                        return Err(conflict(&t, &item.partition, expect, current.as_ref()));
+                        return Err(crate::catalog::rules::conflict(
+                            &t.table.ident,
+                            &item.partition,
+                            expect,
+                            current.as_ref(),
+                        ));
                     }
                 }
                 let evs = sqlx::query("SELECT * FROM events WHERE commit_id = $1 ORDER BY id")
@@ -434,7 +439,12 @@ impl PostgresCatalog {
                     Expect::Batch(e) => p.current.as_ref() == Some(e),
                 };
                 if !ok {
-                    return Err(conflict(&t, &item.partition, expect, p.current.as_ref()));
+                    return Err(crate::catalog::rules::conflict(
+                        &t.table.ident,
+                        &item.partition,
+                        expect,
+                        p.current.as_ref(),
+                    ));
                 }
             }
             let event = move_pointer(
@@ -493,8 +503,8 @@ impl PostgresCatalog {
         let t = rows::live_table(&mut tx, ident, TableLock::Share).await?;
         let (p, current) = rows::published_partition(&mut tx, &t, partition, true).await?;
         if let Some(expect) = req.expect.as_ref().filter(|e| **e != current) {
-            return Err(conflict(
-                &t,
+            return Err(crate::catalog::rules::conflict(
+                &t.table.ident,
                 partition,
                 &Expect::Batch(expect.clone()),
                 Some(&current),
@@ -505,24 +515,17 @@ impl PostgresCatalog {
             None => {
                 let cur = rows::load_batch(&mut tx, &t, &current).await?;
                 cur.parent.ok_or_else(|| {
-                    Error::invalid(
-                        "no_parent",
-                        format!(
-                            "{} {partition} has no earlier batch to roll back to: its current batch {current} was its first publish; hint: use rollback --to BATCH to pick one from `meta history`",
-                            t.table.ident
-                        ),
-                    )
+                    crate::catalog::rules::no_earlier_batch(&t.table.ident, partition, &current)
                 })?
             }
         };
         let target = rows::load_batch(&mut tx, &t, &target_id).await?;
         if target.partition != *partition {
-            return Err(Error::invalid(
-                "batch_partition_mismatch",
-                format!(
-                    "batch {target_id} belongs to partition {}, not {partition}",
-                    target.partition
-                ),
+            return Err(crate::catalog::rules::wrong_partition(
+                &t.table.ident,
+                &target_id,
+                &target.partition,
+                partition,
             ));
         }
         if target.state != BatchState::Committed {

@@ -56,13 +56,7 @@ impl SqliteCatalog {
             .bind(name.as_str())
             .fetch_optional(&mut *conn)
             .await?
-            .ok_or_else(|| {
-                Error::not_found_hint(
-                    Object::Pin,
-                    format!("{name} on {}", t.table.ident),
-                    format!("list pins with `meta pin ls {}`", t.table.ident),
-                )
-            })?;
+            .ok_or_else(|| crate::catalog::rules::pin_not_found(&t.table.ident, name))?;
         pin_from_row(&row, t)
     }
 
@@ -85,12 +79,11 @@ impl SqliteCatalog {
             PinTarget::Batch { partition, batch } => {
                 let b = rows::load_batch(&mut w.tx, &t, batch).await?;
                 if b.partition != *partition {
-                    return Err(Error::invalid(
-                        "batch_partition_mismatch",
-                        format!(
-                            "batch {batch} belongs to partition {}, not {partition}",
-                            b.partition
-                        ),
+                    return Err(crate::catalog::rules::wrong_partition(
+                        &t.table.ident,
+                        batch,
+                        &b.partition,
+                        partition,
                     ));
                 }
                 if b.state != BatchState::Committed {

@@ -6,7 +6,7 @@ use sqlx::{Row, SqliteConnection};
 
 use super::SqliteCatalog;
 use super::rows::{self, BATCH_COLUMNS, TableRow, micros};
-use crate::error::{Error, Object, Result};
+use crate::error::{Error, Result};
 use crate::model::{
     Batch, BatchId, BatchState, PartitionValues, PinTarget, Resolved, TableIdent, Version,
 };
@@ -124,16 +124,14 @@ impl SqliteCatalog {
             (Version::Batch(id), ps) => {
                 let b = rows::load_batch(&mut tx, &t, id).await?;
                 if b.state == BatchState::Abandoned {
-                    return Err(Error::not_found_hint(
-                        Object::Batch,
-                        id.to_string(),
-                        "it was abandoned before being published",
-                    ));
+                    return Err(crate::catalog::rules::batch_abandoned(id));
                 }
                 if let Some(p) = ps.and_then(|ps| ps.iter().find(|p| **p != b.partition)) {
-                    return Err(Error::invalid(
-                        "batch_partition_mismatch",
-                        format!("batch {id} belongs to partition {}, not {p}", b.partition),
+                    return Err(crate::catalog::rules::wrong_partition(
+                        &t.table.ident,
+                        id,
+                        &b.partition,
+                        p,
                     ));
                 }
                 return Ok(vec![Resolved {
@@ -152,11 +150,7 @@ impl SqliteCatalog {
                                 None => None,
                             };
                             b.ok_or_else(|| {
-                                Error::not_found_hint(
-                                    Object::Partition,
-                                    format!("{ident} {values}"),
-                                    format!("it had not been published at {at}"),
-                                )
+                                crate::catalog::rules::not_published_at(ident, values, *at)
                             })?
                         }
                         _ => rows::published_partition(&mut tx, &t, values).await?.1,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use crate::error::{Error, Object, Result};
+use crate::error::{Error, Result};
 use crate::model::{
     Action, Batch, BatchId, BatchState, Context, DataFile, Event, NamespaceName, PartitionKey,
     PartitionValues, Properties, Table, TableIdent, TableName,
@@ -86,22 +86,27 @@ pub(super) async fn live_table(
         Some(r) => table_from_row(&r),
         None => {
             namespace_id(conn, &ident.namespace).await?;
-            Err(Error::not_found_hint(
-                Object::Table,
-                ident.to_string(),
-                format!("list the tables with `meta table ls {}`", ident.namespace),
-            ))
+            Err(crate::catalog::rules::table_not_found(ident))
         }
     }
 }
 
 /// The row id of a namespace.
 pub(super) async fn namespace_id(conn: &mut SqliteConnection, name: &NamespaceName) -> Result<i64> {
-    sqlx::query_scalar("SELECT id FROM namespaces WHERE name = ?")
+    let id = sqlx::query_scalar("SELECT id FROM namespaces WHERE name = ?")
         .bind(name.as_str())
         .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| crate::model::missing_namespace(name, &[]))
+        .await?;
+    match id {
+        Some(id) => Ok(id),
+        None => {
+            // The error names a close existing namespace (`slaes`: `sales`).
+            let names: Vec<String> = sqlx::query_scalar("SELECT name FROM namespaces")
+                .fetch_all(&mut *conn)
+                .await?;
+            Err(crate::model::missing_namespace(name, &names))
+        }
+    }
 }
 
 /// A partition row.
@@ -150,14 +155,7 @@ pub(super) async fn published_partition(
 }
 
 pub(super) fn never_published(t: &TableRow, values: &PartitionValues) -> Error {
-    Error::not_found_hint(
-        Object::Partition,
-        format!("{} {}", t.table.ident, values),
-        format!(
-            "it has never been published; list the table's partitions with `meta partitions {}`",
-            t.table.ident
-        ),
-    )
+    crate::catalog::rules::never_published(&t.table.ident, values)
 }
 
 pub(super) const BATCH_COLUMNS: &str = "b.id, b.batch_id, p.path, b.location, b.state, b.parent_batch, \
@@ -238,13 +236,7 @@ pub(super) async fn load_batch_row(
         .bind(t.id)
         .fetch_optional(&mut *conn)
         .await?
-        .ok_or_else(|| {
-            Error::not_found_hint(
-                Object::Batch,
-                format!("{id} of {}", t.table.ident),
-                "see a partition's batches with `meta history`",
-            )
-        })?;
+        .ok_or_else(|| crate::catalog::rules::batch_not_found(&t.table.ident, id))?;
     let mut b = batch_from_row(&row, t)?;
     b.batch.files = load_files(conn, b.pk).await?;
     Ok(b)

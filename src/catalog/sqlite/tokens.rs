@@ -92,9 +92,7 @@ impl SqliteCatalog {
             .bind(name)
             .fetch_optional(&mut *w.tx)
             .await?
-            .ok_or_else(|| {
-                Error::not_found_hint(Object::Token, name, "list live tokens with `meta token ls`")
-            })?;
+            .ok_or_else(|| crate::catalog::rules::token_not_found(name))?;
         let out = from_row(&row)?.token;
         w.tx.commit().await?;
         Ok(out)

@@ -5,38 +5,9 @@
 use std::collections::HashSet;
 
 use super::SqliteCatalog;
-use super::rows::{self, TableRow};
+use super::rows;
 use crate::error::{Error, Result};
-use crate::model::{BatchId, BatchState, Expect, PartitionValues, PublishPlan, TableIdent};
-
-pub(super) fn conflict(
-    t: &TableRow,
-    values: &PartitionValues,
-    expect: &Expect,
-    current: Option<&BatchId>,
-) -> Error {
-    let wanted = match expect {
-        Expect::Empty => "no batch (a first publish)".to_owned(),
-        Expect::Batch(b) => format!("batch {b}"),
-    };
-    let (now, hint) = match current {
-        Some(c) => (
-            format!("its current batch is {c}"),
-            format!("re-read the partition and retry with expected batch {c}"),
-        ),
-        None => (
-            "it has never been published".to_owned(),
-            "retry expecting an empty partition".to_owned(),
-        ),
-    };
-    Error::Conflict {
-        message: format!(
-            "conflict on {} {values}: expected {wanted}, but {now}; hint: {hint}",
-            t.table.ident
-        ),
-        current: current.cloned(),
-    }
-}
+use crate::model::{BatchId, BatchState, PublishPlan, TableIdent};
 
 /// The checks of a publish plan that need no database: at least one
 /// partition, none twice.

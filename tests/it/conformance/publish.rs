@@ -268,7 +268,13 @@ pub async fn rollback_without_parent_is_a_clear_error(env: &Env) {
         .await
         .unwrap_err();
     assert_eq!(e.code(), "no_parent");
-    assert!(e.to_string().contains("--to"), "{e}");
+    let cli = e.message_for(batchmeta::model::Edge::Cli);
+    assert!(
+        cli.contains("--to BATCH") && cli.contains("meta history s.t d=x"),
+        "{cli}"
+    );
+    let py = e.message_for(batchmeta::model::Edge::Python);
+    assert!(py.contains("to=\"BATCH\"") && !py.contains("meta "), "{py}");
     assert_eq!(env.snapshot().await, before);
 }
 

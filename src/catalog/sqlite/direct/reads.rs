@@ -7,7 +7,7 @@ use super::{Direct, Reader, opt_batch};
 use crate::catalog::sqlite::rows::{
     BATCH_COLUMNS, BatchRow, TABLE_COLUMNS, TableRow, from_json, micros, never_published, time,
 };
-use crate::error::{Error, Object, Result};
+use crate::error::{Error, Result};
 use crate::model::{
     Batch, BatchId, BatchState, DataFile, NamespaceName, PartitionKey, PartitionValues, Resolved,
     Table, TableIdent, TableName, Version,
@@ -44,16 +44,14 @@ impl Direct {
                 (Version::Batch(id), ps) => {
                     let b = r.load_batch(&t, id)?;
                     if b.state == BatchState::Abandoned {
-                        return Err(Error::not_found_hint(
-                            Object::Batch,
-                            id.to_string(),
-                            "it was abandoned before being published",
-                        ));
+                        return Err(crate::catalog::rules::batch_abandoned(id));
                     }
                     if let Some(p) = ps.and_then(|ps| ps.iter().find(|p| **p != b.partition)) {
-                        return Err(Error::invalid(
-                            "batch_partition_mismatch",
-                            format!("batch {id} belongs to partition {}, not {p}", b.partition),
+                        return Err(crate::catalog::rules::wrong_partition(
+                            &t.table.ident,
+                            id,
+                            &b.partition,
+                            p,
                         ));
                     }
                     Ok(vec![Resolved {
@@ -82,11 +80,7 @@ impl Direct {
                             None => None,
                         }
                         .ok_or_else(|| {
-                            Error::not_found_hint(
-                                Object::Partition,
-                                format!("{ident} {values}"),
-                                format!("it had not been published at {at}"),
-                            )
+                            crate::catalog::rules::not_published_at(ident, values, *at)
                         })?;
                         out.push(Resolved {
                             partition: values.clone(),
@@ -120,13 +114,13 @@ impl Reader<'_> {
             .query_row([ident.namespace.as_str()], |r| r.get(0))
             .optional()?;
         if ns.is_none() {
-            return Err(crate::model::missing_namespace(&ident.namespace, &[]));
+            let mut st = self.tx.prepare_cached("SELECT name FROM namespaces")?;
+            let names = st
+                .query_map([], |r| r.get::<_, String>(0))?
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            return Err(crate::model::missing_namespace(&ident.namespace, &names));
         }
-        Err(Error::not_found_hint(
-            Object::Table,
-            ident.to_string(),
-            format!("list the tables with `meta table ls {}`", ident.namespace),
-        ))
+        Err(crate::catalog::rules::table_not_found(ident))
     }
 
     pub(super) fn table_from_row(&self, row: &Row<'_>) -> Result<TableRow> {
@@ -198,11 +192,7 @@ impl Reader<'_> {
         let mut rows = st.query((id.as_str(), t.id))?;
         match rows.next()? {
             Some(row) => self.batch_row(row, t),
-            None => Err(Error::not_found_hint(
-                Object::Batch,
-                format!("{id} of {}", t.table.ident),
-                "see a partition's batches with `meta history`",
-            )),
+            None => Err(crate::catalog::rules::batch_not_found(&t.table.ident, id)),
         }
     }
 

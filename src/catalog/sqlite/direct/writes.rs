@@ -206,6 +206,7 @@ impl Reader<'_> {
         }
         if let Some(existing) = &b.batch.schema {
             schemas_compatible(existing, schema).map_err(|e| Error::SchemaMismatch {
+                hint: None,
                 message: format!("all files of a batch must share one schema: {e}"),
             })?;
         }
@@ -278,12 +279,11 @@ impl Reader<'_> {
         for item in &plan.items {
             let b = self.load_batch_row(&t, &item.batch)?;
             if b.batch.partition != item.partition {
-                return Err(Error::invalid(
-                    "batch_partition_mismatch",
-                    format!(
-                        "batch {} belongs to partition {}, not {}",
-                        item.batch, b.batch.partition, item.partition
-                    ),
+                return Err(crate::catalog::rules::wrong_partition(
+                    &t.table.ident,
+                    &item.batch,
+                    &b.batch.partition,
+                    &item.partition,
                 ));
             }
             batches.push(b);
@@ -306,8 +306,8 @@ impl Reader<'_> {
                         let current = self
                             .partition_row(t.id, &item.partition)?
                             .and_then(|p| p.current);
-                        return Err(crate::catalog::sqlite::writes::conflict(
-                            &t,
+                        return Err(crate::catalog::rules::conflict(
+                            &t.table.ident,
                             &item.partition,
                             expect,
                             current.as_ref(),
@@ -392,8 +392,8 @@ impl Reader<'_> {
                     Expect::Batch(e) => p.current.as_ref() == Some(e),
                 };
                 if !ok {
-                    return Err(crate::catalog::sqlite::writes::conflict(
-                        &t,
+                    return Err(crate::catalog::rules::conflict(
+                        &t.table.ident,
                         &item.partition,
                         expect,
                         p.current.as_ref(),
@@ -452,13 +452,11 @@ impl Reader<'_> {
                 .tx
                 .prepare_cached("SELECT current_batch FROM partitions WHERE id = ?1")?
                 .query_row([p.id], |r| r.get(0))?;
-            return Err(Error::Conflict {
-                message: format!(
-                    "conflict on {} {values}: another writer moved the pointer first; hint: retry",
-                    t.table.ident
-                ),
-                current: current.map(|c| BatchId::parse(&c)).transpose()?,
-            });
+            return Err(crate::catalog::rules::lost_race(
+                &t.table.ident,
+                values,
+                current.map(|c| BatchId::parse(&c)).transpose()?,
+            ));
         }
         Ok(event)
     }
@@ -482,8 +480,8 @@ impl Reader<'_> {
             .clone()
             .ok_or_else(|| never_published(&t, partition))?;
         if let Some(expect) = req.expect.as_ref().filter(|e| **e != current) {
-            return Err(crate::catalog::sqlite::writes::conflict(
-                &t,
+            return Err(crate::catalog::rules::conflict(
+                &t.table.ident,
                 partition,
                 &Expect::Batch(expect.clone()),
                 Some(&current),
@@ -492,23 +490,16 @@ impl Reader<'_> {
         let target_id = match &req.to {
             Some(to) => to.clone(),
             None => self.load_batch(&t, &current)?.parent.ok_or_else(|| {
-                Error::invalid(
-                    "no_parent",
-                    format!(
-                        "{} {partition} has no earlier batch to roll back to: its current batch {current} was its first publish; hint: use rollback --to BATCH to pick one from `meta history`",
-                        t.table.ident
-                    ),
-                )
+                crate::catalog::rules::no_earlier_batch(&t.table.ident, partition, &current)
             })?,
         };
         let target = self.load_batch(&t, &target_id)?;
         if target.partition != *partition {
-            return Err(Error::invalid(
-                "batch_partition_mismatch",
-                format!(
-                    "batch {target_id} belongs to partition {}, not {partition}",
-                    target.partition
-                ),
+            return Err(crate::catalog::rules::wrong_partition(
+                &t.table.ident,
+                &target_id,
+                &target.partition,
+                partition,
             ));
         }
         if target.state != BatchState::Committed {
