@@ -206,7 +206,7 @@ def store(
     staged = client.stage(
         db,
         table,
-        [spec if spec is not None else {} for spec, _ in targets] if table_keys else [None],
+        [spec if spec is not None else () for spec, _ in targets],
         message=message,
         metadata=metadata,
         idempotency_key=idempotency_key,
