@@ -935,6 +935,24 @@ impl Client {
         convert::to_python(py, &Value::Array(v))
     }
 
+    /// Registers Parquet files that an engine (Spark's executors) wrote
+    /// straight into a staged batch's prefix. `paths` are object keys
+    /// relative to the warehouse; each file's footer is read from the store.
+    fn add_files<'py>(
+        &self,
+        py: Python<'py>,
+        namespace: &str,
+        table: &str,
+        batch_id: &str,
+        paths: Vec<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let ident = ident(namespace, table)?;
+        let batch = convert::batch_id(batch_id)?;
+        let (rt, ms, _) = self.handle(py)?;
+        let b = block(py, &rt, ms.add_files(&ident, &batch, &paths))?;
+        convert::to_python(py, &batch_json(&ms, &b))
+    }
+
     /// Publishes staged batches in one all-or-nothing commit. `batches` maps
     /// each partition to its staged batch ID.
     #[pyo3(signature = (namespace, table, batches, *, expected_batch=None, schema_mode=None, message=None))]

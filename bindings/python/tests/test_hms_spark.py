@@ -2,7 +2,8 @@
 --hms-bind` (the Hive Metastore Thrift edge): listings, DESCRIBE, SHOW
 PARTITIONS and SELECTs equal `load_dataframe`; a rollback or a new publish
 is seen by the same session's next query; pinned and as-of virtual tables;
-writes from Spark are refused and change nothing.
+writes from Spark are refused and change nothing; store_dataframe of a
+pyspark DataFrame publishes what Spark SQL and load_dataframe then read.
 
 One Spark session (module scope) serves every test here: starting one
 takes ~20 s. pyspark and Java are installed by scripts/python-build --test
@@ -219,3 +220,55 @@ def test_writes_from_spark_fail_and_change_nothing(spark: SparkSession, hms_serv
     v = hms_server.meta("verify")
     assert v.returncode == 0, v.stdout + v.stderr
     assert 'batchmeta_hms_calls_total{method="get_partitions_by_filter",outcome="ok"}' in hms_server.metrics()
+
+
+def test_store_spark_dataframe_then_spark_sql_and_load_dataframe_agree(spark: SparkSession, hms_server: HmsServer) -> None:
+    """store_dataframe(spark_df): Spark's executors write the batch files;
+    Spark SQL through the Thrift edge and load_dataframe read the same rows.
+    A schema mismatch and a wrong expected_batch are refused and change nothing."""
+    import batchmeta as bm
+    from pyspark.sql import functions as F
+
+    c = hms_server.client
+    ns = "sw_" + uuid.uuid4().hex[:8]
+    c.create_namespace(ns)
+    sdf = spark.range(0, 12).select(
+        F.concat(F.lit("i"), F.col("id").cast("string")).alias("item"),
+        (F.col("id") / 4).alias("price"),
+        F.col("id").alias("qty"),
+        F.date_add(F.lit(dt.date(2016, 10, 29)), (F.col("id") % 3).cast("int")).alias("date"),
+    )
+    r = c.store_dataframe(sdf, ns, "t", partition_by=["date"])
+    assert r.published and r.created_table and r.rows == 12 and len(r.batch_ids) == 3
+    assert [k for k, _ in c.table(ns, "t").partition_keys] == ["date"]
+
+    want = sorted((f"i{i}", str(i), str(dt.date(2016, 10, 29) + dt.timedelta(days=i % 3))) for i in range(12))
+    assert rows(spark.sql(f"SELECT item, qty, date FROM {ns}.t")) == want
+    assert loaded(hms_server, ns, "t", ["item", "qty", "date"]) == want
+    one = [w for w in want if w[2] == "2016-10-30"]
+    assert rows(spark.sql(f"SELECT item, qty, date FROM {ns}.t WHERE date = '2016-10-30'")) == one
+    assert loaded(hms_server, ns, "t", ["item", "qty", "date"], partitions=["2016-10-30"]) == one
+
+    # One partition, with CAS on its current batch.
+    current = {str(p.partition): p.current_batch for p in c.partitions(ns, "t")}
+    part = sdf.filter(F.col("date") == F.lit(dt.date(2016, 10, 31))).withColumn("qty", F.col("qty") + 100)
+    key = [k for k in current if "2016-10-31" in k][0]
+    r2 = c.store_dataframe(part, ns, "t", partitions=["2016-10-31"], expected_batch=current[key])
+    assert r2.published and r2.rows == 4
+    after = rows(spark.sql(f"SELECT item, qty FROM {ns}.t WHERE date = '2016-10-31'"))
+    assert after == sorted((f"i{i}", str(i + 100)) for i in range(12) if i % 3 == 2)
+    assert loaded(hms_server, ns, "t", ["item", "qty"], partitions=["2016-10-31"]) == after
+
+    before_events = len(c.events(ns))
+    before_parts = [(p.partition, p.current_batch) for p in c.partitions(ns, "t")]
+    with pytest.raises(bm.ConflictError):
+        c.store_dataframe(part, ns, "t", partitions=["2016-10-31"], expected_batch=current[key])
+    with pytest.raises(bm.SchemaMismatchError):
+        c.store_dataframe(part.withColumn("qty", F.col("qty").cast("string")), ns, "t", partitions=["2016-10-31"])
+    with pytest.raises(bm.InvalidInputError, match="hint"):
+        c.store_dataframe(part, ns, "t", partitions=["2016-10-30"])  # rows of 2016-10-31
+    assert len(c.events(ns)) == before_events
+    assert [(p.partition, p.current_batch) for p in c.partitions(ns, "t")] == before_parts
+    assert rows(spark.sql(f"SELECT item, qty FROM {ns}.t WHERE date = '2016-10-31'")) == after
+    v = hms_server.meta("verify")
+    assert v.returncode == 0, v.stdout + v.stderr

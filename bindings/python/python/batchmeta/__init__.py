@@ -140,6 +140,11 @@ def _arrow(data: object) -> Any:
     )
 
 
+def _spark_frame(df: object) -> bool:
+    """A pyspark DataFrame: its executors write the files (see ``batchmeta._spark``)."""
+    return type(df).__module__.startswith("pyspark.sql") and type(df).__name__ == "DataFrame"
+
+
 def _list(partitions: Sequence[Partition] | Partition | None) -> list[Any] | None:
     """``partitions`` as a list; a lone string or dict is accepted as one partition."""
     if partitions is None:
@@ -260,11 +265,35 @@ class Client:
           difference with ``SchemaMismatchError``.
         - ``publish=False`` stages and writes the batch without publishing it
           (write-audit-publish); publish it later with ``publish()``.
+        - ``df`` may be a pyspark DataFrame: Spark's executors write the
+          Parquet files into the staged batch prefixes (one write per
+          partition), batchmeta registers and publishes them; no row passes
+          through the driver.
 
         >>> r = bm.store_dataframe(df, "sales", "sold_items", partitions=["2016-10-31"])
         >>> r.batch_id
         '20161102234252123456'
         """
+        if _spark_frame(df):
+            from batchmeta import _spark
+
+            result = _spark.store(
+                self,
+                df,
+                db,
+                table,
+                _list(partitions),
+                partition_by=list(partition_by) if partition_by is not None else None,
+                expected_batch=expected_batch,
+                schema_mode=schema_mode,
+                message=message,
+                metadata=metadata,
+                idempotency_key=idempotency_key,
+                publish=publish,
+            )
+            if result.created_table:
+                print(f"batchmeta: created table {result.table}", file=_sys.stderr)
+            return result
         raw = self._native.store(
             _arrow(df),
             db,

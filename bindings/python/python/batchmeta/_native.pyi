@@ -137,6 +137,7 @@ class Client:
         metadata: dict[str, str] | None = None,
         idempotency_key: str | None = None,
     ) -> list[dict[str, Any]]: ...
+    def add_files(self, namespace: str, table: str, batch_id: str, paths: list[str]) -> dict[str, Any]: ...
     def publish(
         self,
         namespace: str,
