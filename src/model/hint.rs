@@ -20,6 +20,9 @@ pub enum Edge {
     Python,
     /// The HTTP API.
     Http,
+    /// The R package (`library(batchmeta)`); hints name `batchmeta::` calls,
+    /// which work whether or not the package is attached.
+    R,
 }
 
 /// The next step after an error, independent of the edge that shows it.
@@ -108,7 +111,7 @@ pub enum Hint {
 impl Hint {
     /// The hint as the users of `edge` act on it.
     pub fn render(&self, edge: Edge) -> String {
-        use Edge::{Cli, Http, Python, Rust};
+        use Edge::{Cli, Http, Python, R, Rust};
         match self {
             Hint::ListNamespaces => match edge {
                 Cli => "list namespaces with `meta ns ls`, or create one with `meta ns create NAME`"
@@ -116,6 +119,7 @@ impl Hint {
                 Python => "list namespaces with `bm.namespaces()`, or create one with `bm.create_namespace(\"NAME\")`".into(),
                 Http => "list namespaces with GET /v1/namespaces, or create one with POST /v1/namespaces".into(),
                 Rust => "list namespaces with `Metastore::namespaces`, or create one with `Metastore::create_namespace`".into(),
+                R => "list namespaces with `batchmeta::namespaces()`, or create one with `batchmeta::create_namespace(\"NAME\")`".into(),
             },
             Hint::CreateNamespace {
                 namespace,
@@ -126,6 +130,7 @@ impl Hint {
                     Python => format!("`bm.create_namespace(\"{namespace}\")`"),
                     Http => format!("POST /v1/namespaces {{\"name\": \"{namespace}\"}}"),
                     Rust => "`Metastore::create_namespace`".into(),
+                    R => format!("`batchmeta::create_namespace(\"{namespace}\")`"),
                 };
                 match did_you_mean {
                     Some(c) => format!(
@@ -139,6 +144,7 @@ impl Hint {
                 Python => format!("list the tables with `bm.tables(\"{namespace}\")`"),
                 Http => format!("list the tables with GET /v1/namespaces/{namespace}/tables"),
                 Rust => format!("list the tables with `Metastore::tables(\"{namespace}\")`"),
+                R => format!("list the tables with `batchmeta::tables(\"{namespace}\")`"),
             },
             Hint::ListPartitions { namespace, table } => {
                 let how = match edge {
@@ -146,6 +152,7 @@ impl Hint {
                     Python => format!("`bm.partitions(\"{namespace}\", \"{table}\")`"),
                     Http => format!("GET /v1/namespaces/{namespace}/tables/{table}/partitions"),
                     Rust => "`Metastore::partitions`".into(),
+                    R => format!("`batchmeta::partitions(\"{namespace}\", \"{table}\")`"),
                 };
                 format!("list the table's published partitions with {how}")
             }
@@ -167,6 +174,7 @@ impl Hint {
                     Python => "pass `to=\"BATCH\"`",
                     Http => "send `\"to\": \"BATCH\"`",
                     Rust => "set `RollbackRequest::to`",
+                    R => "pass `to = \"BATCH\"`",
                 };
                 format!(
                     "{to}, a batch from {}",
@@ -178,9 +186,10 @@ impl Hint {
                 Python => format!("list pins with `bm.pins(\"{namespace}\", \"{table}\")`"),
                 Http => format!("list pins with GET /v1/namespaces/{namespace}/tables/{table}/pins"),
                 Rust => "list pins with `Metastore::pins`".into(),
+                R => format!("list pins with `batchmeta::pins(\"{namespace}\", \"{table}\")`"),
             },
             Hint::ListTokens => match edge {
-                Cli | Python => "list live tokens with `meta token ls`".into(),
+                Cli | Python | R => "list live tokens with `meta token ls`".into(),
                 Http => "list live tokens with GET /v1/tokens".into(),
                 Rust => "list live tokens with `Metastore::tokens`".into(),
             },
@@ -194,6 +203,8 @@ impl Hint {
                     (Http, None) => "`\"expected_batch\": \"none\"`".into(),
                     (Rust, Some(c)) => format!("`Expect::Batch({c})`"),
                     (Rust, None) => "`Expect::Empty`".into(),
+                    (R, Some(c)) => format!("`expected_batch = \"{c}\"`"),
+                    (R, None) => "`expected_batch = batchmeta::NO_BATCH`".into(),
                 };
                 match current_batch {
                     Some(c) => format!(
@@ -206,18 +217,19 @@ impl Hint {
             Hint::NameTaken => "pick another name, or use the existing one".into(),
             Hint::NameRules => match edge {
                 Cli => "names are lowercase letters, digits and '_', starting with a letter; a table is NS.TABLE, e.g. sales.sold_items".into(),
-                Python | Http | Rust => "names are lowercase letters, digits and '_', starting with a letter, e.g. sales and sold_items".into(),
+                Python | Http | Rust | R => "names are lowercase letters, digits and '_', starting with a letter, e.g. sales and sold_items".into(),
             },
             Hint::PartitionSyntax => match edge {
                 Cli => "write a partition as key=value joined by '/', e.g. date=2016-10-31; see the table's keys with `meta table show NS.TABLE`".into(),
                 Python => "give a partition as its value (\"2016-10-31\"), a tuple, a dict ({\"date\": \"2016-10-31\"}) or key=value joined by '/'; see the table's keys with `bm.table(db, table)`".into(),
                 Http => "write a partition as key=value joined by '/', e.g. date=2016-10-31 (percent-encoded in a query string); see the table's keys with GET /v1/namespaces/{namespace}/tables/{table}".into(),
                 Rust => "write a partition as key=value joined by '/', e.g. date=2016-10-31; see the table's keys with `Metastore::table`".into(),
+                R => "give a partition as its value (\"2016-10-31\"), a named list (list(date = \"2016-10-31\")) or key=value joined by '/'; see the table's keys with `batchmeta::table_info(namespace, table)`".into(),
             },
             Hint::Internal => match edge {
                 Cli => "this is a bug or a problem with the environment (disk, network, database); rerun with BATCHMETA_LOG=debug and report it if it persists".into(),
                 Http => "the server logged it with this request's id (x-request-id); retry, and report it with that id if it persists".into(),
-                Python | Rust => "this is a bug or a problem with the environment (disk, network, database); report it if it persists".into(),
+                Python | Rust | R => "this is a bug or a problem with the environment (disk, network, database); report it if it persists".into(),
             },
             Hint::SchemaMerge { namespace, table } => match edge {
                 Cli => format!(
@@ -230,6 +242,9 @@ impl Hint {
                     "compare with GET /v1/namespaces/{namespace}/tables/{table}, or send `\"schema_mode\": \"merge\"` to add new columns"
                 ),
                 Rust => "compare with `Metastore::table`, or write with `SchemaMode::Merge` to add new columns".into(),
+                R => format!(
+                    "compare with `batchmeta::table_info(\"{namespace}\", \"{table}\")`, or pass `schema_mode = \"merge\"` to add new columns"
+                ),
             },
         }
     }
@@ -252,6 +267,10 @@ fn history(edge: Edge, namespace: &str, table: &str, partition: Option<&str>) ->
             format!("GET /v1/namespaces/{namespace}/tables/{table}/history?partition=PARTITION")
         }
         (Edge::Rust, _) => "`Metastore::history`".into(),
+        (Edge::R, Some(p)) => {
+            format!("`batchmeta::history(\"{namespace}\", \"{table}\", \"{p}\")`")
+        }
+        (Edge::R, None) => format!("`batchmeta::history(\"{namespace}\", \"{table}\", PARTITION)`"),
     }
 }
 
@@ -327,7 +346,7 @@ pub(crate) fn samples() -> Vec<Hint> {
 mod tests {
     use super::*;
 
-    const EDGES: [Edge; 4] = [Edge::Rust, Edge::Cli, Edge::Python, Edge::Http];
+    const EDGES: [Edge; 5] = [Edge::Rust, Edge::Cli, Edge::Python, Edge::Http, Edge::R];
 
     #[test]
     fn each_edge_names_only_its_own_tools() {
@@ -348,10 +367,46 @@ mod tests {
                 let cli = text.contains("meta ") || text.contains("--");
                 let python = text.contains("bm.") || text.contains("=\"");
                 let http = text.contains("/v1/") || text.contains("`\"");
+                let r = text.contains("batchmeta::") || text.contains(" = \"");
                 assert_eq!(cli, edge == Edge::Cli, "{edge:?}: {text}");
+                assert_eq!(r, edge == Edge::R, "{edge:?}: {text}");
                 assert_eq!(python, edge == Edge::Python, "{edge:?}: {text}");
                 assert_eq!(http, edge == Edge::Http, "{edge:?}: {text}");
             }
+        }
+    }
+
+    #[test]
+    fn r_hints_name_r_calls() {
+        let create = Hint::CreateNamespace {
+            namespace: "slaes".into(),
+            did_you_mean: Some("sales".into()),
+        };
+        assert_eq!(
+            create.render(Edge::R),
+            "did you mean `sales`? a new namespace is created on purpose, with `batchmeta::create_namespace(\"slaes\")`"
+        );
+        let never = Hint::ExpectCurrent {
+            current_batch: None,
+        };
+        assert_eq!(
+            never.render(Edge::R),
+            "the partition has no current batch; retry with `expected_batch = batchmeta::NO_BATCH`"
+        );
+        let history = Hint::RollbackTo {
+            namespace: "sales".into(),
+            table: "sold_items".into(),
+            partition: "date=2016-10-31".into(),
+        };
+        assert_eq!(
+            history.render(Edge::R),
+            "pass `to = \"BATCH\"`, a batch from `batchmeta::history(\"sales\", \"sold_items\", \"date=2016-10-31\")`"
+        );
+        // R has no `bm.` and no `base::table` clash: tables are shown with table_info().
+        for h in samples() {
+            let text = h.render(Edge::R);
+            assert!(!text.contains("bm."), "{text}");
+            assert!(!text.contains("batchmeta::table("), "{text}");
         }
     }
 
