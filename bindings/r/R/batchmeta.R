@@ -22,6 +22,9 @@ NO_BATCH <- "none"
 
 .state <- new.env(parent = emptyenv())
 
+# Notes on stderr, as Python prints them; options(batchmeta.quiet = TRUE) silences them.
+.say <- function(text) if (!isTRUE(getOption("batchmeta.quiet"))) message(text)
+
 .principal <- function() {
   user <- Sys.info()[["user"]]
   if (is.null(user) || !nzchar(user) || identical(user, "unknown")) user <- Sys.getenv("USER", "r")
@@ -50,7 +53,7 @@ connect <- function(url = NULL, token = NULL, warehouse = NULL, direct_data = NU
   }
   ptr <- .native("wrap__bm_connect", url, warehouse, token, .principal(), direct_data, call = call)
   if (is.null(url)) {
-    message(sprintf(
+    .say(sprintf(
       "batchmeta: using the embedded catalog in %s (set BATCHMETA_URL or call batchmeta::connect(url) for another)",
       file.path(normalizePath(".", mustWork = FALSE), ".batchmeta")))
   }
@@ -132,7 +135,7 @@ store_dataframe <- function(df, namespace, table, partitions = NULL, partition_b
     event_ids = raw$event_ids,
     created_table = raw$created_table
   ), class = "batchmeta_store_result")
-  if (isTRUE(result$created_table)) message(sprintf("batchmeta: created table %s", result$table))
+  if (isTRUE(result$created_table)) .say(sprintf("batchmeta: created table %s", result$table))
   result
 }
 
