@@ -241,6 +241,8 @@ fn bm_store(
             (Some(_), _) => None,
             (None, Some(keys)) => Some(table_for_data(&ident, &schema, keys).r()?),
             (None, None) => {
+                // A misspelled namespace says so (with did-you-mean) first.
+                block("store_dataframe", ms.require_namespace(&ident.namespace))?;
                 return Err(to_r(batchmeta::Error::not_found_hint(
                     batchmeta::error::Object::Table,
                     ident.to_string(),
