@@ -2,17 +2,24 @@
 
 CARGO ?= cargo
 
-.PHONY: run test check fmt tour python-test bench bench-quick
+.PHONY: run test check fmt tour python-test r-test bench bench-quick
 
-## Build the Python package into .venv, then run `meta serve` on the
-## embedded default (.batchmeta/) at 127.0.0.1:8080.
+## Build the Python package into .venv (and, when R is installed, the R
+## package into target/r-lib), then run `meta serve` on the embedded
+## default (.batchmeta/) at 127.0.0.1:8080.
 run:
 	bash scripts/python-build
+	@if command -v R >/dev/null 2>&1; then bash scripts/r-build; \
+	else echo "make run: R is not installed, so the R package is not built (scripts/r-setup installs R from Debian)"; fi
 	$(CARGO) run -p batchmeta-cli --bin meta -- serve
 
 ## Only the Python package's tests (the Rust ones are in `make test` too).
 python-test:
 	bash scripts/python-test
+
+## Only the R package's tests (installs R from Debian when it is missing).
+r-test:
+	bash scripts/r-test
 
 ## The tour of the Rust library on the embedded default.
 tour:
