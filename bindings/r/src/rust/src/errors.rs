@@ -64,7 +64,7 @@ pub(crate) fn invalid(code: &str, message: impl AsRef<str>) -> Robj {
 pub(crate) fn interrupted(what: &str) -> Robj {
     condition(
         "batchmeta_interrupted",
-        &format!("{what} was interrupted; nothing it had not published yet is visible"),
+        &format!("{what} was interrupted; whatever it had not published yet stays invisible"),
         "interrupted",
         None,
     )
