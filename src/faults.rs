@@ -18,6 +18,10 @@
 //!   (`cli/tests/authz.rs`) must catch.
 //! - `invalid_input_as_500`: the server answers bad input with a 500, the
 //!   crash the API fuzzing (`scripts/api-fuzz --negative-control`) must catch.
+//! - `unavailable_as_success`: the server answers a request that failed
+//!   because the catalog database was down (`database_unavailable`) with an
+//!   empty 200, the silent loss the fault harness (`cli/tests/faults.rs`)
+//!   must catch.
 //!
 //! Crash points of a publish (each aborts the process at that step with
 //! `std::process::abort()`, as a SIGKILL or a power cut would stop it; the

@@ -96,6 +96,13 @@ pub enum Hint {
     PartitionSyntax,
     /// Our bug or the environment's fault.
     Internal,
+    /// A dependency is down or refuses writes: check it, then retry.
+    Unavailable {
+        /// Which one (`catalog database`, `object store`).
+        dependency: String,
+    },
+    /// A disk or quota is full: free space, then retry.
+    FreeSpace,
     /// The data's columns differ from the table's: compare, or merge new ones.
     SchemaMerge {
         /// The namespace.
@@ -219,6 +226,21 @@ impl Hint {
                 Http => "the server logged it with this request's id (x-request-id); retry, and report it with that id if it persists".into(),
                 Python | Rust => "this is a bug or a problem with the environment (disk, network, database); report it if it persists".into(),
             },
+            Hint::Unavailable { dependency } => match edge {
+                Cli => format!(
+                    "check that the {dependency} runs and is reachable (the url given to `meta serve` or --database-url / --warehouse), then run the command again; batchmeta reconnects by itself"
+                ),
+                Python => format!(
+                    "check that the {dependency} runs and is reachable, then call again; a `bm.connect(url)` client already retried for a few seconds"
+                ),
+                Http => format!(
+                    "the {dependency} is down or refuses writes; retry after the seconds in the Retry-After header; GET /readyz answers 200 once the server can serve again"
+                ),
+                Rust => format!(
+                    "check that the {dependency} runs and is reachable, then retry; the pool reconnects by itself"
+                ),
+            },
+            Hint::FreeSpace => "free space (or raise the quota) where the catalog and the warehouse live, then retry; the failed write left nothing published".into(),
             Hint::SchemaMerge { namespace, table } => match edge {
                 Cli => format!(
                     "compare with `meta table show {namespace}.{table}`, or pass --schema-mode merge to add new columns"
@@ -300,6 +322,10 @@ pub(crate) fn samples() -> Vec<Hint> {
         Hint::NameRules,
         Hint::PartitionSyntax,
         Hint::Internal,
+        Hint::Unavailable {
+            dependency: s("catalog database"),
+        },
+        Hint::FreeSpace,
     ];
     for h in &all {
         match h {
@@ -317,7 +343,9 @@ pub(crate) fn samples() -> Vec<Hint> {
             | Hint::NameTaken
             | Hint::NameRules
             | Hint::PartitionSyntax
-            | Hint::Internal => {}
+            | Hint::Internal
+            | Hint::Unavailable { .. }
+            | Hint::FreeSpace => {}
         }
     }
     all
@@ -339,6 +367,7 @@ mod tests {
                     | Hint::NameTaken
                     | Hint::NameRules
                     | Hint::Internal
+                    | Hint::FreeSpace
                     | Hint::ListTokens
             )
         });
@@ -347,7 +376,8 @@ mod tests {
                 let text = h.render(edge);
                 let cli = text.contains("meta ") || text.contains("--");
                 let python = text.contains("bm.") || text.contains("=\"");
-                let http = text.contains("/v1/") || text.contains("`\"");
+                let http =
+                    text.contains("/v1/") || text.contains("`\"") || text.contains("Retry-After");
                 assert_eq!(cli, edge == Edge::Cli, "{edge:?}: {text}");
                 assert_eq!(python, edge == Edge::Python, "{edge:?}: {text}");
                 assert_eq!(http, edge == Edge::Http, "{edge:?}: {text}");

@@ -44,6 +44,8 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         postgres: PostgresOptions {
             unsafe_durability: args.unsafe_durability,
             max_connections: args.max_connections,
+            connect_timeout: Duration::from_secs(args.db_connect_timeout_secs.max(1)),
+            acquire_timeout: Duration::from_secs(args.db_acquire_timeout_secs.max(1)),
         },
         ..Config::default()
     };

@@ -157,7 +157,11 @@ impl SqliteCatalog {
     /// Starts a write transaction: the in-process lock, then `BEGIN IMMEDIATE`.
     pub(super) async fn write(&self) -> Result<WriteTx> {
         let guard = self.writer.clone().lock_owned().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| crate::unavailable::at_catalog_file(e.into(), self.direct.path()))?;
         Ok(WriteTx { tx, _guard: guard })
     }
 

@@ -45,7 +45,7 @@ const MAX_SCHEMAS: usize = 1024;
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Database(sqlx::Error::AnyDriverError(Box::new(e)))
+        Error::from(sqlx::Error::AnyDriverError(Box::new(e)))
     }
 }
 
@@ -200,16 +200,25 @@ impl Direct {
             &self.durable
         };
         let mut slot = lock(slot);
-        let conn = match slot.as_mut() {
-            Some(c) => c,
-            None => slot.insert(self.open_writer(relaxed)?),
+        let run = || {
+            let conn = match slot.as_mut() {
+                Some(c) => c,
+                None => slot.insert(self.open_writer(relaxed)?),
+            };
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // On an error the transaction is dropped, which rolls it back.
+            let out = f(&Reader {
+                tx: &tx,
+                direct: self,
+            })?;
+            finish(tx, out)
         };
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // On an error the transaction is dropped, which rolls it back.
-        let out = f(&Reader {
-            tx: &tx,
-            direct: self,
-        })?;
-        finish(tx, out)
+        // A full or read-only disk names the catalog file.
+        run().map_err(|e| crate::unavailable::at_catalog_file(e, &self.path))
+    }
+
+    /// The catalog file.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
     }
 }
