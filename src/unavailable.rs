@@ -308,7 +308,9 @@ mod tests {
             "no driver text: {}",
             e.message()
         );
-        let bug = storage(object_store::Error::NotImplemented);
+        let bug = storage(object_store::Error::NotSupported {
+            source: "no such thing".into(),
+        });
         assert_eq!(bug.code(), "storage_error");
     }
 

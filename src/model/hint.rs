@@ -231,7 +231,7 @@ impl Hint {
                     "check that the {dependency} runs and is reachable (the url given to `meta serve` or --database-url / --warehouse), then run the command again; batchmeta reconnects by itself"
                 ),
                 Python => format!(
-                    "check that the {dependency} runs and is reachable, then call again; a `bm.connect(url)` client already retried for a few seconds"
+                    "check that the {dependency} runs and is reachable, then call again (a `bm.Client` of a server retries this by itself for a few seconds first)"
                 ),
                 Http => format!(
                     "the {dependency} is down or refuses writes; retry after the seconds in the Retry-After header; GET /readyz answers 200 once the server can serve again"

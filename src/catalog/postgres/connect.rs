@@ -101,19 +101,30 @@ pub(super) async fn pool(url: &str, options: &PostgresOptions) -> Result<PgPool>
         connect.options([("lock_timeout", "60s")])
     };
     let unreachable = |e: sqlx::Error| {
-        Error::Internal(format!(
-            "cannot connect to PostgreSQL at {shown}: {}; check that the server runs and the url, user and password are right",
-            redact::scrub_url_secrets(&e.to_string(), url)
-        ))
+        let cause = redact::scrub_url_secrets(&e.to_string(), url);
+        match crate::unavailable::database(e) {
+            Error::Unavailable { dependency, .. } => Error::Unavailable {
+                dependency,
+                message: format!(
+                    "cannot connect to PostgreSQL at {shown}: it is down, unreachable or not accepting connections"
+                ),
+                cause,
+            },
+            _ => Error::Internal(format!(
+                "cannot connect to PostgreSQL at {shown}: {cause}; check that the server runs and the url, user and password are right"
+            )),
+        }
     };
     // One plain connection first: a wrong URL or a server that is down
     // fails at once with its real cause, where the pool would retry until
     // its acquire timeout.
-    let timed_out = || {
-        Error::Internal(format!(
-            "cannot connect to PostgreSQL at {shown}: no answer within {:?}; check that the server runs and the host and port are right",
+    let timed_out = || Error::Unavailable {
+        dependency: crate::Dependency::Database,
+        message: format!(
+            "cannot connect to PostgreSQL at {shown}: no answer within {:?}",
             options.connect_timeout
-        ))
+        ),
+        cause: "connect timeout".to_owned(),
     };
     tokio::time::timeout(
         options.connect_timeout,
