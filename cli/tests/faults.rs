@@ -24,6 +24,9 @@
 //!   go on; the kernel keeps such a file system read-only until it is
 //!   unmounted, so recovery here is a remount and a restart, after which
 //!   every acknowledged publish is there.
+//! - During the outage a `meta --url <server> ns ls` rides it out on the
+//!   client's 503 retries; an embedded `meta` against a PostgreSQL that is
+//!   down exits 2 and says what to check.
 //! - Negative control (`negative_control_unavailable_as_success`): the
 //!   outage case against a server that answers `database_unavailable` with
 //!   an empty 200 (`BATCHMETA_FAULTS=unavailable_as_success`) must report
@@ -521,13 +524,16 @@ struct OutageReport {
     slowest_during_outage: Duration,
     ready_during_outage: (u16, Duration),
     violations: usize,
+    /// `meta --url <server> ns ls` started 1 s into the outage: the client
+    /// retries the 503s until the database is back (exit status, stdout).
+    cli_during_outage: (Option<i32>, String),
 }
 
 impl OutageReport {
     /// One line per measurement, for the log and docs/faults.md.
     fn summary(&self) -> String {
         format!(
-            "acknowledged {} publishes, lost {}; clients saw {:?}; first error {:?} after the stop; slowest answer during the outage {:?}; /readyz during the outage {} in {:?}; writes recovered {:?} after the start; verify: {} violations",
+            "acknowledged {} publishes, lost {}; clients saw {:?}; first error {:?} after the stop; slowest answer during the outage {:?}; /readyz during the outage {} in {:?}; writes recovered {:?} after the start; verify: {} violations; the CLI started during the outage exited {:?}",
             self.acknowledged,
             self.lost.len(),
             self.seen,
@@ -536,7 +542,8 @@ impl OutageReport {
             self.ready_during_outage.0,
             self.ready_during_outage.1,
             self.recovered_after,
-            self.violations
+            self.violations,
+            self.cli_during_outage.0
         )
     }
 
@@ -566,6 +573,12 @@ impl OutageReport {
         }
         if self.violations > 0 {
             problems.push(format!("verify: {} violations", self.violations));
+        }
+        if self.cli_during_outage.0 != Some(0) || !self.cli_during_outage.1.contains(NS) {
+            problems.push(format!(
+                "the CLI started during the outage did not ride it out: {:?}",
+                self.cli_during_outage
+            ));
         }
         if self.acknowledged == 0 {
             problems.push("nothing was acknowledged".to_owned());
@@ -631,7 +644,15 @@ async fn postgres_outage(faults: &str) -> Option<OutageReport> {
     tokio::time::sleep(Duration::from_secs(3)).await;
     let stopped = Instant::now();
     pg.stop();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let cli = Command::new(env!("CARGO_BIN_EXE_meta"))
+        .args(["--url", &server.base, "ns", "ls"])
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(2)).await;
     let ready_during_outage = api.ready().await;
     tokio::time::sleep(Duration::from_secs(7)).await;
     pg.start();
@@ -653,6 +674,13 @@ async fn postgres_outage(faults: &str) -> Option<OutageReport> {
         t.await.unwrap();
     }
     server.assert_alive();
+    let cli = tokio::task::spawn_blocking(move || cli.wait_with_output().unwrap())
+        .await
+        .unwrap();
+    let cli_during_outage = (
+        cli.status.code(),
+        String::from_utf8_lossy(&cli.stdout).into_owned(),
+    );
 
     let log = api.log.lock().unwrap().clone();
     let outage: Vec<&Seen> = log
@@ -708,6 +736,7 @@ async fn postgres_outage(faults: &str) -> Option<OutageReport> {
         slowest_during_outage,
         ready_during_outage,
         violations,
+        cli_during_outage,
     })
 }
 
@@ -732,6 +761,25 @@ async fn negative_control_unavailable_as_success() {
         .check()
         .expect_err("a server that answers an outage with 200 must be caught");
     assert!(err.contains("acknowledged publishes lost"), "{err}");
+}
+
+#[test]
+fn the_cli_says_a_database_that_is_down_is_not_its_fault() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_meta"))
+        .args(["--url", "postgres://nobody@127.0.0.1:1/db", "ns", "ls"])
+        .args(["--warehouse", dir.path().join("wh").to_str().unwrap()])
+        .current_dir(dir.path())
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("cannot connect to PostgreSQL at"), "{err}");
+    assert!(
+        err.contains("hint: check that the catalog database runs"),
+        "{err}"
+    );
 }
 
 // ---------------------------------------------------------------------------
