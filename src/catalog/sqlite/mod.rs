@@ -208,24 +208,43 @@ impl SqliteCatalog {
         written: Vec<WrittenFiles>,
         plan: &PublishPlan,
     ) -> Result<Commit> {
+        let (ctx, ident, plan) = (ctx.clone(), ident.clone(), plan.clone());
+        self.acked_early(move |direct, clock, early| {
+            direct.publish(clock, &ctx, &ident, &written, &plan, early)
+        })
+        .await
+    }
+
+    /// Runs a write of the `ack_before_commit` fault on a blocking thread,
+    /// holding the writer lock until it has committed, and answers with
+    /// what it handed to `early` (before its commit).
+    async fn acked_early<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&direct::Direct, &dyn Clock, Box<dyn FnOnce(T) + Send>) -> Result<Option<T>>
+        + Send
+        + 'static,
+    ) -> Result<T> {
         let guard = self.writer.clone().lock_owned().await;
         let (direct, clock) = (self.direct.clone(), self.clock.clone());
-        let (ctx, ident, plan) = (ctx.clone(), ident.clone(), plan.clone());
         let (early_tx, early_rx) = tokio::sync::oneshot::channel();
         let done = tokio::task::spawn_blocking(move || {
             let _guard = guard;
-            direct.publish(&*clock, &ctx, &ident, &written, &plan, |c| {
-                let _ = early_tx.send(c);
-            })
+            write(
+                &direct,
+                &*clock,
+                Box::new(move |out| {
+                    let _ = early_tx.send(out);
+                }),
+            )
         });
-        if let Ok(commit) = early_rx.await {
-            return Ok(commit);
+        if let Ok(out) = early_rx.await {
+            return Ok(out);
         }
         match done.await {
-            Ok(Ok(Some(commit))) => Ok(commit),
-            Ok(Ok(None)) => Err(Error::Internal("a publish answered twice".into())),
+            Ok(Ok(Some(out))) => Ok(out),
+            Ok(Ok(None)) => Err(Error::Internal("a write answered twice".into())),
             Ok(Err(e)) => Err(e),
-            Err(e) => Err(Error::Internal(format!("the publish task failed: {e}"))),
+            Err(e) => Err(Error::Internal(format!("the write task failed: {e}"))),
         }
     }
 }
@@ -333,11 +352,21 @@ impl Catalog for SqliteCatalog {
         partition: &PartitionValues,
         req: &RollbackRequest,
     ) -> Result<Event> {
+        if crate::faults::active("ack_before_commit") {
+            let (ctx, ident, partition, req) =
+                (ctx.clone(), ident.clone(), partition.clone(), req.clone());
+            return self
+                .acked_early(move |direct, clock, early| {
+                    direct.rollback(clock, &ctx, &ident, &partition, &req, early)
+                })
+                .await;
+        }
         let _guard = self.writer.lock().await;
         in_place(|| {
             self.direct
-                .rollback(&*self.clock, ctx, ident, partition, req)
-        })
+                .rollback(&*self.clock, ctx, ident, partition, req, |_| {})
+        })?
+        .ok_or_else(|| Error::Internal("a rollback answered early".into()))
     }
     async fn resolve(
         &self,
