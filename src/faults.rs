@@ -40,6 +40,12 @@
 //!   same for a rollback's and a pin creation's transaction, which the
 //!   loop's rollback and pin workloads must catch.
 //!
+//! - `sqlite_no_busy_timeout`: every SQLite connection gets a busy timeout
+//!   of zero, so a write that finds another process's write transaction
+//!   fails at once with `SQLITE_BUSY` ("database is locked"); the test of
+//!   two servers on one SQLite catalog (`cli/tests/scale_out.rs`) must see
+//!   those errors reach its clients.
+//!
 //! Bad-input faults (the negative control of the bad-input corpus,
 //! `tests/it/bad_input_http.rs`):
 //! - `skip_name_validation`: namespace, table, key and pin names are accepted

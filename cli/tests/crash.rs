@@ -22,6 +22,23 @@
 //!   event and, after a commit, returns the original result.
 //! - **Negative control**: the same loop against a server that answers before
 //!   it commits (`ack_before_commit`) must report lost acknowledged publishes.
+//! - **Rollbacks and pins** (issue 15, `sigkill_rollback_loop_*`,
+//!   `sigkill_pin_loop_*`, 20 rounds on SQLite, 8 on PostgreSQL): the same
+//!   loop with about half the writers' ops rollbacks (compare-and-swap on
+//!   the current batch, the op's key as the message, so a retry after a
+//!   commit is refused and the trail says whether it had committed) or pin
+//!   creations (named by the op, on a current batch or on the table as of
+//!   the writer's last publish). Checked besides the above: every
+//!   acknowledged rollback has exactly its event and every rollback event
+//!   was acknowledged or in flight; every pointer event starts where the one
+//!   before left the pointer; every acknowledged pin exists as acknowledged,
+//!   every pin was acknowledged or in flight, a pin and its `create_pin`
+//!   event exist together, and a pin holds what it was created on (a batch
+//!   pin its batch, listed among that batch's holders; an as-of pin every
+//!   partition's batch at that time by the trail). Their negative controls
+//!   kill the server right after a rollback (pin) was acknowledged under
+//!   `ack_before_commit`, which answers those before committing too, and
+//!   must report the acknowledged rollbacks (pins) lost.
 //!
 //! With `BATCHMETA_TEST_POSTGRES_URL` set (scripts/with-services), a shorter
 //! loop and the failpoint tests also run on PostgreSQL.
@@ -1750,7 +1767,7 @@ fn other_config(workload: Workload, rounds: usize) -> LoopConfig {
         rounds,
         faults: "",
         seed: seed(),
-        max_run_ms: 800,
+        max_run_ms: 600,
         workload,
         kill_on_ack: None,
     }

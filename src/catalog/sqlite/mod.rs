@@ -45,6 +45,17 @@ use writes::plan_is_well_formed;
 /// How long a writer waits for another process's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The busy timeout of every connection: [`BUSY_TIMEOUT`], or none at all
+/// under the `sqlite_no_busy_timeout` fault (the negative control of the
+/// two-processes test, `cli/tests/scale_out.rs`).
+fn busy_timeout() -> Duration {
+    if crate::faults::active("sqlite_no_busy_timeout") {
+        Duration::ZERO
+    } else {
+        BUSY_TIMEOUT
+    }
+}
+
 /// A catalog in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteCatalog {
@@ -102,7 +113,7 @@ impl SqliteCatalog {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(busy_timeout());
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
