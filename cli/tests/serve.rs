@@ -299,6 +299,8 @@ const IDLE: usize = 500;
 #[derive(Debug, Default)]
 struct SlowReport {
     header_timeout_secs: u64,
+    /// Seconds to open the idle connections.
+    opened_in: f64,
     /// Seconds from connect to the server closing each idle connection
     /// (`None`: still open at the end of the window).
     idle_closed: Vec<Option<f64>>,
@@ -356,12 +358,13 @@ impl SlowReport {
         let mut closed: Vec<f64> = self.idle_closed.iter().flatten().copied().collect();
         let mut lat = self.latencies.clone();
         format!(
-            "header timeout {}s: {} of {IDLE} idle connections closed by the server after \
+            "header timeout {}s: {IDLE} idle connections opened in {:.2}s, {} closed by the server after \
              min/median/max {}; slow head closed after {:?}s ({} bytes sent); slow body \
              closed after {:?}s ({} bytes sent, answer {:?}); other clients: {} requests \
              answered while all idle connections were open, {} in all, latency \
              min/median/max {}, {} failures {:?}",
             self.header_timeout_secs,
+            self.opened_in,
             closed.len(),
             spread(&mut closed),
             self.slow_head_closed.map(|t| (t * 100.0).round() / 100.0),
@@ -450,14 +453,14 @@ async fn slow_clients(header_secs: u64, window: Duration) -> SlowReport {
     // The idle connections: connected, then silent; each task waits for
     // the server to close it.
     let mut idle = Vec::with_capacity(IDLE);
-    let mut streams = Vec::with_capacity(IDLE);
-    for _ in 0..IDLE {
-        streams.push((
-            Instant::now(),
-            tokio::net::TcpStream::connect(&addr).await.unwrap(),
-        ));
-    }
+    let connects = (0..IDLE).map(|_| async {
+        let at = Instant::now();
+        (at, tokio::net::TcpStream::connect(&addr).await.unwrap())
+    });
+    let opening = Instant::now();
+    let streams = futures::future::join_all(connects).await;
     let all_open_at = Instant::now();
+    report.opened_in = (all_open_at - opening).as_secs_f64();
     for (at, mut s) in streams {
         idle.push(tokio::spawn(async move {
             let mut buf = Vec::new();
@@ -560,7 +563,9 @@ async fn slow_clients(header_secs: u64, window: Duration) -> SlowReport {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn idle_connections_and_slow_clients_do_not_starve_others() {
-    let r = slow_clients(2, Duration::from_secs(15)).await;
+    // 5 s: time enough, on a loaded machine, to open the 500 connections
+    // and run the other clients before the first is cut off.
+    let r = slow_clients(5, Duration::from_secs(20)).await;
     assert!(
         r.problems().is_empty(),
         "{:#?}\n{}",
@@ -574,7 +579,7 @@ async fn idle_connections_and_slow_clients_do_not_starve_others() {
 /// says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn negative_control_a_huge_header_timeout_keeps_idle_connections_open() {
-    let r = slow_clients(3600, Duration::from_secs(6)).await;
+    let r = slow_clients(3600, Duration::from_secs(8)).await;
     let problems = r.problems();
     assert!(
         problems
