@@ -1091,6 +1091,10 @@ struct Report {
     /// Of those, how many had committed before the kill (the retry had to
     /// return the original result).
     committed_before_retry: usize,
+    /// Of those, the rollbacks and the pins (their retries are refused
+    /// with 409, and the trail or the pin shows they had committed).
+    committed_rollbacks_before_retry: usize,
+    committed_pins_before_retry: usize,
     publish_events: usize,
     /// Of the acknowledged changes, the rollbacks and the pins.
     acknowledged_rollbacks: usize,
@@ -1153,7 +1157,7 @@ impl Report {
             "seed {} (BATCHMETA_CRASH_SEED), {} rounds, {} kills, {} acknowledged changes \
              ({} after a retry; {} rollbacks, {} pins), {} publish events, {} rollback events, \
              {} pins, {} requests retried after a kill ({} had \
-             committed before it), {} conflicts, {} verify runs, kill to serving again \
+             committed before it: {} rollbacks, {} pins), {} conflicts, {} verify runs, kill to serving again \
              min/median/max {}, {:.1}s\n  \
              failures: lost {} {:?}, duplicates {} {:?}, unexplained {} {:?}, \
              idempotency mismatches {} {:?}, half done {} {:?}, verify violations {} {:?}\n  \
@@ -1170,6 +1174,8 @@ impl Report {
             self.pins,
             self.retried,
             self.committed_before_retry,
+            self.committed_rollbacks_before_retry,
+            self.committed_pins_before_retry,
             self.conflicts,
             self.verify_runs,
             self.restart_times(),
@@ -1626,6 +1632,11 @@ async fn crash_loop(place: &Place, cfg: &LoopConfig) -> Report {
                 let committed = done_keys.contains(&op.key);
                 if committed && counted_committed.insert(op.key.clone()) {
                     report.committed_before_retry += 1;
+                    match op.kind {
+                        Kind::Rollback => report.committed_rollbacks_before_retry += 1,
+                        Kind::Pin => report.committed_pins_before_retry += 1,
+                        Kind::Store | Kind::StagePublish => {}
+                    }
                 }
             }
         }

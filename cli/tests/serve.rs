@@ -62,6 +62,20 @@ impl Server {
         }
     }
 
+    /// Sockets the server process has open.
+    fn sockets(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .map(|d| {
+                d.flatten()
+                    .filter(|e| {
+                        std::fs::read_link(e.path())
+                            .is_ok_and(|l| l.to_string_lossy().starts_with("socket:"))
+                    })
+                    .count()
+            })
+            .unwrap_or(0)
+    }
+
     /// Peak resident memory of the server process, in bytes.
     fn peak_rss(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
@@ -317,6 +331,11 @@ struct SlowReport {
     /// Other clients' requests while the idle connections were all open,
     /// their failures (status and body), and their latencies (s).
     answered_while_open: usize,
+    /// Sockets the server process held once the idle connections were
+    /// open (waited for, at most 5 s), and once the window was over (its
+    /// listener and the test client's pool remain).
+    server_sockets_open: usize,
+    server_sockets_after: usize,
     failures: Vec<String>,
     latencies: Vec<f64>,
 }
@@ -335,6 +354,12 @@ impl SlowReport {
             out.push(format!(
                 "the slow head ({} bytes sent) is still open after the window",
                 self.slow_head_bytes
+            ));
+        }
+        if self.server_sockets_open < IDLE {
+            out.push(format!(
+                "the server held only {} sockets with the {IDLE} idle connections open: it never got the others",
+                self.server_sockets_open
             ));
         }
         if self.answered_while_open == 0 {
@@ -358,13 +383,15 @@ impl SlowReport {
         let mut closed: Vec<f64> = self.idle_closed.iter().flatten().copied().collect();
         let mut lat = self.latencies.clone();
         format!(
-            "header timeout {}s: {IDLE} idle connections opened in {:.2}s, {} closed by the server after \
+            "header timeout {}s: {IDLE} idle connections opened in {:.2}s (the server then held {} \
+             sockets), {} closed by the server after \
              min/median/max {}; slow head closed after {:?}s ({} bytes sent); slow body \
              closed after {:?}s ({} bytes sent, answer {:?}); other clients: {} requests \
              answered while all idle connections were open, {} in all, latency \
-             min/median/max {}, {} failures {:?}",
+             min/median/max {}, {} failures {:?}; the server holds {} sockets after the window",
             self.header_timeout_secs,
             self.opened_in,
+            self.server_sockets_open,
             closed.len(),
             spread(&mut closed),
             self.slow_head_closed.map(|t| (t * 100.0).round() / 100.0),
@@ -377,6 +404,7 @@ impl SlowReport {
             spread(&mut lat),
             self.failures.len(),
             self.failures.iter().take(5).collect::<Vec<_>>(),
+            self.server_sockets_after,
         )
     }
 }
@@ -461,6 +489,15 @@ async fn slow_clients(header_secs: u64, window: Duration) -> SlowReport {
     let streams = futures::future::join_all(connects).await;
     let all_open_at = Instant::now();
     report.opened_in = (all_open_at - opening).as_secs_f64();
+    // That they reached the server (not only the kernel's accept queue).
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        report.server_sockets_open = server.sockets();
+        if report.server_sockets_open >= IDLE || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     for (at, mut s) in streams {
         idle.push(tokio::spawn(async move {
             let mut buf = Vec::new();
@@ -546,6 +583,7 @@ async fn slow_clients(header_secs: u64, window: Duration) -> SlowReport {
         report.slow_body_bytes,
         report.slow_body_answer,
     ) = body.await.unwrap();
+    report.server_sockets_after = server.sockets();
     // And the server still answers afterwards.
     match http
         .get(format!("{}/v1/namespaces", server.base))
