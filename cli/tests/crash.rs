@@ -1837,11 +1837,11 @@ async fn sigkill_pin_loop_postgres() {
 /// answers rollbacks and pin creations before committing them, and the
 /// loop kills the server right after such an answer (so the window is hit
 /// every round): the checks must report acknowledged rollbacks (pins) lost.
-async fn negative_control_other(workload: Workload, kind: Kind, what: &str) {
+async fn negative_control_other(place: &Place, workload: Workload, kind: Kind, what: &str) {
     let mut cfg = other_config(workload, 5);
     cfg.faults = "ack_before_commit";
     cfg.kill_on_ack = Some(kind);
-    let r = crash_loop(&Place::sqlite(), &cfg).await;
+    let r = crash_loop(place, &cfg).await;
     eprintln!(
         "negative control ({what}): {} of {} rounds lost an acknowledged {what}",
         r.lost_of(what),
@@ -1856,12 +1856,24 @@ async fn negative_control_other(workload: Workload, kind: Kind, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn negative_control_rollback_ack_before_commit_is_caught() {
-    negative_control_other(Workload::Rollback, Kind::Rollback, "rollback").await;
+    let place = Place::sqlite();
+    negative_control_other(&place, Workload::Rollback, Kind::Rollback, "rollback").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn negative_control_pin_ack_before_commit_is_caught() {
-    negative_control_other(Workload::Pin, Kind::Pin, "pin").await;
+    negative_control_other(&Place::sqlite(), Workload::Pin, Kind::Pin, "pin").await;
+}
+
+/// The same on PostgreSQL, whose rollback and pin transactions have their
+/// own `ack_before_commit` paths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn negative_control_rollback_and_pin_ack_before_commit_are_caught_postgres() {
+    let Some(pg) = postgres_url() else { return };
+    let place = Place::postgres(&pg).await;
+    negative_control_other(&place, Workload::Rollback, Kind::Rollback, "rollback").await;
+    let place = Place::postgres(&pg).await;
+    negative_control_other(&place, Workload::Pin, Kind::Pin, "pin").await;
 }
 
 // ---------------------------------------------------------------------------
