@@ -58,7 +58,7 @@ FULL = Config(
     wrk_threads=2,
     wrk_seconds=15,
     memory_rows=10_000_000,
-    # add_partitions into Derby runs at ~200 partitions/s on 2 shared cores.
+    # add_partitions into Derby ran at 190-750 partitions/s on 2 cores.
     hms_hive_partitions=100_000,
 )
 

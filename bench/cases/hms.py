@@ -12,9 +12,9 @@ with the same partition locations:
 The real metastore is filled with ``add_partitions`` in batches, copied
 from batchmeta's own answers; the fill rate is reported. Full mode: the
 mode's big table (1,000,000 partitions) in batchmeta; the Hive Metastore
-gets ``Config.hms_hive_partitions`` of them, 100,000: filling it runs at
-about 200 partitions/s here (2 shared cores), so 1,000,000 would take
-some 90 minutes. Quick mode: 10,000 in both. Standalone:
+gets ``Config.hms_hive_partitions`` of them, 100,000: filling it ran at
+190-750 partitions/s here (2 cores, busy or idle), so 1,000,000 would take
+20-90 minutes (not tried). Quick mode: 10,000 in both. Standalone:
 
     python -m bench.cases.hms --partitions 10000 --meta target/release/meta
 """
