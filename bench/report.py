@@ -261,6 +261,47 @@ def iceberg_section(case: dict[str, Any]) -> str:
     )
 
 
+def hms_section(case: dict[str, Any]) -> str:
+    """Case hms: get_partitions_by_filter and Spark's first query, batchmeta against a real Hive Metastore."""
+    servers = list(case["filters"]["equality"])
+    filter_rows = [
+        [label, *(f"{ms(case['filters'][label][s]['median'])} (min {ms(case['filters'][label][s]['min'])})" for s in servers)]
+        for label in ("equality", "1% range")
+    ]
+    spark_rows = [
+        [s, f"{r['session_s']:.1f} s", f"{r['first_query_s']:.2f} s", f"{r['total_s']:.1f} s", ", ".join(f"{x['total_s']:.1f} s" for x in r["runs"])]
+        for s, r in case["spark"].items()
+    ]
+    fill = case["hive_fill"]
+    text = (
+        "## 8. Hive Metastore Thrift\n\n"
+        f"An int-keyed table of {case['hive_partitions']:,} partitions, one row each, in batchmeta (`meta serve --hms-bind`, "
+        "SQLite) and in a real Hive Metastore 2.3.10 from pyspark's jars (embedded Derby, 2 GiB heap) with the same "
+        f"partition locations. `get_partitions_by_filter` through thriftpy2, servers interleaved: equality "
+        f"`{case['filters']['equality_filter']}` ({case['filters']['rounds']['equality']} rounds) and the 1% range "
+        f"`{case['filters']['range_filter']}` ({case['filters']['range_partitions']:,} partitions, {case['filters']['rounds']['1% range']} rounds); "
+        "medians (and minimums).\n\n"
+        + table(["get_partitions_by_filter", *servers], filter_rows)
+        + "\nSpark's first query: a fresh pyspark 4.3 process (`local[1]`) with `hive.metastore.uris` on the server, "
+        "`SELECT id, x ... WHERE part = N` (one partition) to its result; cold processes in A B B A order, the best "
+        "run shown.\n\n"
+        + table(["metastore", "session start", "first query", "total", "every run (total)"], spark_rows)
+        + f"\nFilling the Hive Metastore: `add_partitions` in batches of {fill['batch']:,}, {fill['partitions']:,} partitions in "
+        f"{fill['add_partitions_s']:,.0f} s ({fill['rate_per_s']:,.0f} partitions/s); it started in {case['hive_start_s']:.1f} s. "
+        f"batchmeta built its table in {case['build_s']:,.0f} s.\n"
+    )
+    if "batchmeta_full_size" in case:
+        full = case["batchmeta_full_size"]
+        spark = case["spark_full_size"]["batchmeta"]
+        text += (
+            f"\nbatchmeta alone at {case['partitions']:,} partitions (the Hive Metastore was filled with "
+            f"{case['hive_partitions']:,} only): equality {ms(full['equality']['batchmeta']['median'])}, 1% range "
+            f"({full['range_partitions']:,} partitions) {ms(full['1% range']['batchmeta']['median'])}; Spark's first query "
+            f"{spark['first_query_s']:.2f} s after a {spark['session_s']:.1f} s session start.\n"
+        )
+    return text
+
+
 SECTIONS = {
     "store_load": store_load_section,
     "small_publishes": small_publishes_section,
@@ -269,6 +310,7 @@ SECTIONS = {
     "http_resolve": http_section,
     "memory": memory_section,
     "iceberg": iceberg_section,
+    "hms": hms_section,
 }
 
 

@@ -19,11 +19,11 @@ import sys
 from typing import Any
 
 from bench import machine, report
-from bench.cases import big_table, concurrent, http_resolve, iceberg, memory, small_publishes, store_load
+from bench.cases import big_table, concurrent, hms, http_resolve, iceberg, memory, small_publishes, store_load
 from bench.config import MODES
 from bench.context import REPO_ROOT, BenchContext
 
-CASES = ["store_load", "small_publishes", "concurrent", "big_table", "http_resolve", "memory", "iceberg"]
+CASES = ["store_load", "small_publishes", "concurrent", "big_table", "http_resolve", "memory", "iceberg", "hms"]
 
 
 def parse_args() -> argparse.Namespace:
@@ -63,6 +63,9 @@ def run_cases(ctx: BenchContext, selected: list[str], results: dict[str, Any], s
         save()
     if "iceberg" in selected:
         results["iceberg"] = iceberg.run(ctx)
+        save()
+    if "hms" in selected:
+        results["hms"] = hms.run(ctx)
         save()
 
 

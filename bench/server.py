@@ -24,8 +24,9 @@ class MetaServer:
     (``catalog.db`` + ``warehouse/``, what ``bm.Client(directory)`` uses).
     A context manager: the server runs inside the ``with`` block."""
 
-    def __init__(self, meta_binary: str, directory: str, log_path: str) -> None:
+    def __init__(self, meta_binary: str, directory: str, log_path: str, extra_args: tuple[str, ...] = ()) -> None:
         self.meta_binary = meta_binary
+        self.extra_args = extra_args
         self.directory = os.path.abspath(directory)
         self.log_path = log_path
         self.port = free_port()
@@ -49,6 +50,7 @@ class MetaServer:
                     f"sqlite://{os.path.join(self.directory, 'catalog.db')}",
                     "--warehouse",
                     os.path.join(self.directory, "warehouse"),
+                    *self.extra_args,
                 ],
                 stdout=log,
                 stderr=log,

@@ -30,6 +30,11 @@ pub enum ErrorKind {
     TooLarge,
     /// Too many requests for this token; retry later (HTTP 429).
     RateLimited,
+    /// The catalog database or the object store cannot be reached, or
+    /// refuses writes; retry shortly (HTTP 503 with `Retry-After`).
+    Unavailable,
+    /// The disk or quota under the catalog or the warehouse is full (HTTP 507).
+    InsufficientStorage,
     /// Something broke on our side or in the environment (HTTP 500).
     Internal,
 }
@@ -62,6 +67,25 @@ impl Object {
             Object::Batch => "batch",
             Object::Pin => "pin",
             Object::Token => "token",
+        }
+    }
+}
+
+/// Which dependency of batchmeta failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dependency {
+    /// The catalog database (SQLite file or PostgreSQL).
+    Database,
+    /// The object store holding the warehouse (a directory, S3, GCS, Azure).
+    Storage,
+}
+
+impl Dependency {
+    /// How messages name it.
+    pub fn noun(self) -> &'static str {
+        match self {
+            Dependency::Database => "catalog database",
+            Dependency::Storage => "object store",
         }
     }
 }
@@ -146,12 +170,31 @@ pub enum Error {
         /// The server's hint, to be worded again for this edge.
         hint: Option<Box<Hint>>,
     },
+    /// A dependency is down, unreachable or read-only: nothing was changed
+    /// and the same call may succeed in a moment.
+    #[error("{message} ({cause})")]
+    Unavailable {
+        /// The catalog database or the object store.
+        dependency: Dependency,
+        /// What is unavailable, in our words (no driver text: it goes to clients).
+        message: String,
+        /// The driver's text, for logs and the local edges.
+        cause: String,
+    },
+    /// A disk or quota is full: nothing was published.
+    #[error("{message} ({cause})")]
+    InsufficientStorage {
+        /// Which store is full, in our words.
+        message: String,
+        /// The driver's text, for logs and the local edges.
+        cause: String,
+    },
     /// The metadata database failed.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
     /// The object store failed.
     #[error("object store error: {0}")]
-    Storage(#[from] object_store::Error),
+    Storage(#[source] object_store::Error),
     /// Reading or writing Arrow / Parquet failed.
     #[error("data error: {0}")]
     Data(String),
@@ -239,8 +282,18 @@ impl Error {
             "namespace_exists" | "table_exists" | "pin_exists" => Some(Hint::NameTaken),
             "invalid_name" => Some(Hint::NameRules),
             "invalid_partition" => Some(Hint::PartitionSyntax),
-            _ if self.kind() == ErrorKind::Internal => Some(Hint::Internal),
-            _ => None,
+            _ => match self {
+                Error::Unavailable { dependency, .. } => Some(Hint::Unavailable {
+                    dependency: dependency.noun().to_owned(),
+                }),
+                Error::InsufficientStorage { .. } => Some(Hint::FreeSpace),
+                _ if self.kind() == ErrorKind::Unavailable => Some(Hint::Unavailable {
+                    dependency: "server's database or object store".to_owned(),
+                }),
+                _ if self.kind() == ErrorKind::InsufficientStorage => Some(Hint::FreeSpace),
+                _ if self.kind() == ErrorKind::Internal => Some(Hint::Internal),
+                _ => None,
+            },
         }
     }
 
@@ -252,6 +305,9 @@ impl Error {
             | Error::SchemaMismatch { message, .. }
             | Error::Remote { message, .. } => message.clone(),
             Error::NotFound { object, name, .. } => format!("{} {name} not found", object.noun()),
+            Error::Unavailable { message, .. } | Error::InsufficientStorage { message, .. } => {
+                return message.clone();
+            }
             other => other.to_string(),
         };
         match text.split_once(INLINE_HINT) {
@@ -268,7 +324,9 @@ impl Error {
             | Error::Conflict { message, .. }
             | Error::SchemaMismatch { message, .. }
             | Error::Remote { message, .. } => message.clone(),
-            Error::NotFound { .. } => return None,
+            Error::NotFound { .. }
+            | Error::Unavailable { .. }
+            | Error::InsufficientStorage { .. } => return None,
             other => other.to_string(),
         };
         text.split_once(INLINE_HINT).map(|(_, h)| h.to_owned())
@@ -281,11 +339,21 @@ impl Error {
             .or_else(|| self.inline_hint())
     }
 
-    /// The message and its hint, worded for `edge`.
+    /// The message and its hint, worded for `edge`. The local edges also
+    /// get a failed dependency's own words; HTTP never does.
     pub fn message_for(&self, edge: Edge) -> String {
+        let message = match self {
+            Error::Unavailable { message, cause, .. }
+            | Error::InsufficientStorage { message, cause }
+                if edge != Edge::Http =>
+            {
+                format!("{message} ({cause})")
+            }
+            _ => self.message(),
+        };
         match self.hint_for(edge) {
-            Some(h) => format!("{}{INLINE_HINT}{h}", self.message()),
-            None => self.message(),
+            Some(h) => format!("{message}{INLINE_HINT}{h}"),
+            None => message,
         }
     }
 
@@ -302,6 +370,8 @@ impl Error {
             Error::TooLarge(_) => ErrorKind::TooLarge,
             Error::RateLimited(_) => ErrorKind::RateLimited,
             Error::Remote { kind, .. } => *kind,
+            Error::Unavailable { .. } => ErrorKind::Unavailable,
+            Error::InsufficientStorage { .. } => ErrorKind::InsufficientStorage,
             Error::Database(_) | Error::Storage(_) | Error::Data(_) | Error::Internal(_) => {
                 ErrorKind::Internal
             }
@@ -336,6 +406,11 @@ impl Error {
             Error::TooLarge(_) => "payload_too_large",
             Error::RateLimited(_) => "rate_limited",
             Error::Remote { code, .. } => code,
+            Error::Unavailable { dependency, .. } => match dependency {
+                Dependency::Database => "database_unavailable",
+                Dependency::Storage => "storage_unavailable",
+            },
+            Error::InsufficientStorage { .. } => "insufficient_storage",
             Error::Database(_) => "database_error",
             Error::Storage(_) => "storage_error",
             Error::Data(_) => "data_error",
@@ -346,7 +421,13 @@ impl Error {
 
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
-        Error::Database(e)
+        crate::unavailable::database(e)
+    }
+}
+
+impl From<object_store::Error> for Error {
+    fn from(e: object_store::Error) -> Self {
+        crate::unavailable::storage(e)
     }
 }
 

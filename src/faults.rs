@@ -18,6 +18,10 @@
 //!   (`cli/tests/authz.rs`) must catch.
 //! - `invalid_input_as_500`: the server answers bad input with a 500, the
 //!   crash the API fuzzing (`scripts/api-fuzz --negative-control`) must catch.
+//! - `unavailable_as_success`: the server answers a request that failed
+//!   because the catalog database was down (`database_unavailable`) with an
+//!   empty 200, the silent loss the fault harness (`cli/tests/faults.rs`)
+//!   must catch.
 //!
 //! Crash points of a publish (each aborts the process at that step with
 //! `std::process::abort()`, as a SIGKILL or a power cut would stop it; the
@@ -36,7 +40,15 @@
 //! A fault that breaks the guarantee, for the crash loop's negative control:
 //! - `ack_before_commit`: the publish transaction commits 100 ms after the
 //!   publish has returned its commit (so the server answers 2xx first); a
-//!   crash in between loses an acknowledged publish (both catalogs).
+//!   crash in between loses an acknowledged publish (both catalogs). The
+//!   same for a rollback's and a pin creation's transaction, which the
+//!   loop's rollback and pin workloads must catch.
+//!
+//! - `sqlite_no_busy_timeout`: every SQLite connection gets a busy timeout
+//!   of zero, so a write that finds another process's write transaction
+//!   fails at once with `SQLITE_BUSY` ("database is locked"); the test of
+//!   two servers on one SQLite catalog (`cli/tests/scale_out.rs`) must see
+//!   those errors reach its clients.
 //!
 //! Bad-input faults (the negative control of the bad-input corpus,
 //! `tests/it/bad_input_http.rs`):
@@ -80,8 +92,8 @@ pub fn crash_point(name: &str) {
     }
 }
 
-/// How long `ack_before_commit` holds a publish's transaction open after the
-/// publish has returned.
+/// How long `ack_before_commit` holds a write's transaction open after the
+/// write has returned.
 pub const ACK_BEFORE_COMMIT_DELAY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// For `read_then_update_publish`: records that this writer read version

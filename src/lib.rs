@@ -28,12 +28,13 @@ pub mod iceberg;
 pub mod model;
 pub mod redact;
 pub mod storage;
+mod unavailable;
 
 pub mod metastore;
 #[cfg(feature = "server")]
 pub mod server;
 
-pub use error::{Error, ErrorKind, Result};
+pub use error::{Dependency, Error, ErrorKind, Result};
 pub use metastore::{
     Body, Config, ConnectOptions, Metastore, PublishOptions, PublishSpec, ReadRequest,
     ResolveRequest, StageOptions, StoreOptions, Stored, VerifyReport, decode_ipc, encode_ipc,

@@ -22,6 +22,23 @@
 //!   event and, after a commit, returns the original result.
 //! - **Negative control**: the same loop against a server that answers before
 //!   it commits (`ack_before_commit`) must report lost acknowledged publishes.
+//! - **Rollbacks and pins** (issue 15, `sigkill_rollback_loop_*`,
+//!   `sigkill_pin_loop_*`, 20 rounds on SQLite, 8 on PostgreSQL): the same
+//!   loop with about half the writers' ops rollbacks (compare-and-swap on
+//!   the current batch, the op's key as the message, so a retry after a
+//!   commit is refused and the trail says whether it had committed) or pin
+//!   creations (named by the op, on a current batch or on the table as of
+//!   the writer's last publish). Checked besides the above: every
+//!   acknowledged rollback has exactly its event and every rollback event
+//!   was acknowledged or in flight; every pointer event starts where the one
+//!   before left the pointer; every acknowledged pin exists as acknowledged,
+//!   every pin was acknowledged or in flight, a pin and its `create_pin`
+//!   event exist together, and a pin holds what it was created on (a batch
+//!   pin its batch, listed among that batch's holders; an as-of pin every
+//!   partition's batch at that time by the trail). Their negative controls
+//!   kill the server right after a rollback (pin) was acknowledged under
+//!   `ack_before_commit`, which answers those before committing too, and
+//!   must report the acknowledged rollbacks (pins) lost.
 //!
 //! With `BATCHMETA_TEST_POSTGRES_URL` set (scripts/with-services), a shorter
 //! loop and the failpoint tests also run on PostgreSQL.
@@ -38,7 +55,8 @@ use std::time::{Duration, Instant};
 use arrow_array::{Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use batchmeta::Stored;
-use batchmeta::model::{Action, Batch, BatchState, Commit, Event, Page, Resolved};
+use batchmeta::model::{Action, Batch, BatchState, Commit, Event, Page, Pin, PinTarget, Resolved};
+use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
@@ -398,19 +416,23 @@ impl Api {
         }
     }
 
-    /// Every publish event of the table, oldest first.
-    async fn publish_events(&self) -> Vec<Event> {
+    /// Every event of the table with this action, oldest first.
+    async fn try_events(&self, action: Action) -> Outcome<Vec<Event>> {
         let mut out = Vec::new();
         let mut after = 0i64;
         loop {
             let req = self.http.get(format!("{}/v1/events", self.base)).query(&[
                 ("namespace", NS.to_owned()),
                 ("table", TABLE.to_owned()),
-                ("action", "publish".to_owned()),
+                ("action", action.as_str().to_owned()),
                 ("after", after.to_string()),
                 ("limit", "1000".to_owned()),
             ]);
-            let page: Page<Event> = Self::must(self.send(req).await, "list events");
+            let page: Page<Event> = match self.send(req).await {
+                Outcome::Done(p) => p,
+                Outcome::Refused { status, body } => return Outcome::Refused { status, body },
+                Outcome::Unknown(e) => return Outcome::Unknown(e),
+            };
             let Some(last) = page.items.last() else { break };
             after = last.id;
             let n = page.items.len();
@@ -419,8 +441,84 @@ impl Api {
                 break;
             }
         }
-        out.retain(|e| e.action == Action::Publish);
-        out
+        out.retain(|e| e.action == action);
+        Outcome::Done(out)
+    }
+
+    async fn events(&self, action: Action) -> Vec<Event> {
+        Self::must(self.try_events(action).await, "list events")
+    }
+
+    /// Every publish event of the table, oldest first.
+    async fn publish_events(&self) -> Vec<Event> {
+        self.events(Action::Publish).await
+    }
+
+    /// Every event that moved a pointer (publishes and rollbacks), oldest
+    /// first.
+    async fn pointer_events(&self) -> Vec<Event> {
+        let mut all = self.publish_events().await;
+        all.extend(self.events(Action::Rollback).await);
+        all.sort_by_key(|e| e.id);
+        all
+    }
+
+    /// Rolls partition `p` back from `expect` (compare-and-swap) to its
+    /// parent; the message names the op.
+    async fn rollback(&self, p: usize, expect: &str, message: &str) -> Outcome<Event> {
+        let req = self.http.post(self.url("/rollback")).json(&json!({
+            "partition": part(p),
+            "expected_batch": expect,
+            "message": message,
+        }));
+        self.send(req).await
+    }
+
+    /// Creates pin `name` on a batch of partition `p`, or on the table as
+    /// of a time.
+    async fn create_pin(&self, name: &str, target: &PinAsk) -> Outcome<Pin> {
+        let body = match target {
+            PinAsk::Batch { partition, batch } => {
+                json!({"name": name, "partition": part(*partition), "batch_id": batch})
+            }
+            PinAsk::AsOf(at) => json!({"name": name, "as_of": at}),
+        };
+        self.send(self.http.post(self.url("/pins")).json(&body))
+            .await
+    }
+
+    async fn pin(&self, name: &str) -> Outcome<Pin> {
+        self.send(self.http.get(self.url(&format!("/pins/{name}"))))
+            .await
+    }
+
+    async fn pins(&self) -> Vec<Pin> {
+        Self::must(
+            self.send(self.http.get(self.url("/pins"))).await,
+            "list pins",
+        )
+    }
+
+    async fn pins_holding(&self, batch: &str) -> Vec<Pin> {
+        let req = self.http.get(self.url(&format!("/batches/{batch}/pins")));
+        Self::must(self.send(req).await, "pins holding")
+    }
+
+    /// What pin `name` holds: partition path → batch.
+    async fn resolve_pin(&self, name: &str) -> Vec<(String, String)> {
+        let req = self
+            .http
+            .post(self.url("/resolve"))
+            .json(&json!({"pin": name}));
+        let r: Vec<Resolved> = Self::must(self.send(req).await, "resolve pin");
+        r.into_iter()
+            .map(|r| (r.partition.path(), r.batch.id.to_string()))
+            .collect()
+    }
+
+    async fn try_batch(&self, id: &str) -> Outcome<Batch> {
+        self.send(self.http.get(self.url(&format!("/batches/{id}"))))
+            .await
     }
 
     async fn batch(&self, id: &str) -> Batch {
@@ -466,6 +564,45 @@ enum Kind {
     Store,
     /// Stage with an idempotency key, upload an Arrow stream, publish.
     StagePublish,
+    /// `POST .../rollback` of a partition to its current batch's parent,
+    /// compare-and-swap on the current batch (so a retry after a commit is
+    /// refused, never applied twice), the op's key as its message.
+    Rollback,
+    /// `POST .../pins` named by the op's key: on a partition's current batch,
+    /// or on the whole table as of the writer's last acknowledged publish.
+    Pin,
+}
+
+impl Kind {
+    fn publishes(self) -> bool {
+        matches!(self, Kind::Store | Kind::StagePublish)
+    }
+}
+
+/// What the writers do besides publishing (about half their ops).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Workload {
+    /// Publishes only.
+    Publish,
+    /// Publishes and rollbacks.
+    Rollback,
+    /// Publishes and pin creations.
+    Pin,
+}
+
+/// What a pin op asks to hold.
+#[derive(Debug, Clone, PartialEq)]
+enum PinAsk {
+    Batch {
+        partition: usize,
+        batch: String,
+    },
+    /// A server time, RFC 3339 with microseconds.
+    AsOf(String),
+}
+
+fn rfc3339(at: &DateTime<Utc>) -> String {
+    at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 /// One publish a writer wants done.
@@ -479,18 +616,62 @@ struct Op {
     /// Compare-and-swap: the batch expected to be current (`None`: empty).
     expect: Option<Option<String>>,
     rows: usize,
-    /// The staged batch, once a stage answered.
+    /// The staged batch, once a stage answered; for a rollback, the parent
+    /// it moves to.
     batch: Option<String>,
+    /// For a pin: what it holds.
+    pin: Option<PinAsk>,
 }
 
-/// An acknowledged publish, as the writer logged it before going on.
+/// An acknowledged change, as the writer logged it before going on: a
+/// publish or a rollback (its event), or a pin (`pin`; no event id).
 #[derive(Debug, Clone)]
 struct Ack {
+    kind: Kind,
     key: String,
     partition: String,
     batch: String,
     commit_id: String,
     event: i64,
+    /// The event's server time.
+    at: Option<DateTime<Utc>>,
+    pin: Option<Box<Pin>>,
+}
+
+impl Ack {
+    fn of_event(kind: Kind, key: &str, e: &Event) -> Self {
+        Ack {
+            kind,
+            key: key.to_owned(),
+            partition: e.partition.clone().unwrap_or_default(),
+            batch: e
+                .to_batch
+                .as_ref()
+                .map(|b| b.to_string())
+                .unwrap_or_default(),
+            commit_id: e.commit_id.clone().unwrap_or_default(),
+            event: e.id,
+            at: Some(e.at),
+            pin: None,
+        }
+    }
+
+    fn of_pin(key: &str, p: Pin) -> Self {
+        let (partition, batch) = match &p.target {
+            PinTarget::Batch { partition, batch } => (partition.path(), batch.to_string()),
+            PinTarget::AsOf { .. } => (String::new(), String::new()),
+        };
+        Ack {
+            kind: Kind::Pin,
+            key: key.to_owned(),
+            partition,
+            batch,
+            commit_id: String::new(),
+            event: -1,
+            at: None,
+            pin: Some(Box::new(p)),
+        }
+    }
 }
 
 enum Step {
@@ -516,6 +697,10 @@ struct Writer {
     errors: Vec<String>,
     /// A retry with the same key that came back with something else.
     mismatches: Vec<String>,
+    workload: Workload,
+    /// The negative controls' trigger: an acknowledgement of this kind
+    /// (not of a retry) wakes the loop, which kills the server at once.
+    kill_on: Option<(Kind, Arc<tokio::sync::Notify>)>,
 }
 
 impl Writer {
@@ -532,6 +717,8 @@ impl Writer {
             acked_after_retry: 0,
             errors: Vec::new(),
             mismatches: Vec::new(),
+            workload: Workload::Publish,
+            kill_on: None,
         }
     }
 
@@ -545,6 +732,14 @@ impl Writer {
         };
         let cas = self.rng.below(3) == 0;
         let rows = 1 + self.rng.below(20) as usize;
+        if self.workload != Workload::Publish && self.rng.below(2) == 0 {
+            match self.other_op(api, partition).await {
+                Ok(Some(op)) => return Some(op),
+                // Nothing to roll back or pin yet: publish instead.
+                Ok(None) => {}
+                Err(()) => return None,
+            }
+        }
         let expect = if cas {
             match api.current(partition).await {
                 Outcome::Done(c) => Some(c),
@@ -567,18 +762,110 @@ impl Writer {
             expect,
             rows,
             batch: None,
+            pin: None,
         })
+    }
+
+    /// A rollback or a pin (by the workload) on `partition`; `Ok(None)`
+    /// when there is nothing to do it to, `Err` when the server is gone.
+    async fn other_op(&mut self, api: &Api, partition: usize) -> Result<Option<Op>, ()> {
+        let as_of = self
+            .acks
+            .iter()
+            .rev()
+            .find(|a| a.kind.publishes())
+            .and_then(|a| a.at);
+        let by_time = self.workload == Workload::Pin && self.rng.below(2) == 0;
+        let current = match api.current(partition).await {
+            Outcome::Done(c) => c,
+            Outcome::Refused { status, body } => {
+                self.errors.push(format!("resolve: {status} {body}"));
+                return Err(());
+            }
+            Outcome::Unknown(_) => return Err(()),
+        };
+        let (kind, expect, batch, pin) = match (self.workload, by_time, as_of, current) {
+            (Workload::Pin, true, Some(at), _) => {
+                (Kind::Pin, None, None, PinAsk::AsOf(rfc3339(&at)))
+            }
+            (Workload::Pin, _, _, Some(cur)) => (
+                Kind::Pin,
+                None,
+                None,
+                PinAsk::Batch {
+                    partition,
+                    batch: cur,
+                },
+            ),
+            (Workload::Rollback, _, _, Some(cur)) => {
+                let parent = match api.try_batch(&cur).await {
+                    Outcome::Done(b) => b.parent.map(|b| b.to_string()),
+                    Outcome::Refused { status, body } => {
+                        self.errors.push(format!("get batch: {status} {body}"));
+                        return Err(());
+                    }
+                    Outcome::Unknown(_) => return Err(()),
+                };
+                let Some(parent) = parent else {
+                    return Ok(None);
+                };
+                return Ok(Some(self.op(
+                    Kind::Rollback,
+                    partition,
+                    Some(Some(cur)),
+                    Some(parent),
+                    None,
+                )));
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some(self.op(kind, partition, expect, batch, Some(pin))))
+    }
+
+    fn op(
+        &mut self,
+        kind: Kind,
+        partition: usize,
+        expect: Option<Option<String>>,
+        batch: Option<String>,
+        pin: Option<PinAsk>,
+    ) -> Op {
+        self.seq += 1;
+        Op {
+            writer: self.id,
+            seq: self.seq,
+            kind,
+            // Pin names are identifiers.
+            key: format!(
+                "w{}{}{}",
+                self.id,
+                if kind == Kind::Pin { "_" } else { "-" },
+                self.seq
+            ),
+            partition,
+            expect,
+            rows: 0,
+            batch,
+            pin,
+        }
     }
 
     /// Runs (or retries) an op and logs its outcome; false when the server
     /// is gone (the op stays pending).
     async fn settle(&mut self, api: &Api, mut op: Op, retry: bool) -> bool {
-        match run_op(api, &mut op, &mut self.mismatches).await {
+        match run_op(api, &mut op, retry, &mut self.mismatches).await {
             Step::Done(ack) => {
+                let wake = match &self.kill_on {
+                    Some((kind, n)) if *kind == ack.kind && !retry => Some(n.clone()),
+                    _ => None,
+                };
                 // Logged before anything else is sent.
                 self.acks.push(ack);
                 if retry {
                     self.acked_after_retry += 1;
+                }
+                if let Some(n) = wake {
+                    n.notify_one();
                 }
                 true
             }
@@ -630,9 +917,11 @@ fn refused(what: &str, status: u16, body: &str) -> Step {
     }
 }
 
-async fn run_op(api: &Api, op: &mut Op, mismatches: &mut Vec<String>) -> Step {
+async fn run_op(api: &Api, op: &mut Op, retry: bool, mismatches: &mut Vec<String>) -> Step {
     let data = frame(op.writer, op.seq, op.rows);
     match op.kind {
+        Kind::Rollback => run_rollback(api, op, retry, mismatches).await,
+        Kind::Pin => run_pin(api, op, retry, mismatches).await,
         Kind::Store => match api
             .store(
                 op.partition,
@@ -652,11 +941,14 @@ async fn run_op(api: &Api, op: &mut Op, mismatches: &mut Vec<String>) -> Step {
                     mismatches.push(format!("store {}: {s:?}", op.key));
                 }
                 Step::Done(Ack {
+                    kind: op.kind,
                     key: op.key.clone(),
                     partition: s.batch.partition.path(),
                     batch: id,
                     commit_id: s.commit.commit_id.clone(),
                     event: s.commit.events.first().map(|e| e.id).unwrap_or(-1),
+                    at: s.commit.events.first().map(|e| e.at),
+                    pin: None,
                 })
             }
             Outcome::Refused { status, body } => refused("store", status, &body),
@@ -694,11 +986,14 @@ async fn run_op(api: &Api, op: &mut Op, mismatches: &mut Vec<String>) -> Step {
                         mismatches.push(format!("publish {}: {c:?}", op.key));
                     }
                     Step::Done(Ack {
+                        kind: op.kind,
                         key: op.key.clone(),
                         partition: part(op.partition),
                         batch: id,
                         commit_id: c.commit_id.clone(),
                         event: c.events.first().map(|e| e.id).unwrap_or(-1),
+                        at: c.events.first().map(|e| e.at),
+                        pin: None,
                     })
                 }
                 Outcome::Refused { status, body } => refused("publish", status, &body),
@@ -706,6 +1001,77 @@ async fn run_op(api: &Api, op: &mut Op, mismatches: &mut Vec<String>) -> Step {
             }
         }
     }
+}
+
+/// A rollback: compare-and-swap on the batch the writer saw current, so a
+/// retry of one that committed before the kill is refused (409); the trail
+/// then says whether it had (its event carries the op's key).
+async fn run_rollback(api: &Api, op: &Op, retry: bool, mismatches: &mut Vec<String>) -> Step {
+    let expect = op.expect.clone().flatten().unwrap_or_default();
+    match api.rollback(op.partition, &expect, &op.key).await {
+        Outcome::Done(e) => {
+            if e.message.as_deref() != Some(op.key.as_str())
+                || e.to_batch.as_ref().map(|b| b.to_string()) != op.batch
+                || e.from_batch.as_ref().map(|b| b.to_string()) != Some(expect)
+            {
+                mismatches.push(format!("rollback {}: {e:?}", op.key));
+            }
+            Step::Done(Ack::of_event(Kind::Rollback, &op.key, &e))
+        }
+        Outcome::Refused { status: 409, .. } if retry => {
+            match api.try_events(Action::Rollback).await {
+                Outcome::Done(evs) => {
+                    match evs
+                        .iter()
+                        .find(|e| e.message.as_deref() == Some(op.key.as_str()))
+                    {
+                        Some(e) => Step::Done(Ack::of_event(Kind::Rollback, &op.key, e)),
+                        None => Step::Conflict,
+                    }
+                }
+                Outcome::Refused { status, body } => refused("list events", status, &body),
+                Outcome::Unknown(_) => Step::Unknown,
+            }
+        }
+        Outcome::Refused { status, body } => refused("rollback", status, &body),
+        Outcome::Unknown(_) => Step::Unknown,
+    }
+}
+
+/// A pin: named by the op, so a retry of one that committed before the
+/// kill is refused (409) and the pin is there to read.
+async fn run_pin(api: &Api, op: &Op, retry: bool, mismatches: &mut Vec<String>) -> Step {
+    let Some(ask) = &op.pin else {
+        return Step::Failed(format!("pin op {} without a target", op.key));
+    };
+    let pin = match api.create_pin(&op.key, ask).await {
+        Outcome::Done(p) => p,
+        Outcome::Refused { status: 409, .. } if retry => match api.pin(&op.key).await {
+            Outcome::Done(p) => p,
+            Outcome::Refused { status, body } => return refused("get pin", status, &body),
+            Outcome::Unknown(_) => return Step::Unknown,
+        },
+        // A 409 of a first try would be a name clash: the names are unique.
+        Outcome::Refused { status, body } => {
+            return Step::Failed(format!("create pin: {status} {body}"));
+        }
+        Outcome::Unknown(_) => return Step::Unknown,
+    };
+    let holds = match (&pin.target, ask) {
+        (
+            PinTarget::Batch { partition, batch },
+            PinAsk::Batch {
+                partition: p,
+                batch: b,
+            },
+        ) => partition.path() == part(*p) && batch.to_string() == *b,
+        (PinTarget::AsOf { at }, PinAsk::AsOf(a)) => rfc3339(at) == *a,
+        _ => false,
+    };
+    if !holds || pin.name.as_str() != op.key {
+        mismatches.push(format!("pin {}: asked {ask:?}, got {pin:?}", op.key));
+    }
+    Step::Done(Ack::of_pin(&op.key, pin))
 }
 
 // ---------------------------------------------------------------------------
@@ -725,7 +1091,16 @@ struct Report {
     /// Of those, how many had committed before the kill (the retry had to
     /// return the original result).
     committed_before_retry: usize,
+    /// Of those, the rollbacks and the pins (their retries are refused
+    /// with 409, and the trail or the pin shows they had committed).
+    committed_rollbacks_before_retry: usize,
+    committed_pins_before_retry: usize,
     publish_events: usize,
+    /// Of the acknowledged changes, the rollbacks and the pins.
+    acknowledged_rollbacks: usize,
+    acknowledged_pins: usize,
+    rollback_events: usize,
+    pins: usize,
     conflicts: u64,
     verify_runs: usize,
     /// Acknowledged publishes missing from the trail (or recorded otherwise
@@ -738,8 +1113,14 @@ struct Report {
     unexplained: BTreeSet<String>,
     /// A retry with the same key answered with another batch or commit.
     idempotency_mismatches: Vec<String>,
+    /// Half-done changes: a pointer event that does not start where the
+    /// previous one left the pointer, a pin without its event or an event
+    /// without its pin, a pin that does not hold what it was created on.
+    half_done: BTreeSet<String>,
     verify_violations: Vec<String>,
     unexpected_errors: Vec<String>,
+    /// From each kill to the next server serving.
+    restarts: Vec<Duration>,
     elapsed: Duration,
 }
 
@@ -749,7 +1130,23 @@ impl Report {
             + self.duplicates.len()
             + self.unexplained.len()
             + self.idempotency_mismatches.len()
+            + self.half_done.len()
             + self.verify_violations.len()
+    }
+
+    /// Lost changes of one kind (the entries name it first).
+    fn lost_of(&self, what: &str) -> usize {
+        self.lost.iter().filter(|l| l.starts_with(what)).count()
+    }
+
+    /// The restart times: min, median, max (s).
+    fn restart_times(&self) -> String {
+        let mut t: Vec<f64> = self.restarts.iter().map(Duration::as_secs_f64).collect();
+        t.sort_by(f64::total_cmp);
+        match (t.first(), t.get(t.len() / 2), t.last()) {
+            (Some(a), Some(m), Some(z)) => format!("{a:.2}/{m:.2}/{z:.2}s"),
+            _ => "-".into(),
+        }
     }
 
     fn summary(&self) -> String {
@@ -757,21 +1154,31 @@ impl Report {
             v.into_iter().take(5).collect()
         }
         format!(
-            "seed {} (BATCHMETA_CRASH_SEED), {} rounds, {} kills, {} acknowledged publishes \
-             ({} after a retry), {} publish events, {} requests retried after a kill ({} had \
-             committed before it), {} conflicts, {} verify runs, {:.1}s\n  \
+            "seed {} (BATCHMETA_CRASH_SEED), {} rounds, {} kills, {} acknowledged changes \
+             ({} after a retry; {} rollbacks, {} pins), {} publish events, {} rollback events, \
+             {} pins, {} requests retried after a kill ({} had \
+             committed before it: {} rollbacks, {} pins), {} conflicts, {} verify runs, kill to serving again \
+             min/median/max {}, {:.1}s\n  \
              failures: lost {} {:?}, duplicates {} {:?}, unexplained {} {:?}, \
-             idempotency mismatches {} {:?}, verify violations {} {:?}\n  unexpected errors {} {:?}",
+             idempotency mismatches {} {:?}, half done {} {:?}, verify violations {} {:?}\n  \
+             unexpected errors {} {:?}",
             self.seed,
             self.rounds,
             self.kills,
             self.acknowledged,
             self.acknowledged_after_retry,
+            self.acknowledged_rollbacks,
+            self.acknowledged_pins,
             self.publish_events,
+            self.rollback_events,
+            self.pins,
             self.retried,
             self.committed_before_retry,
+            self.committed_rollbacks_before_retry,
+            self.committed_pins_before_retry,
             self.conflicts,
             self.verify_runs,
+            self.restart_times(),
             self.elapsed.as_secs_f64(),
             self.lost.len(),
             few(&self.lost),
@@ -781,6 +1188,8 @@ impl Report {
             few(&self.unexplained),
             self.idempotency_mismatches.len(),
             few(&self.idempotency_mismatches),
+            self.half_done.len(),
+            few(&self.half_done),
             self.verify_violations.len(),
             few(&self.verify_violations),
             self.unexpected_errors.len(),
@@ -796,6 +1205,11 @@ struct LoopConfig {
     seed: u64,
     /// How long the writers run before the kill, at most (ms).
     max_run_ms: u64,
+    workload: Workload,
+    /// Kill right after the first acknowledgement of this kind in a round
+    /// (bounded by 10 s) instead of at a random moment: the negative
+    /// controls, so that the fault's window is always hit.
+    kill_on_ack: Option<Kind>,
 }
 
 fn seed() -> u64 {
@@ -816,10 +1230,12 @@ fn rounds(default: usize) -> usize {
 }
 
 /// Who published what: the batch → idempotency key of every batch in the
-/// trail (looked up once).
+/// trail (looked up once); the pins whose holdings were checked (a pin
+/// never changes).
 #[derive(Default)]
 struct Ledger {
     key_of: HashMap<String, Option<String>>,
+    pins_checked: HashSet<String>,
 }
 
 /// Compares the trail and the pointers with the writers' logs. `pending`
@@ -858,7 +1274,7 @@ async fn check(api: &Api, writers: &[Writer], ledger: &mut Ledger, report: &mut 
     let mut pending: HashSet<&str> = HashSet::new();
     let mut failed: HashSet<&str> = HashSet::new();
     for w in writers {
-        for a in &w.acks {
+        for a in w.acks.iter().filter(|a| a.kind.publishes()) {
             acked.insert(a.key.as_str(), a);
         }
         if let Some(op) = &w.pending {
@@ -914,16 +1330,37 @@ async fn check(api: &Api, writers: &[Writer], ledger: &mut Ledger, report: &mut 
             evs[0].id
         ));
     }
-    // Each pointer: at its last acknowledged publish, or at a later one that
-    // was in flight.
+    // Each pointer: at its last acknowledged publish or rollback, or at a
+    // later one that was in flight; each move starts where the one before
+    // left the pointer.
+    let moves = api.pointer_events().await;
+    let acked_moves: Vec<&Ack> = writers
+        .iter()
+        .flat_map(|w| &w.acks)
+        .filter(|a| a.kind != Kind::Pin)
+        .collect();
     for p in 0..PARTITIONS {
         let path = part(p);
         let current = Api::must(api.current(p).await, "resolve");
-        let last_event = events
+        let mine: Vec<&Event> = moves
             .iter()
-            .rfind(|e| e.partition.as_deref() == Some(path.as_str()));
-        let last_ack = acked
-            .values()
+            .filter(|e| e.partition.as_deref() == Some(path.as_str()))
+            .collect();
+        for pair in mine.windows(2) {
+            if pair[1].from_batch != pair[0].to_batch {
+                report.half_done.insert(format!(
+                    "{path}: event {} ({}) moves the pointer from {:?}, event {} had left it at {:?}",
+                    pair[1].id,
+                    pair[1].action.as_str(),
+                    pair[1].from_batch,
+                    pair[0].id,
+                    pair[0].to_batch
+                ));
+            }
+        }
+        let last_event = mine.last();
+        let last_ack = acked_moves
+            .iter()
             .filter(|a| a.partition == path)
             .max_by_key(|a| a.event);
         let at = last_event.and_then(|e| e.to_batch.as_ref().map(|b| b.to_string()));
@@ -944,6 +1381,196 @@ async fn check(api: &Api, writers: &[Writer], ledger: &mut Ledger, report: &mut 
             }
         }
     }
+    check_rollbacks(api, writers, report).await;
+    check_pins(api, writers, &moves, ledger, report).await;
+}
+
+/// Who had a key: acknowledged it (the ack), had it in flight at the last
+/// kill, or was refused.
+struct Keys<'a> {
+    acked: HashMap<&'a str, &'a Ack>,
+    pending: HashSet<&'a str>,
+    failed: HashSet<&'a str>,
+}
+
+impl<'a> Keys<'a> {
+    fn of(writers: &'a [Writer], kind: Kind) -> Self {
+        let mut k = Keys {
+            acked: HashMap::new(),
+            pending: HashSet::new(),
+            failed: HashSet::new(),
+        };
+        for w in writers {
+            for a in w.acks.iter().filter(|a| a.kind == kind) {
+                k.acked.insert(a.key.as_str(), a);
+            }
+            if let Some(op) = &w.pending {
+                k.pending.insert(op.key.as_str());
+            }
+            k.failed.extend(w.failed.iter().map(String::as_str));
+        }
+        k
+    }
+
+    /// Why a change in the catalog that nobody acknowledged is there, if
+    /// it should not be.
+    fn unexplained(&self, key: &str) -> Option<&'static str> {
+        if self.acked.contains_key(key) || self.pending.contains(key) {
+            None
+        } else if self.failed.contains(key) {
+            Some("was refused to its writer")
+        } else {
+            Some("was never sent")
+        }
+    }
+}
+
+/// Every acknowledged rollback has exactly its event; every rollback event
+/// was acknowledged or in flight.
+async fn check_rollbacks(api: &Api, writers: &[Writer], report: &mut Report) {
+    let events = api.events(Action::Rollback).await;
+    report.rollback_events = events.len();
+    let keys = Keys::of(writers, Kind::Rollback);
+    let mut by_key: HashMap<&str, Vec<&Event>> = HashMap::new();
+    for e in &events {
+        match e.message.as_deref() {
+            Some(k) => by_key.entry(k).or_default().push(e),
+            None => {
+                report
+                    .unexplained
+                    .insert(format!("rollback event {} without a message", e.id));
+            }
+        }
+    }
+    for a in keys.acked.values() {
+        match by_key.get(a.key.as_str()).map(Vec::as_slice) {
+            Some([e])
+                if e.id == a.event
+                    && e.to_batch.as_ref().map(|b| b.to_string()).as_deref()
+                        == Some(a.batch.as_str())
+                    && e.partition.as_deref() == Some(a.partition.as_str()) => {}
+            other => {
+                report.lost.insert(format!(
+                    "rollback {} acknowledged (to batch {}, event {}), trail has {:?}",
+                    a.key,
+                    a.batch,
+                    a.event,
+                    other.map(|evs| evs.iter().map(|e| e.id).collect::<Vec<_>>())
+                ));
+            }
+        }
+    }
+    for (key, evs) in &by_key {
+        if evs.len() > 1 {
+            report
+                .duplicates
+                .insert(format!("rollback {key} has {} events", evs.len()));
+        }
+        if let Some(why) = keys.unexplained(key) {
+            report.unexplained.insert(format!(
+                "rollback {key} (event {}) is in the trail but {why}",
+                evs[0].id
+            ));
+        }
+    }
+}
+
+/// Every acknowledged pin exists as acknowledged; every pin was
+/// acknowledged or in flight; a pin and its `create_pin` event exist
+/// together; each pin holds what it was created on (checked once per pin):
+/// a batch pin its batch (and that batch lists it among its holders), an
+/// as-of pin every partition's batch at that time by the trail.
+async fn check_pins(
+    api: &Api,
+    writers: &[Writer],
+    moves: &[Event],
+    ledger: &mut Ledger,
+    report: &mut Report,
+) {
+    let pins = api.pins().await;
+    report.pins = pins.len();
+    let keys = Keys::of(writers, Kind::Pin);
+    let events = api.events(Action::CreatePin).await;
+    let mut event_of: HashMap<String, usize> = HashMap::new();
+    for e in &events {
+        let name = e
+            .details
+            .as_ref()
+            .and_then(|d| d.get("name"))
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        *event_of.entry(name).or_default() += 1;
+    }
+    let by_name: HashMap<&str, &Pin> = pins.iter().map(|p| (p.name.as_str(), p)).collect();
+    for (name, n) in &event_of {
+        if !by_name.contains_key(name.as_str()) {
+            report
+                .half_done
+                .insert(format!("pin {name}: {n} create_pin events, no pin"));
+        }
+    }
+    for a in keys.acked.values() {
+        match by_name.get(a.key.as_str()) {
+            Some(p) if Some(*p) == a.pin.as_deref() => {}
+            other => {
+                report.lost.insert(format!(
+                    "pin {} acknowledged as {:?}, the catalog has {other:?}",
+                    a.key, a.pin
+                ));
+            }
+        }
+    }
+    for p in &pins {
+        let name = p.name.as_str();
+        if let Some(why) = keys.unexplained(name) {
+            report
+                .unexplained
+                .insert(format!("pin {name} exists but {why}"));
+        }
+        match event_of.get(name) {
+            Some(1) => {}
+            n => {
+                report.half_done.insert(format!(
+                    "pin {name} has {} create_pin events",
+                    n.copied().unwrap_or(0)
+                ));
+            }
+        }
+        if !ledger.pins_checked.insert(name.to_owned()) {
+            continue;
+        }
+        let held = api.resolve_pin(name).await;
+        let want: Vec<(String, String)> = match &p.target {
+            PinTarget::Batch { partition, batch } => {
+                let holders = api.pins_holding(&batch.to_string()).await;
+                if !holders.iter().any(|h| h.name == p.name) {
+                    report.half_done.insert(format!(
+                        "pin {name} is not among the holders of its batch {batch}"
+                    ));
+                }
+                vec![(partition.path(), batch.to_string())]
+            }
+            PinTarget::AsOf { at } => (0..PARTITIONS)
+                .filter_map(|i| {
+                    let path = part(i);
+                    moves
+                        .iter()
+                        .rfind(|e| e.partition.as_deref() == Some(path.as_str()) && e.at <= *at)
+                        .and_then(|e| e.to_batch.as_ref())
+                        .map(|b| (path, b.to_string()))
+                })
+                .collect(),
+        };
+        let mut held_sorted = held.clone();
+        held_sorted.sort();
+        if held_sorted != want {
+            report.half_done.insert(format!(
+                "pin {name} ({:?}) holds {held:?}, the trail says {want:?}",
+                p.target
+            ));
+        }
+    }
 }
 
 /// The SIGKILL loop on one catalog; returns what it found (the caller
@@ -955,35 +1582,61 @@ async fn crash_loop(place: &Place, cfg: &LoopConfig) -> Report {
         ..Report::default()
     };
     eprintln!(
-        "crash loop: seed {} (set BATCHMETA_CRASH_SEED={} to replay), {} rounds, faults {:?}",
-        cfg.seed, cfg.seed, cfg.rounds, cfg.faults
+        "crash loop: seed {} (set BATCHMETA_CRASH_SEED={} to replay), {} rounds, workload {:?}, faults {:?}",
+        cfg.seed, cfg.seed, cfg.rounds, cfg.workload, cfg.faults
     );
     let mut rng = Rng::new(cfg.seed);
     let http = http_client();
     let mut ledger = Ledger::default();
-    let mut writers: Vec<Writer> = (0..WRITERS).map(|i| Writer::new(i, rng.next())).collect();
+    let mut writers: Vec<Writer> = (0..WRITERS)
+        .map(|i| {
+            let mut w = Writer::new(i, rng.next());
+            w.workload = cfg.workload;
+            w
+        })
+        .collect();
     let mut counted_committed: HashSet<String> = HashSet::new();
+    let mut killed_at: Option<Instant> = None;
     for round in 0..=cfg.rounds {
         let last = round == cfg.rounds;
         let server = Server::start(place, if last { "" } else { cfg.faults });
+        if let Some(k) = killed_at.take() {
+            report.restarts.push(k.elapsed());
+        }
         let api = Api::new(&http, &server);
         if round == 0 {
             api.setup().await;
         }
         check(&api, &writers, &mut ledger, &mut report).await;
         // Requests in flight at the kill that had committed before it.
-        let events = api.publish_events().await;
+        let mut done_keys: HashSet<String> = api
+            .publish_events()
+            .await
+            .iter()
+            .filter_map(|e| e.to_batch.as_ref())
+            .filter_map(|b| ledger.key_of.get(&b.to_string()).cloned().flatten())
+            .collect();
+        if cfg.workload == Workload::Rollback {
+            done_keys.extend(
+                api.events(Action::Rollback)
+                    .await
+                    .into_iter()
+                    .filter_map(|e| e.message),
+            );
+        }
+        if cfg.workload == Workload::Pin {
+            done_keys.extend(api.pins().await.into_iter().map(|p| p.name.to_string()));
+        }
         for w in &writers {
             if let Some(op) = &w.pending {
-                let committed = events.iter().any(|e| {
-                    e.to_batch
-                        .as_ref()
-                        .and_then(|b| ledger.key_of.get(&b.to_string()))
-                        .and_then(|k| k.as_deref())
-                        == Some(op.key.as_str())
-                });
+                let committed = done_keys.contains(&op.key);
                 if committed && counted_committed.insert(op.key.clone()) {
                     report.committed_before_retry += 1;
+                    match op.kind {
+                        Kind::Rollback => report.committed_rollbacks_before_retry += 1,
+                        Kind::Pin => report.committed_pins_before_retry += 1,
+                        Kind::Store | Kind::StagePublish => {}
+                    }
                 }
             }
         }
@@ -991,6 +1644,10 @@ async fn crash_loop(place: &Place, cfg: &LoopConfig) -> Report {
             .verify_violations
             .extend(meta_verify(place).iter().map(|v| v.to_string()));
         report.verify_runs += 1;
+        let kill_signal = Arc::new(tokio::sync::Notify::new());
+        for w in &mut writers {
+            w.kill_on = cfg.kill_on_ack.map(|k| (k, kill_signal.clone()));
+        }
         let tasks: Vec<_> = writers
             .drain(..)
             .map(|w| tokio::spawn(w.round(api.clone(), last)))
@@ -1009,8 +1666,13 @@ async fn crash_loop(place: &Place, cfg: &LoopConfig) -> Report {
             report.verify_runs += 1;
         } else {
             let wait = 100 + rng.below(cfg.max_run_ms.saturating_sub(100).max(1));
-            tokio::time::sleep(Duration::from_millis(wait)).await;
+            if cfg.kill_on_ack.is_some() {
+                let _ = tokio::time::timeout(Duration::from_secs(10), kill_signal.notified()).await;
+            } else {
+                tokio::time::sleep(Duration::from_millis(wait)).await;
+            }
             server.kill9();
+            killed_at = Some(Instant::now());
             report.kills += 1;
             for t in tasks {
                 writers.push(t.await.unwrap());
@@ -1021,6 +1683,8 @@ async fn crash_loop(place: &Place, cfg: &LoopConfig) -> Report {
     }
     for w in &writers {
         report.acknowledged += w.acks.len();
+        report.acknowledged_rollbacks += w.acks.iter().filter(|a| a.kind == Kind::Rollback).count();
+        report.acknowledged_pins += w.acks.iter().filter(|a| a.kind == Kind::Pin).count();
         report.acknowledged_after_retry += w.acked_after_retry;
         report.retried += w.retried;
         report.conflicts += w.conflicts;
@@ -1028,7 +1692,12 @@ async fn crash_loop(place: &Place, cfg: &LoopConfig) -> Report {
         report.unexpected_errors.extend(w.errors.clone());
     }
     report.elapsed = started.elapsed();
-    eprintln!("crash loop (faults {:?}): {}", cfg.faults, report.summary());
+    eprintln!(
+        "crash loop (workload {:?}, faults {:?}): {}",
+        cfg.workload,
+        cfg.faults,
+        report.summary()
+    );
     report
 }
 
@@ -1056,6 +1725,8 @@ async fn sigkill_loop_sqlite() {
         faults: "",
         seed: seed(),
         max_run_ms: 1200,
+        workload: Workload::Publish,
+        kill_on_ack: None,
     };
     let r = crash_loop(&place, &cfg).await;
     assert_clean(&r);
@@ -1070,6 +1741,8 @@ async fn sigkill_loop_postgres() {
         faults: "",
         seed: seed(),
         max_run_ms: 1200,
+        workload: Workload::Publish,
+        kill_on_ack: None,
     };
     let r = crash_loop(&place, &cfg).await;
     assert_clean(&r);
@@ -1085,6 +1758,8 @@ async fn negative_control_ack_before_commit_is_caught() {
         faults: "ack_before_commit",
         seed: seed(),
         max_run_ms: 1000,
+        workload: Workload::Publish,
+        kill_on_ack: None,
     };
     let r = crash_loop(&place, &cfg).await;
     assert!(
@@ -1092,6 +1767,113 @@ async fn negative_control_ack_before_commit_is_caught() {
         "the loop did not notice acknowledged publishes being lost: {}",
         r.summary()
     );
+}
+
+// ---------------------------------------------------------------------------
+// Rollbacks and pins under SIGKILL (issue 15)
+// ---------------------------------------------------------------------------
+
+fn other_config(workload: Workload, rounds: usize) -> LoopConfig {
+    LoopConfig {
+        rounds,
+        faults: "",
+        seed: seed(),
+        max_run_ms: 600,
+        workload,
+        kill_on_ack: None,
+    }
+}
+
+fn assert_clean_with(r: &Report, workload: Workload) {
+    assert_clean(r);
+    match workload {
+        Workload::Rollback => assert!(
+            r.acknowledged_rollbacks > 0,
+            "no rollback was acknowledged: {}",
+            r.summary()
+        ),
+        Workload::Pin => assert!(
+            r.acknowledged_pins > 0,
+            "no pin was acknowledged: {}",
+            r.summary()
+        ),
+        Workload::Publish => {}
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_rollback_loop_sqlite() {
+    let r = crash_loop(
+        &Place::sqlite(),
+        &other_config(Workload::Rollback, rounds(20)),
+    )
+    .await;
+    assert_clean_with(&r, Workload::Rollback);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_pin_loop_sqlite() {
+    let r = crash_loop(&Place::sqlite(), &other_config(Workload::Pin, rounds(20))).await;
+    assert_clean_with(&r, Workload::Pin);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_rollback_loop_postgres() {
+    let Some(pg) = postgres_url() else { return };
+    let place = Place::postgres(&pg).await;
+    let r = crash_loop(&place, &other_config(Workload::Rollback, rounds(20).min(8))).await;
+    assert_clean_with(&r, Workload::Rollback);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sigkill_pin_loop_postgres() {
+    let Some(pg) = postgres_url() else { return };
+    let place = Place::postgres(&pg).await;
+    let r = crash_loop(&place, &other_config(Workload::Pin, rounds(20).min(8))).await;
+    assert_clean_with(&r, Workload::Pin);
+}
+
+/// The negative controls of the two loops above: `ack_before_commit` also
+/// answers rollbacks and pin creations before committing them, and the
+/// loop kills the server right after such an answer (so the window is hit
+/// every round): the checks must report acknowledged rollbacks (pins) lost.
+async fn negative_control_other(place: &Place, workload: Workload, kind: Kind, what: &str) {
+    let mut cfg = other_config(workload, 5);
+    cfg.faults = "ack_before_commit";
+    cfg.kill_on_ack = Some(kind);
+    let r = crash_loop(place, &cfg).await;
+    eprintln!(
+        "negative control ({what}): {} of {} rounds lost an acknowledged {what}",
+        r.lost_of(what),
+        r.rounds
+    );
+    assert!(
+        r.lost_of(what) > 0,
+        "the loop did not notice acknowledged {what}s being lost: {}",
+        r.summary()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn negative_control_rollback_ack_before_commit_is_caught() {
+    let place = Place::sqlite();
+    negative_control_other(&place, Workload::Rollback, Kind::Rollback, "rollback").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn negative_control_pin_ack_before_commit_is_caught() {
+    negative_control_other(&Place::sqlite(), Workload::Pin, Kind::Pin, "pin").await;
+}
+
+/// The same on PostgreSQL, whose rollback and pin transactions have their
+/// own `ack_before_commit` paths.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn negative_control_rollback_and_pin_ack_before_commit_are_caught_postgres() {
+    let Some(pg) = postgres_url() else { return };
+    let place = Place::postgres(&pg).await;
+    negative_control_other(&place, Workload::Rollback, Kind::Rollback, "rollback").await;
+    let place = Place::postgres(&pg).await;
+    negative_control_other(&place, Workload::Pin, Kind::Pin, "pin").await;
 }
 
 // ---------------------------------------------------------------------------
@@ -1356,6 +2138,7 @@ async fn check_reports_a_publish_nobody_sent() {
         expect: None,
         rows: 3,
         batch: None,
+        pin: None,
     };
     assert!(writers[0].settle(&api, op, false).await);
     Api::must(
@@ -1369,11 +2152,14 @@ async fn check_reports_a_publish_nobody_sent() {
     assert_eq!(report.unexplained.len(), 1, "{}", report.summary());
     // And an acknowledged publish that is not in the trail is lost.
     writers[0].acks.push(Ack {
+        kind: Kind::Store,
         key: "w0-999".into(),
         partition: part(1),
         batch: "20990101000000000000".into(),
         commit_id: "nope".into(),
         event: 10_000,
+        at: None,
+        pin: None,
     });
     let mut report = Report::default();
     check(&api, &writers, &mut ledger, &mut report).await;

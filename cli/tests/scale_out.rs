@@ -12,6 +12,14 @@
 //!
 //! Needs `BATCHMETA_TEST_POSTGRES_URL` and `BATCHMETA_TEST_S3_URL` (set by
 //! `scripts/with-services`); without them the tests say SKIP and pass.
+//!
+//! The same harness on one SQLite catalog file and one local warehouse
+//! shared by two `meta serve` processes (issue 15,
+//! `two_processes_on_one_sqlite_catalog_lose_nothing`): nothing lost, and
+//! no client ever sees an error (no `SQLITE_BUSY`, "database is locked",
+//! 5xx). Its negative control runs both processes with a busy timeout of
+//! zero (`sqlite_no_busy_timeout`) and must see `SQLITE_BUSY` reach the
+//! clients. Needs no services.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -59,6 +67,8 @@ struct Replica {
     child: Child,
     base: String,
     _dir: tempfile::TempDir,
+    /// Lines of its log that say SQLite was busy ("database is locked").
+    busy_log_lines: Arc<AtomicU64>,
 }
 
 impl Replica {
@@ -97,11 +107,20 @@ impl Replica {
             }
             seen.push(line);
         }
-        std::thread::spawn(move || for _ in lines {});
+        let busy_log_lines = Arc::new(AtomicU64::new(0));
+        let busy = busy_log_lines.clone();
+        std::thread::spawn(move || {
+            for line in lines.map_while(Result::ok) {
+                if line.contains("database is locked") {
+                    busy.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        });
         Replica {
             child,
             base: format!("http://127.0.0.1:{port}"),
             _dir: dir,
+            busy_log_lines,
         }
     }
 }
@@ -158,12 +177,45 @@ struct Report {
     reads: u64,
     torn_reads: u64,
     verify_violations: usize,
+    /// Errors the writers and readers were answered with (a writer gives
+    /// up that publish, a reader that read), of them those that say the
+    /// database was busy or locked or came as an internal error (the server
+    /// does not pass the driver's text on), and the first few.
+    client_errors: usize,
+    busy_errors: usize,
+    error_samples: Vec<String>,
+    /// Lines of the servers' logs that say "database is locked".
+    server_busy_log_lines: u64,
+    /// Wall time of the writers (s).
+    writing_secs: f64,
 }
 
 impl Report {
     fn lost(&self) -> usize {
         self.missing + self.chain_breaks + self.cas_violations
     }
+
+    fn saw(&mut self, errors: Vec<String>) {
+        for e in errors {
+            self.client_errors += 1;
+            let l = e.to_lowercase();
+            if l.contains("busy") || l.contains("lock") || l.contains("internal") {
+                self.busy_errors += 1;
+            }
+            if self.error_samples.len() < 5 {
+                self.error_samples.push(e);
+            }
+        }
+    }
+}
+
+/// Where the replicas keep the catalog and the data.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Backend {
+    /// One PostgreSQL database and one S3 prefix.
+    PostgresS3,
+    /// One SQLite catalog file and one local warehouse directory.
+    Sqlite,
 }
 
 struct Run {
@@ -174,6 +226,7 @@ struct Run {
     all_cas: bool,
     partitions: usize,
     faults: &'static str,
+    backend: Backend,
 }
 
 async fn connect(base: &str, direct: bool) -> Metastore {
@@ -188,15 +241,19 @@ async fn connect(base: &str, direct: bool) -> Metastore {
     .unwrap()
 }
 
-async fn current(ms: &Metastore, t: &TableIdent, p: &PartitionSpec) -> Option<BatchId> {
+async fn current(
+    ms: &Metastore,
+    t: &TableIdent,
+    p: &PartitionSpec,
+) -> Result<Option<BatchId>, batchmeta::Error> {
     let req = ResolveRequest {
         partitions: Some(vec![p.clone()]),
         version: Default::default(),
     };
     match ms.resolve(t, &req).await {
-        Ok(r) => r.into_iter().next().map(|r| r.batch.id),
-        Err(e) if e.kind() == ErrorKind::NotFound => None,
-        Err(e) => panic!("resolve: {e}"),
+        Ok(r) => Ok(r.into_iter().next().map(|r| r.batch.id)),
+        Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e),
     }
 }
 
@@ -207,15 +264,22 @@ async fn writer(
     cas: bool,
     run: Arc<Run>,
     retried: Arc<AtomicU64>,
-) -> Vec<Ack> {
+) -> (Vec<Ack>, Vec<String>) {
     let ctx = Context::new(format!("writer-{w}"));
     let mut acks = Vec::with_capacity(run.publishes_per_writer);
+    let mut errors = Vec::new();
     for seq in 0..run.publishes_per_writer {
         let p = part((w + seq) % run.partitions);
         let n = 1 + ((w * 7 + seq * 13) % 40) as i64;
         loop {
             let expected = if cas {
-                Some(current(&ms, &t, &p).await)
+                match current(&ms, &t, &p).await {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        errors.push(format!("writer {w} resolve {seq}: {e}"));
+                        break;
+                    }
+                }
             } else {
                 None
             };
@@ -241,16 +305,25 @@ async fn writer(
                 Err(e) if cas && e.kind() == ErrorKind::Conflict => {
                     retried.fetch_add(1, Ordering::Relaxed);
                 }
-                Err(e) => panic!("writer {w} publish {seq}: {e}"),
+                Err(e) => {
+                    errors.push(format!("writer {w} publish {seq}: {:?}: {e}", e.kind()));
+                    break;
+                }
             }
         }
     }
-    acks
+    (acks, errors)
 }
 
-/// Reads random partitions until told to stop; returns (reads, torn reads).
-async fn reader(ms: Arc<Metastore>, t: TableIdent, stop: Arc<AtomicBool>) -> (u64, u64) {
+/// Reads random partitions until told to stop; returns (reads, torn reads,
+/// errors).
+async fn reader(
+    ms: Arc<Metastore>,
+    t: TableIdent,
+    stop: Arc<AtomicBool>,
+) -> (u64, u64, Vec<String>) {
     let (mut reads, mut torn) = (0, 0);
+    let mut errors = Vec::new();
     let mut i = 0usize;
     while !stop.load(Ordering::Relaxed) {
         i += 1;
@@ -263,9 +336,22 @@ async fn reader(ms: Arc<Metastore>, t: TableIdent, stop: Arc<AtomicBool>) -> (u6
             filters: vec![],
         };
         let batches: Vec<RecordBatch> = match ms.read(&t, &req).await {
-            Ok((_, s)) => s.try_collect().await.unwrap(),
+            Ok((_, s)) => match s.try_collect().await {
+                Ok(b) => b,
+                Err(e) => {
+                    errors.push(format!("read stream: {:?}: {e}", e.kind()));
+                    continue;
+                }
+            },
             Err(e) if e.kind() == ErrorKind::NotFound => continue,
-            Err(e) => panic!("read: {e}"),
+            Err(e) => {
+                errors.push(format!("read: {:?}: {e}", e.kind()));
+                // A bounded stream of errors: stop after a few hundred.
+                if errors.len() >= 200 {
+                    break;
+                }
+                continue;
+            }
         };
         reads += 1;
         let mut rows = Vec::new();
@@ -289,7 +375,7 @@ async fn reader(ms: Arc<Metastore>, t: TableIdent, stop: Arc<AtomicBool>) -> (u6
             torn += 1;
         }
     }
-    (reads, torn)
+    (reads, torn, errors)
 }
 
 /// Checks the trail against the writers' logs.
@@ -348,10 +434,21 @@ async fn audit(ms: &Metastore, t: &TableIdent, acks: &[Ack], report: &mut Report
 }
 
 async fn scale_out(run: Run) -> Option<Report> {
-    let pg = service("BATCHMETA_TEST_POSTGRES_URL")?;
-    let s3 = service("BATCHMETA_TEST_S3_URL")?;
-    let database = fresh_database(&pg).await;
-    let warehouse = format!("{}/{}", s3, uuid::Uuid::new_v4().simple());
+    let dir = tempfile::tempdir().unwrap();
+    let (database, warehouse) = match run.backend {
+        Backend::PostgresS3 => {
+            let pg = service("BATCHMETA_TEST_POSTGRES_URL")?;
+            let s3 = service("BATCHMETA_TEST_S3_URL")?;
+            (
+                fresh_database(&pg).await,
+                format!("{}/{}", s3, uuid::Uuid::new_v4().simple()),
+            )
+        }
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.path().join("catalog.db").display()),
+            dir.path().join("warehouse").display().to_string(),
+        ),
+    };
     let replicas = [
         Replica::start(&database, &warehouse, run.faults),
         Replica::start(&database, &warehouse, run.faults),
@@ -392,6 +489,7 @@ async fn scale_out(run: Run) -> Option<Report> {
     // Writers alternate between the replicas, and between writing the data
     // straight to S3 and uploading it through the server.
     let mut writers = Vec::new();
+    let started = std::time::Instant::now();
     for w in 0..run.writers {
         let ms = Arc::new(connect(&replicas[w % 2].base, w % 4 < 2).await);
         let cas = run.all_cas || w % 2 == 1;
@@ -410,20 +508,31 @@ async fn scale_out(run: Run) -> Option<Report> {
         readers.push(tokio::spawn(reader(ms, t.clone(), stop.clone())));
     }
     let mut acks = Vec::new();
-    for w in writers {
-        acks.extend(w.await.unwrap());
-    }
-    stop.store(true, Ordering::Relaxed);
     let mut report = Report::default();
+    for w in writers {
+        let (a, errors) = w.await.unwrap();
+        acks.extend(a);
+        report.saw(errors);
+    }
+    report.writing_secs = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
     for r in readers {
-        let (reads, torn) = r.await.unwrap();
+        let (reads, torn, errors) = r.await.unwrap();
         report.reads += reads;
         report.torn_reads += torn;
+        report.saw(errors);
     }
     report.conflicts_retried = retried.load(Ordering::Relaxed);
     audit(&admin, &t, &acks, &mut report).await;
     report.verify_violations = admin.verify().await.unwrap().violations.len();
-    eprintln!("scale-out ({}): {report:?}", run.faults);
+    report.server_busy_log_lines = replicas
+        .iter()
+        .map(|r| r.busy_log_lines.load(Ordering::Relaxed))
+        .sum();
+    eprintln!(
+        "scale-out ({:?}, faults {:?}): {report:?}",
+        run.backend, run.faults
+    );
     Some(report)
 }
 
@@ -435,6 +544,7 @@ async fn two_replicas_lose_nothing() {
         all_cas: false,
         partitions: PARTITIONS,
         faults: "",
+        backend: Backend::PostgresS3,
     })
     .await
     else {
@@ -447,8 +557,63 @@ async fn two_replicas_lose_nothing() {
     assert_eq!(r.verify_violations, 0, "{r:?}");
     assert!(r.reads > 0, "the readers read nothing");
     assert_eq!(r.torn_reads, 0, "{r:?}");
+    assert_eq!(r.client_errors, 0, "{r:?}");
     // The compare-and-swap writers really raced.
     assert!(r.conflicts_retried > 0, "{r:?}");
+}
+
+/// Two `meta serve` processes on one SQLite catalog and one local
+/// warehouse, writers and readers on both: nothing lost, and the writer
+/// lock between the processes (`BEGIN IMMEDIATE` and the busy timeout)
+/// never reaches a client as `SQLITE_BUSY` or any other error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn two_processes_on_one_sqlite_catalog_lose_nothing() {
+    let r = scale_out(Run {
+        writers: 8,
+        publishes_per_writer: SQLITE_PUBLISHES,
+        all_cas: false,
+        partitions: PARTITIONS,
+        faults: "",
+        backend: Backend::Sqlite,
+    })
+    .await
+    .unwrap();
+    let n = 8 * SQLITE_PUBLISHES;
+    assert_eq!(r.client_errors, 0, "errors reached the clients: {r:?}");
+    assert_eq!(r.server_busy_log_lines, 0, "{r:?}");
+    assert_eq!(r.acknowledged, n, "{r:?}");
+    assert_eq!(r.events, n, "one pointer move per acknowledged publish");
+    assert_eq!(r.lost(), 0, "{r:?}");
+    assert_eq!(r.duplicates, 0, "{r:?}");
+    assert_eq!(r.verify_violations, 0, "{r:?}");
+    assert!(r.reads > 0, "the readers read nothing");
+    assert_eq!(r.torn_reads, 0, "{r:?}");
+    assert!(r.conflicts_retried > 0, "{r:?}");
+}
+
+const SQLITE_PUBLISHES: usize = 40;
+
+/// The negative control: without a busy timeout the second process's
+/// writes fail with `SQLITE_BUSY`, and the same checks must see it: the
+/// servers answer 503 `database_unavailable` and log "database is locked"
+/// (the clients retry those 503s, so only some of them still reach a
+/// writer; the log lines are the check that fires every run).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_without_busy_timeout_reaches_clients() {
+    let r = scale_out(Run {
+        writers: 8,
+        publishes_per_writer: SQLITE_PUBLISHES,
+        all_cas: false,
+        partitions: PARTITIONS,
+        faults: "sqlite_no_busy_timeout",
+        backend: Backend::Sqlite,
+    })
+    .await
+    .unwrap();
+    assert!(
+        r.server_busy_log_lines > 0,
+        "SQLITE_BUSY never happened without a busy timeout: {r:?}"
+    );
 }
 
 /// The negative control: with the read-then-update publish the same checks
@@ -461,6 +626,7 @@ async fn read_then_update_publish_loses_updates() {
         all_cas: true,
         partitions: 1,
         faults: "read_then_update_publish",
+        backend: Backend::PostgresS3,
     })
     .await
     else {

@@ -78,6 +78,8 @@ fn kind_of(status: StatusCode) -> ErrorKind {
         413 => ErrorKind::TooLarge,
         429 => ErrorKind::RateLimited,
         422 => ErrorKind::SchemaMismatch,
+        503 => ErrorKind::Unavailable,
+        507 => ErrorKind::InsufficientStorage,
         _ => ErrorKind::Internal,
     }
 }
@@ -144,12 +146,29 @@ impl RemoteCatalog {
     /// each) when the request can be sent again: the server refuses such a
     /// request before doing anything, so a retry never doubles an effect.
     ///
-    /// An idempotent request (GET, DELETE, ...) whose connection failed is
-    /// sent once more: a pooled connection may have been closed by the
-    /// server meanwhile (after it answered an upload early, say).
+    /// A 503 (the server's database or object store is down) is retried the
+    /// same way, with a growing wait (about 15 s in all), when the request is
+    /// idempotent (GET, DELETE, ...) or the caller says it is safe to send
+    /// twice (a publish with an idempotency key): see [`Self::execute_safe`].
+    ///
+    /// An idempotent request whose connection failed is sent once more: a
+    /// pooled connection may have been closed by the server meanwhile (after
+    /// it answered an upload early, say).
     pub async fn execute(&self, rb: RequestBuilder) -> Result<Response> {
+        self.send_retrying(rb, false).await
+    }
+
+    /// [`Self::execute`] for a request that may be sent twice with the effect
+    /// of once, whatever its method (a publish or store that carries an
+    /// idempotency key): 503s are retried too.
+    pub async fn execute_safe(&self, rb: RequestBuilder) -> Result<Response> {
+        self.send_retrying(rb, true).await
+    }
+
+    async fn send_retrying(&self, rb: RequestBuilder, safe: bool) -> Result<Response> {
         let mut rb = rb;
-        let mut retries = 0;
+        let mut limited = 0;
+        let mut unavailable = 0;
         let mut resent = false;
         let res = loop {
             let again = rb.try_clone();
@@ -168,20 +187,30 @@ impl RemoteCatalog {
                     _ => return Err(transport(&self.base, &e)),
                 },
             };
-            match again {
-                Some(next) if res.status() == StatusCode::TOO_MANY_REQUESTS && retries < 5 => {
-                    let secs = res
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(|v| v.trim().parse::<u64>().ok())
+            let wait = match res.status() {
+                StatusCode::TOO_MANY_REQUESTS if limited < 5 => {
+                    limited += 1;
+                    retry_after(&res).unwrap_or(1).clamp(1, 30)
+                }
+                StatusCode::SERVICE_UNAVAILABLE
+                    if unavailable < UNAVAILABLE_RETRIES
+                        && again.as_ref().is_some_and(|n| safe || is_idempotent(n)) =>
+                {
+                    unavailable += 1;
+                    // 1, 2, 4, 4, 4 s: rides out a database restart.
+                    retry_after(&res)
                         .unwrap_or(1)
-                        .clamp(1, 30);
-                    tokio::time::sleep(Duration::from_secs(secs)).await;
-                    rb = next;
-                    retries += 1;
+                        .max(1 << (unavailable - 1).min(2))
+                        .min(30)
                 }
                 _ => break res,
+            };
+            match again {
+                Some(next) => {
+                    tokio::time::sleep(Duration::from_secs(wait)).await;
+                    rb = next;
+                }
+                None => break res,
             }
         };
         if res.status().is_success() {
@@ -224,7 +253,10 @@ impl RemoteCatalog {
     }
 
     async fn json<T: DeserializeOwned>(&self, rb: RequestBuilder) -> Result<T> {
-        let res = self.execute(rb).await?;
+        self.decode(self.execute(rb).await?).await
+    }
+
+    async fn decode<T: DeserializeOwned>(&self, res: Response) -> Result<T> {
         res.json::<T>().await.map_err(|e| Error::Remote {
             kind: ErrorKind::Internal,
             code: "unexpected_response".into(),
@@ -253,6 +285,20 @@ impl RemoteCatalog {
     ) -> Result<T> {
         self.json(self.request(ctx, Method::POST, path).json(body))
             .await
+    }
+
+    /// A POST that may be sent twice with the effect of once (a publish of
+    /// named batches, a stage with an idempotency key): retried on 503.
+    pub(super) async fn post_safe<T: DeserializeOwned, B: Serialize + ?Sized>(
+        &self,
+        ctx: &Context,
+        path: &str,
+        body: &B,
+    ) -> Result<T> {
+        let res = self
+            .execute_safe(self.request(ctx, Method::POST, path).json(body))
+            .await?;
+        self.decode(res).await
     }
 
     pub(super) async fn send<T: DeserializeOwned, B: Serialize + ?Sized>(
@@ -292,6 +338,17 @@ impl RemoteCatalog {
             Err(e) => Err(e),
         }
     }
+}
+
+/// How often a 503 is retried before the caller sees it.
+const UNAVAILABLE_RETRIES: u32 = 5;
+
+/// The `Retry-After` seconds of a response, when it has them.
+fn retry_after(res: &Response) -> Option<u64> {
+    res.headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
 }
 
 /// Whether `rb`'s method may be sent twice with the effect of once.

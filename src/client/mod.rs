@@ -138,15 +138,17 @@ impl Catalog for RemoteCatalog {
         req: &StageRequest,
     ) -> Result<Vec<Batch>> {
         let parts: Vec<String> = req.partitions.iter().map(PartitionValues::path).collect();
-        self.post(
-            ctx,
-            &format!("{}/stage", table_path(ident)),
-            &json!({
-                "partitions": parts, "idempotency_key": req.idempotency_key,
-                "message": req.message, "metadata": req.metadata,
-            }),
-        )
-        .await
+        let path = format!("{}/stage", table_path(ident));
+        let body = json!({
+            "partitions": parts, "idempotency_key": req.idempotency_key,
+            "message": req.message, "metadata": req.metadata,
+        });
+        // With a key a second stage returns the first one's batches.
+        if req.idempotency_key.is_some() {
+            self.post_safe(ctx, &path, &body).await
+        } else {
+            self.post(ctx, &path, &body).await
+        }
     }
 
     async fn discard(&self, ident: &TableIdent, batch: &BatchId) -> Result<()> {
@@ -185,7 +187,9 @@ impl Catalog for RemoteCatalog {
         let items: Vec<_> = plan.items.iter().map(|i| json!({
             "partition": i.partition.path(), "batch_id": i.batch, "expected_batch": expect_param(&i.expect),
         })).collect();
-        self.post(
+        // Publishing the same batches again returns the first commit (or a
+        // conflict if another writer moved on meanwhile): safe to resend.
+        self.post_safe(
             ctx,
             &format!("{}/publish", table_path(ident)),
             &json!({

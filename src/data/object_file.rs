@@ -109,7 +109,7 @@ impl ObjectReader {
         {
             Ok(m) => Ok(Arc::new(m)),
             Err(ParquetError::External(e)) => match e.downcast::<object_store::Error>() {
-                Ok(e) => Err(Error::Storage(*e)),
+                Ok(e) => Err(Error::from(*e)),
                 Err(e) => Err(invalid_file(&path, &ParquetError::External(e))),
             },
             Err(e) => Err(invalid_file(&path, &e)),

@@ -83,18 +83,45 @@ pub(crate) fn database(
     name: &str,
     description: Option<&str>,
     location: &str,
-    owner: Option<&str>,
+    owner: Option<(&str, PrincipalType)>,
     parameters: &[(&str, &str)],
 ) {
     w.string_field(1, name);
     w.opt_string_field(2, description);
     w.string_field(3, location);
     w.string_map_field(4, parameters.iter().copied());
-    if let Some(o) = owner {
+    if let Some((o, kind)) = owner {
         w.string_field(6, o);
         w.field(ttype::I32, 7);
-        w.i32(1); // PrincipalType.USER
+        w.i32(kind as i32);
     }
+}
+
+/// Hive's `PrincipalType` (of a database owner).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum PrincipalType {
+    User = 1,
+    Role = 2,
+}
+
+/// The `default` database when no namespace has that name: what a fresh
+/// Hive metastore answers (its description and owner), at the warehouse
+/// root.
+pub(crate) fn default_database(w: &mut Writer, warehouse: &str) {
+    // Hive writes the root without its trailing slash (`file:/wh`), but
+    // keeps a bucket's (`s3://bucket/`).
+    let location = match warehouse.strip_suffix('/') {
+        Some(trimmed) if !trimmed.ends_with('/') && trimmed.matches('/').count() > 2 => trimmed,
+        _ => warehouse,
+    };
+    database(
+        w,
+        "default",
+        Some("Default Hive database"),
+        location,
+        Some(("public", PrincipalType::Role)),
+        &[],
+    );
 }
 
 /// A namespace as a `Database`.
@@ -109,7 +136,7 @@ pub(crate) fn namespace_database(w: &mut Writer, ns: &Namespace, location: &str)
         ns.name.as_str(),
         ns.description.as_deref(),
         location,
-        ns.owner.as_deref(),
+        ns.owner.as_deref().map(|o| (o, PrincipalType::User)),
         &params,
     );
 }
@@ -158,6 +185,15 @@ fn storage_descriptor(w: &mut Writer, id: i16, table: &Table, location: &str) {
     w.field(ttype::LIST, 9);
     w.list_begin(ttype::STRUCT, 0);
     w.string_map_field(10, std::iter::empty());
+    // SkewedInfo: none (a Hive metastore answers the empty struct).
+    w.field(ttype::STRUCT, 11);
+    w.field(ttype::LIST, 1);
+    w.list_begin(ttype::STRING, 0);
+    w.field(ttype::LIST, 2);
+    w.list_begin(ttype::LIST, 0);
+    w.field(ttype::MAP, 3);
+    w.map_begin(ttype::LIST, ttype::STRING, 0);
+    w.stop();
     w.bool_field(12, false);
     w.stop();
 }
@@ -195,6 +231,7 @@ pub(crate) fn table(w: &mut Writer, db: &str, name: &str, table: &Table, locatio
     let params = table_parameters(table);
     w.string_map_field(9, params.into_iter());
     w.string_field(12, "EXTERNAL_TABLE");
+    w.bool_field(15, false); // rewriteEnabled, as a Hive metastore answers it
     w.stop();
 }
 

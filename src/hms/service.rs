@@ -212,8 +212,10 @@ impl Service {
                 w.field(ttype::I64, 2);
                 w.i64(0);
             })),
+            // A Hive metastore without statistics answers no result at all
+            // (its clients raise MISSING_RESULT): the same here.
             "get_table_column_statistics" | "get_partition_column_statistics" => {
-                Err(Fail::not_found("batchmeta keeps no column statistics"))
+                Ok(Writer::default())
             }
             "get_all_functions" => Ok(empty_struct_list(0, 1)),
             "get_functions" => Ok(strings_success(&[] as &[&str])),
@@ -246,16 +248,7 @@ impl Service {
             // Hive clients check for `default` on every connection.
             Err(e) if e.kind() == ErrorKind::NotFound && name == "default" => {
                 Ok(success_struct(|w| {
-                    mapping::database(
-                        w,
-                        "default",
-                        Some(
-                            "batchmeta has no namespace named default; this empty database stands in for Hive's",
-                        ),
-                        self.ms.warehouse_url(),
-                        None,
-                        &[],
-                    );
+                    mapping::default_database(w, self.ms.warehouse_url());
                 }))
             }
             Err(e) if e.kind() == ErrorKind::NotFound => Err(no_db(&name)),
@@ -869,7 +862,7 @@ mod tests {
                 "default",
                 Some("d"),
                 "file:///w",
-                Some("ann"),
+                Some(("ann", mapping::PrincipalType::User)),
                 &[("k", "v")],
             );
         });

@@ -61,7 +61,7 @@ impl Metastore {
                 let chunk = chunk?;
                 size += chunk.len() as u64;
                 writer.write_all(&chunk).await.map_err(|e| {
-                    Error::Storage(object_store::Error::Generic {
+                    Error::from(object_store::Error::Generic {
                         store: "upload",
                         source: Box::new(e),
                     })
@@ -75,7 +75,7 @@ impl Metastore {
             return Err(e);
         }
         writer.shutdown().await.map_err(|e| {
-            Error::Storage(object_store::Error::Generic {
+            Error::from(object_store::Error::Generic {
                 store: "upload",
                 source: Box::new(e),
             })

@@ -164,9 +164,13 @@ async fn has_objects(
 
 /// Whether an error certainly changed nothing in the catalog, so that the
 /// files of the write may go. An internal error while recording is
-/// ambiguous (the files may be recorded), so then the files stay.
+/// ambiguous (the files may be recorded), and so is a dependency that went
+/// away mid-call (the commit may have landed before the connection broke):
+/// then the files stay, for a retry with the same idempotency key or for
+/// retention.
 fn refused(e: &Error) -> bool {
-    e.kind() != crate::ErrorKind::Internal || matches!(e, Error::Data(_))
+    use crate::ErrorKind::{InsufficientStorage, Internal, Unavailable};
+    !matches!(e.kind(), Internal | Unavailable | InsufficientStorage) || matches!(e, Error::Data(_))
 }
 
 /// `input` without the table's partition key columns.

@@ -99,6 +99,13 @@ pub enum Hint {
     PartitionSyntax,
     /// Our bug or the environment's fault.
     Internal,
+    /// A dependency is down or refuses writes: check it, then retry.
+    Unavailable {
+        /// Which one (`catalog database`, `object store`).
+        dependency: String,
+    },
+    /// A disk or quota is full: free space, then retry.
+    FreeSpace,
     /// The data's columns differ from the table's: compare, or merge new ones.
     SchemaMerge {
         /// The namespace.
@@ -231,6 +238,24 @@ impl Hint {
                 Http => "the server logged it with this request's id (x-request-id); retry, and report it with that id if it persists".into(),
                 Python | Rust | R => "this is a bug or a problem with the environment (disk, network, database); report it if it persists".into(),
             },
+            Hint::Unavailable { dependency } => match edge {
+                Cli => format!(
+                    "check that the {dependency} runs and is reachable (the url given to `meta serve` or --database-url / --warehouse), then run the command again; batchmeta reconnects by itself"
+                ),
+                Python => format!(
+                    "check that the {dependency} runs and is reachable, then call again (a `bm.Client` of a server retries this by itself for a few seconds first)"
+                ),
+                Http => format!(
+                    "the {dependency} is down or refuses writes; retry after the seconds in the Retry-After header; GET /readyz answers 200 once the server can serve again"
+                ),
+                Rust => format!(
+                    "check that the {dependency} runs and is reachable, then retry; the pool reconnects by itself"
+                ),
+                R => format!(
+                    "check that the {dependency} runs and is reachable, then call again (a `batchmeta::connect(url)` client of a server retries this by itself for a few seconds first)"
+                ),
+            },
+            Hint::FreeSpace => "free space (or raise the quota) where the catalog and the warehouse live, then retry; the failed write left nothing published".into(),
             Hint::SchemaMerge { namespace, table } => match edge {
                 Cli => format!(
                     "compare with `meta table show {namespace}.{table}`, or pass --schema-mode merge to add new columns"
@@ -319,6 +344,10 @@ pub(crate) fn samples() -> Vec<Hint> {
         Hint::NameRules,
         Hint::PartitionSyntax,
         Hint::Internal,
+        Hint::Unavailable {
+            dependency: s("catalog database"),
+        },
+        Hint::FreeSpace,
     ];
     for h in &all {
         match h {
@@ -336,7 +365,9 @@ pub(crate) fn samples() -> Vec<Hint> {
             | Hint::NameTaken
             | Hint::NameRules
             | Hint::PartitionSyntax
-            | Hint::Internal => {}
+            | Hint::Internal
+            | Hint::Unavailable { .. }
+            | Hint::FreeSpace => {}
         }
     }
     all
@@ -358,6 +389,7 @@ mod tests {
                     | Hint::NameTaken
                     | Hint::NameRules
                     | Hint::Internal
+                    | Hint::FreeSpace
                     | Hint::ListTokens
             )
         });
@@ -366,7 +398,8 @@ mod tests {
                 let text = h.render(edge);
                 let cli = text.contains("meta ") || text.contains("--");
                 let python = text.contains("bm.") || text.contains("=\"");
-                let http = text.contains("/v1/") || text.contains("`\"");
+                let http =
+                    text.contains("/v1/") || text.contains("`\"") || text.contains("Retry-After");
                 let r = text.contains("batchmeta::") || text.contains(" = \"");
                 assert_eq!(cli, edge == Edge::Cli, "{edge:?}: {text}");
                 assert_eq!(r, edge == Edge::R, "{edge:?}: {text}");

@@ -4,7 +4,7 @@
 //! request id; the detail goes to the server log.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
@@ -75,6 +75,9 @@ impl From<Error> for ApiError {
     }
 }
 
+/// How long a client should wait before retrying a 503, in seconds.
+pub(crate) const RETRY_AFTER_SECS: u64 = 1;
+
 /// The status for a core error kind.
 pub fn status_of(kind: ErrorKind) -> StatusCode {
     match kind {
@@ -90,6 +93,8 @@ pub fn status_of(kind: ErrorKind) -> StatusCode {
         ErrorKind::Forbidden => StatusCode::FORBIDDEN,
         ErrorKind::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         ErrorKind::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorKind::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorKind::InsufficientStorage => StatusCode::INSUFFICIENT_STORAGE,
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -111,26 +116,47 @@ impl IntoResponse for ApiError {
                 },
             ),
             ApiError::Core(e) => {
+                // The fault harness's negative control: a dependency that is
+                // down answered as a success.
+                if e.code() == "database_unavailable"
+                    && crate::faults::active("unavailable_as_success")
+                {
+                    return (StatusCode::OK, Json(serde_json::json!({}))).into_response();
+                }
                 let status = status_of(e.kind());
                 let current_batch = match &e {
                     Error::Conflict { current, .. } => current.clone(),
                     _ => None,
                 };
-                let (message, hint) = if status.is_server_error() {
+                let dependency = matches!(
+                    e.kind(),
+                    ErrorKind::Unavailable | ErrorKind::InsufficientStorage
+                );
+                let (message, hint) = if dependency {
+                    // Our own words, never the driver's; the cause is logged.
+                    tracing::warn!(error = %e, code = e.code(), "dependency failed");
+                    (e.message_for(Edge::Http), e.hint())
+                } else if status.is_server_error() {
                     tracing::error!(error = %e, code = e.code(), "request failed");
                     ("internal error: the server could not complete the request; it is logged with this request's id (x-request-id)".to_owned(), None)
                 } else {
                     (e.message_for(Edge::Http), e.hint())
                 };
-                (
-                    status,
-                    ErrorDetail {
-                        code: e.code().to_owned(),
-                        message,
-                        current_batch,
-                        hint,
-                    },
-                )
+                let detail = ErrorDetail {
+                    code: e.code().to_owned(),
+                    message,
+                    current_batch,
+                    hint,
+                };
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    return (
+                        status,
+                        [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
+                        Json(ErrorBody { error: detail }),
+                    )
+                        .into_response();
+                }
+                (status, detail)
             }
         };
         (status, Json(ErrorBody { error: detail })).into_response()

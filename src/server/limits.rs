@@ -266,7 +266,12 @@ impl Drop for Spool {
 }
 
 fn spool_error(e: std::io::Error) -> ApiError {
-    Error::Internal(format!("could not spool the upload to a local file: {e}")).into()
+    // A full temporary directory is a 507 like a full warehouse.
+    let what = "spooling the upload to a local file";
+    crate::unavailable::io(crate::Dependency::Storage, &e, what)
+        .map(|e| e.at(&std::env::temp_dir().display().to_string()))
+        .unwrap_or_else(|| Error::Internal(format!("{what}: {e}")))
+        .into()
 }
 
 /// Receives a whole Parquet upload into a local temporary file, reads its

@@ -13,6 +13,7 @@ mod iceberg;
 pub mod limits;
 mod metrics;
 mod openapi;
+mod ready;
 mod routes;
 pub(crate) mod schemas;
 
@@ -93,6 +94,8 @@ pub struct AppState {
     pub auth: auth::AuthConfig,
     /// The per-token rate limit's buckets.
     pub limiter: Arc<auth::RateLimiter>,
+    /// The last readiness probe.
+    pub(crate) readiness: Arc<ready::Readiness>,
 }
 
 #[derive(OpenApi)]
@@ -199,6 +202,7 @@ pub fn app_with_metrics(ms: Metastore, config: ServerConfig, metrics: Arc<Metric
         auth: config.auth,
         config: Arc::new(config),
         limiter: Arc::new(auth::RateLimiter::default()),
+        readiness: Arc::default(),
     };
     let (api, doc) = routes();
     let doc_json = doc.clone();

@@ -205,6 +205,8 @@ pub(crate) struct ErrorHint {
     current_batch: Option<String>,
     /// For `text`: the hint itself.
     text: Option<String>,
+    /// For `unavailable`: the dependency that is down (`catalog database`, `object store`).
+    dependency: Option<String>,
 }
 
 /// The steps an [`ErrorHint`] can name.
@@ -242,6 +244,10 @@ pub(crate) enum HintKind {
     PartitionSyntax,
     /// A bug or a problem with the environment.
     Internal,
+    /// A dependency is down or refuses writes; retry after `Retry-After`.
+    Unavailable,
+    /// A disk or quota is full; free space, then retry.
+    FreeSpace,
 }
 
 #[cfg(test)]

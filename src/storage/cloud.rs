@@ -11,6 +11,9 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use object_store::ObjectStore;
+use std::time::Duration;
+
+use object_store::RetryConfig;
 use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
 use object_store::azure::{AzureConfigKey, MicrosoftAzureBuilder};
 use object_store::gcp::{GoogleCloudStorageBuilder, GoogleConfigKey};
@@ -26,6 +29,21 @@ pub(super) const SCHEMES: [&str; 7] = ["s3", "s3a", "gs", "az", "azure", "abfs",
 
 /// Environment variables whose values the builders read.
 const ENV_PREFIXES: [&str; 3] = ["AWS_", "GOOGLE_", "AZURE_"];
+
+/// How long one request may keep retrying an unreachable store before it
+/// fails with `storage_unavailable`: object_store's default is 3 minutes,
+/// which would hold every request of an outage that long. A connection
+/// attempt is bounded apart (object_store's 5 s `connect_timeout`, which
+/// the warehouse options may change).
+const RETRY_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn bounded_retry() -> RetryConfig {
+    RetryConfig {
+        max_retries: 3,
+        retry_timeout: RETRY_TIMEOUT,
+        ..RetryConfig::default()
+    }
+}
 
 /// Opens the cloud store a parsed URL names; returns it and the URL to
 /// show (without credentials or query).
@@ -114,7 +132,9 @@ fn scrub(e: &BuildError, options: &[(String, &str)]) -> String {
 }
 
 fn s3(root: &str, options: &[(String, &str)]) -> Result<Arc<dyn ObjectStore>, BuildError> {
-    let mut builder = AmazonS3Builder::from_env().with_url(root);
+    let mut builder = AmazonS3Builder::from_env()
+        .with_url(root)
+        .with_retry(bounded_retry());
     let mut explicit_style = std::env::var_os("AWS_VIRTUAL_HOSTED_STYLE_REQUEST").is_some();
     for (k, v) in options {
         let key = AmazonS3ConfigKey::from_str(k).map_err(|_| BuildError::UnknownKey {
@@ -137,7 +157,9 @@ fn s3(root: &str, options: &[(String, &str)]) -> Result<Arc<dyn ObjectStore>, Bu
 }
 
 fn gcs(root: &str, options: &[(String, &str)]) -> Result<Arc<dyn ObjectStore>, BuildError> {
-    let mut builder = GoogleCloudStorageBuilder::from_env().with_url(root);
+    let mut builder = GoogleCloudStorageBuilder::from_env()
+        .with_url(root)
+        .with_retry(bounded_retry());
     for (k, v) in options {
         let key = GoogleConfigKey::from_str(k).map_err(|_| BuildError::UnknownKey {
             scheme: "gs",
@@ -149,7 +171,9 @@ fn gcs(root: &str, options: &[(String, &str)]) -> Result<Arc<dyn ObjectStore>, B
 }
 
 fn azure(root: &str, options: &[(String, &str)]) -> Result<Arc<dyn ObjectStore>, BuildError> {
-    let mut builder = MicrosoftAzureBuilder::from_env().with_url(root);
+    let mut builder = MicrosoftAzureBuilder::from_env()
+        .with_url(root)
+        .with_retry(bounded_retry());
     for (k, v) in options {
         let key = AzureConfigKey::from_str(k).map_err(|_| BuildError::UnknownKey {
             scheme: "az",

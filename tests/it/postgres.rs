@@ -113,6 +113,11 @@ async fn passwords_stay_out_of_debug_output_and_errors() {
         "{e}"
     );
     assert!(e.to_string().contains("127.0.0.1:1"), "{e}");
+    assert_eq!(
+        e.code(),
+        "database_unavailable",
+        "a server that is down is not a bug"
+    );
     let e = connect_catalog(&format!("mysql://ann:{PW}@127.0.0.1/db"))
         .await
         .unwrap_err();

@@ -66,10 +66,14 @@ pub fn fresh_prefix(base: &str) -> String {
     )
 }
 
-/// Options for test catalogs: enough connections for the concurrency cases.
+/// Options for test catalogs: enough connections for the concurrency cases,
+/// and a long acquire timeout, because those cases queue dozens of tasks on
+/// 8 connections on a busy machine (the outage cases, in
+/// `cli/tests/faults.rs`, run `meta serve` with its short defaults).
 pub fn pg_options() -> PostgresOptions {
     PostgresOptions {
         max_connections: 8,
+        acquire_timeout: std::time::Duration::from_secs(60),
         ..Default::default()
     }
 }

@@ -19,6 +19,8 @@ fn class_name(kind: ErrorKind) -> &'static str {
         ErrorKind::Unauthorized => "AuthenticationError",
         ErrorKind::Forbidden => "PermissionError",
         ErrorKind::RateLimited => "RateLimitedError",
+        ErrorKind::Unavailable => "UnavailableError",
+        ErrorKind::InsufficientStorage => "InsufficientStorageError",
         _ => "BatchmetaError",
     }
 }

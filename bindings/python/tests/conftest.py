@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import batchmeta as bm
+from hive_metastore import RealHiveMetastore
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -175,12 +176,11 @@ class HmsServer:
             return str(r.read().decode())
 
 
-@pytest.fixture(scope="session")
-def hms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HmsServer]:
-    """One `meta serve` with the Thrift endpoint on, shared by the Hive
-    Metastore tests (each uses its own namespace). A short idle timeout lets
-    the idle-connection test finish quickly."""
-    root = tmp_path_factory.mktemp("hms")
+@contextlib.contextmanager
+def hms_serving(root: Path) -> Iterator[HmsServer]:
+    """A `meta serve` with the Thrift endpoint on, its catalog under
+    `root`. A short idle timeout lets the idle-connection test finish
+    quickly."""
     thrift_port = _free_port()
     extra = (
         "--hms-bind",
@@ -202,3 +202,30 @@ def hms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HmsServer]:
             client=bm.Client(srv.url),
             binary=meta_binary(),
         )
+
+
+@pytest.fixture(scope="session")
+def hms_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HmsServer]:
+    """One `meta serve --hms-bind` shared by the Hive Metastore tests (each
+    uses its own namespace)."""
+    with hms_serving(tmp_path_factory.mktemp("hms")) as srv:
+        yield srv
+
+
+@dataclass
+class HmsPair:
+    """A `meta serve --hms-bind` of its own and a real Hive Metastore 2.3
+    whose warehouse is the same directory (test_hms_compare.py)."""
+
+    batchmeta: HmsServer
+    hive: RealHiveMetastore
+
+
+@pytest.fixture(scope="session")
+def hms_pair(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HmsPair]:
+    """One real Hive Metastore JVM for the session (it takes 6-15 s to
+    start), beside a batchmeta server that nothing else writes to, so that
+    listings of databases compare exactly."""
+    with hms_serving(tmp_path_factory.mktemp("hms-compare")) as srv:
+        with RealHiveMetastore(tmp_path_factory.mktemp("hive"), warehouse=srv.warehouse) as hive:
+            yield HmsPair(batchmeta=srv, hive=hive)

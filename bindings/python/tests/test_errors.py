@@ -107,10 +107,19 @@ def test_rollback_past_the_first_batch_changes_nothing(env: Env) -> None:
     assert env.snapshot() == before
 
 
+def test_a_database_that_is_down_is_unavailable_not_a_bug(tmp_path: Any) -> None:
+    with pytest.raises(bm.UnavailableError) as e:
+        c = bm.Client("postgres://nobody@127.0.0.1:1/db", warehouse=str(tmp_path / "wh"))
+        c.namespaces()
+    assert e.value.code == "database_unavailable"
+    assert "127.0.0.1:1" in str(e.value)
+    assert "call again" in str(e.value) and "meta " not in str(e.value), str(e.value)
+
+
 def test_exception_classes() -> None:
     assert issubclass(bm.InvalidInputError, ValueError)
     assert issubclass(bm.PermissionError, PermissionError)
-    for cls in [bm.NotFoundError, bm.ConflictError, bm.SchemaMismatchError, bm.InvalidInputError, bm.PermissionError, bm.AlreadyExistsError]:
+    for cls in [bm.NotFoundError, bm.ConflictError, bm.SchemaMismatchError, bm.InvalidInputError, bm.PermissionError, bm.AlreadyExistsError, bm.UnavailableError, bm.InsufficientStorageError]:
         assert issubclass(cls, bm.BatchmetaError)
     e = bm.ConflictError("lost", current_batch="20161102234252123456")
     assert e.code == "conflict" and e.current_batch == "20161102234252123456"

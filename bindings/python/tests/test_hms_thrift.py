@@ -17,17 +17,13 @@ from typing import Any
 
 import pytest
 
-from conftest import HmsServer
-
 # Installed by scripts/python-build --test: missing is a failure, not a skip.
-import thriftpy2  # noqa: E402
-from thriftpy2.protocol import TBinaryProtocolFactory  # noqa: E402
-from thriftpy2.rpc import make_client  # noqa: E402
-from thriftpy2.thrift import TApplicationException  # noqa: E402
-from thriftpy2.transport import TBufferedTransportFactory, TFramedTransportFactory  # noqa: E402
+from thriftpy2.thrift import TApplicationException
 
-IDL = Path(__file__).parent / "hms" / "hive_metastore.thrift"
-hms = thriftpy2.load(str(IDL), module_name="hive_metastore_thrift")
+from conftest import HmsServer
+from hive_metastore import connect as thrift_client
+from hive_metastore import thrift as hms
+
 SERDE = "org.apache.hadoop.hive.ql.io.parquet.serde.ParquetHiveSerDe"
 DATES = [dt.date(2016, 10, 29), dt.date(2016, 10, 30), dt.date(2016, 10, 31)]
 
@@ -51,15 +47,7 @@ def ns(hms_server: HmsServer) -> str:
 
 @pytest.fixture(params=["unframed", "framed"], scope="module")
 def client(request: pytest.FixtureRequest, hms_server: HmsServer) -> Iterator[Any]:
-    trans = TBufferedTransportFactory() if request.param == "unframed" else TFramedTransportFactory()
-    c = make_client(
-        hms.ThriftHiveMetastore,
-        "127.0.0.1",
-        hms_server.thrift_port,
-        proto_factory=TBinaryProtocolFactory(),
-        trans_factory=trans,
-        timeout=10000,
-    )
+    c = thrift_client(hms_server.thrift_port, framed=request.param == "framed", timeout_ms=10000)
     yield c
     c.close()
 
@@ -298,7 +286,7 @@ def read_all(s: socket.socket, timeout: float = 10) -> bytes:
 
 
 def still_serving(hms_server: HmsServer, ns: str) -> None:
-    c = make_client(hms.ThriftHiveMetastore, "127.0.0.1", hms_server.thrift_port, timeout=10000)
+    c = thrift_client(hms_server.thrift_port, timeout_ms=10000)
     try:
         assert c.get_all_tables(ns) == ["flat", "one", "two"]
     finally:

@@ -229,6 +229,12 @@ pub(crate) struct ServeArgs {
     /// Most PostgreSQL connections this replica opens (its pool size)
     #[arg(long, env = "BATCHMETA_MAX_CONNECTIONS", default_value_t = 10)]
     pub(crate) max_connections: u32,
+    /// Seconds opening one PostgreSQL connection may take before the database counts as unavailable
+    #[arg(long, env = "BATCHMETA_DB_CONNECT_TIMEOUT_SECS", default_value_t = 5)]
+    pub(crate) db_connect_timeout_secs: u64,
+    /// Seconds a request waits for a PostgreSQL connection before it fails with 503 database_unavailable
+    #[arg(long, env = "BATCHMETA_DB_ACQUIRE_TIMEOUT_SECS", default_value_t = 5)]
+    pub(crate) db_acquire_timeout_secs: u64,
     /// Start even if PostgreSQL has fsync, full_page_writes or synchronous_commit off (throwaway servers only)
     #[arg(long)]
     pub(crate) unsafe_durability: bool,

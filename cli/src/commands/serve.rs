@@ -44,6 +44,8 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         postgres: PostgresOptions {
             unsafe_durability: args.unsafe_durability,
             max_connections: args.max_connections,
+            connect_timeout: Duration::from_secs(args.db_connect_timeout_secs.max(1)),
+            acquire_timeout: Duration::from_secs(args.db_acquire_timeout_secs.max(1)),
         },
         ..Config::default()
     };
@@ -53,17 +55,15 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
             "warning: --auth tokens but the catalog has no live token; nobody can call the API until you run: meta token create NAME --role admin"
         );
     }
-    let listener = tokio::net::TcpListener::bind(args.bind)
-        .await
-        .map_err(|e| {
-            Error::invalid(
-                "bind_failed",
-                format!(
-                    "cannot listen on {}: {e}; hint: pick another --bind address",
-                    args.bind
-                ),
-            )
-        })?;
+    let listener = listen(args.bind).map_err(|e| {
+        Error::invalid(
+            "bind_failed",
+            format!(
+                "cannot listen on {}: {e}; hint: pick another --bind address",
+                args.bind
+            ),
+        )
+    })?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Internal(e.to_string()))?;
@@ -132,4 +132,22 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         h.abort();
     }
     served
+}
+
+/// Pending connections the kernel queues for `accept`: 1024 (capped by
+/// `net.core.somaxconn`). The 128 of `TcpListener::bind` let a burst of a
+/// few hundred connects overflow the queue while the server was busy: the
+/// clients saw their connections established, the server never got them
+/// (docs/limits.md).
+const LISTEN_BACKLOG: u32 = 1024;
+
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }

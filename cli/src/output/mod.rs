@@ -94,8 +94,10 @@ impl Printer {
                 eprintln!("{}: {h}", self.paint("hint", "1;36"));
             }
         }
+        // 2: not the command's fault (a bug, or a database or store that is
+        // down); 1: the command or its input.
         match e.kind() {
-            ErrorKind::Internal => 2,
+            ErrorKind::Internal | ErrorKind::Unavailable | ErrorKind::InsufficientStorage => 2,
             _ => 1,
         }
     }

@@ -15,9 +15,6 @@ use crate::redact;
 /// at once ("batchmig" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6261_7463_686d_6967;
 
-/// How long an operation waits for a pooled connection.
-const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// How to connect to PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {
@@ -27,6 +24,13 @@ pub struct PostgresOptions {
     pub unsafe_durability: bool,
     /// The most pooled connections this catalog opens.
     pub max_connections: u32,
+    /// How long opening one connection may take (the first one at start
+    /// included) before the database counts as unavailable.
+    pub connect_timeout: Duration,
+    /// How long an operation waits for a pooled connection (reconnecting
+    /// included) before it fails with `database_unavailable`. Bounded and
+    /// short, so that a request during an outage answers within it.
+    pub acquire_timeout: Duration,
 }
 
 impl Default for PostgresOptions {
@@ -34,6 +38,8 @@ impl Default for PostgresOptions {
         Self {
             unsafe_durability: false,
             max_connections: 10,
+            connect_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(5),
         }
     }
 }
@@ -95,23 +101,44 @@ pub(super) async fn pool(url: &str, options: &PostgresOptions) -> Result<PgPool>
         connect.options([("lock_timeout", "60s")])
     };
     let unreachable = |e: sqlx::Error| {
-        Error::Internal(format!(
-            "cannot connect to PostgreSQL at {shown}: {}; check that the server runs and the url, user and password are right",
-            redact::scrub_url_secrets(&e.to_string(), url)
-        ))
+        let cause = redact::scrub_url_secrets(&e.to_string(), url);
+        match crate::unavailable::database(e) {
+            Error::Unavailable { dependency, .. } => Error::Unavailable {
+                dependency,
+                message: format!(
+                    "cannot connect to PostgreSQL at {shown}: it is down, unreachable or not accepting connections"
+                ),
+                cause,
+            },
+            _ => Error::Internal(format!(
+                "cannot connect to PostgreSQL at {shown}: {cause}; check that the server runs and the url, user and password are right"
+            )),
+        }
     };
     // One plain connection first: a wrong URL or a server that is down
     // fails at once with its real cause, where the pool would retry until
     // its acquire timeout.
-    PgConnection::connect_with(&connect)
-        .await
-        .map_err(unreachable)?
-        .close()
-        .await
-        .map_err(unreachable)?;
+    let timed_out = || Error::Unavailable {
+        dependency: crate::Dependency::Database,
+        message: format!(
+            "cannot connect to PostgreSQL at {shown}: no answer within {:?}",
+            options.connect_timeout
+        ),
+        cause: "connect timeout".to_owned(),
+    };
+    tokio::time::timeout(
+        options.connect_timeout,
+        PgConnection::connect_with(&connect),
+    )
+    .await
+    .map_err(|_| timed_out())?
+    .map_err(unreachable)?
+    .close()
+    .await
+    .map_err(unreachable)?;
     PgPoolOptions::new()
         .max_connections(options.max_connections.max(1))
-        .acquire_timeout(ACQUIRE_TIMEOUT)
+        .acquire_timeout(options.acquire_timeout)
         .connect_with(connect)
         .await
         .map_err(unreachable)

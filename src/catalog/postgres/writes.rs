@@ -563,6 +563,17 @@ impl PostgresCatalog {
             },
         )
         .await?;
+        if crate::faults::active("ack_before_commit") {
+            // The negative control of the crash loop: answer first, commit
+            // later (the row locks stay held until then).
+            tokio::spawn(async move {
+                tokio::time::sleep(crate::faults::ACK_BEFORE_COMMIT_DELAY).await;
+                if let Err(e) = tx.commit().await {
+                    tracing::error!(error = %e, "fault ack_before_commit: the late commit failed");
+                }
+            });
+            return Ok(event);
+        }
         tx.commit().await?;
         Ok(event)
     }

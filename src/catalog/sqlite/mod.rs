@@ -45,6 +45,17 @@ use writes::plan_is_well_formed;
 /// How long a writer waits for another process's write transaction.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 
+/// The busy timeout of every connection: [`BUSY_TIMEOUT`], or none at all
+/// under the `sqlite_no_busy_timeout` fault (the negative control of the
+/// two-processes test, `cli/tests/scale_out.rs`).
+fn busy_timeout() -> Duration {
+    if crate::faults::active("sqlite_no_busy_timeout") {
+        Duration::ZERO
+    } else {
+        BUSY_TIMEOUT
+    }
+}
+
 /// A catalog in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteCatalog {
@@ -102,7 +113,7 @@ impl SqliteCatalog {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .foreign_keys(true)
-            .busy_timeout(BUSY_TIMEOUT);
+            .busy_timeout(busy_timeout());
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .connect_with(options)
@@ -157,7 +168,11 @@ impl SqliteCatalog {
     /// Starts a write transaction: the in-process lock, then `BEGIN IMMEDIATE`.
     pub(super) async fn write(&self) -> Result<WriteTx> {
         let guard = self.writer.clone().lock_owned().await;
-        let tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
+        let tx = self
+            .pool
+            .begin_with("BEGIN IMMEDIATE")
+            .await
+            .map_err(|e| crate::unavailable::at_catalog_file(e.into(), self.direct.path()))?;
         Ok(WriteTx { tx, _guard: guard })
     }
 
@@ -208,24 +223,43 @@ impl SqliteCatalog {
         written: Vec<WrittenFiles>,
         plan: &PublishPlan,
     ) -> Result<Commit> {
+        let (ctx, ident, plan) = (ctx.clone(), ident.clone(), plan.clone());
+        self.acked_early(move |direct, clock, early| {
+            direct.publish(clock, &ctx, &ident, &written, &plan, early)
+        })
+        .await
+    }
+
+    /// Runs a write of the `ack_before_commit` fault on a blocking thread,
+    /// holding the writer lock until it has committed, and answers with
+    /// what it handed to `early` (before its commit).
+    async fn acked_early<T: Send + 'static>(
+        &self,
+        write: impl FnOnce(&direct::Direct, &dyn Clock, Box<dyn FnOnce(T) + Send>) -> Result<Option<T>>
+        + Send
+        + 'static,
+    ) -> Result<T> {
         let guard = self.writer.clone().lock_owned().await;
         let (direct, clock) = (self.direct.clone(), self.clock.clone());
-        let (ctx, ident, plan) = (ctx.clone(), ident.clone(), plan.clone());
         let (early_tx, early_rx) = tokio::sync::oneshot::channel();
         let done = tokio::task::spawn_blocking(move || {
             let _guard = guard;
-            direct.publish(&*clock, &ctx, &ident, &written, &plan, |c| {
-                let _ = early_tx.send(c);
-            })
+            write(
+                &direct,
+                &*clock,
+                Box::new(move |out| {
+                    let _ = early_tx.send(out);
+                }),
+            )
         });
-        if let Ok(commit) = early_rx.await {
-            return Ok(commit);
+        if let Ok(out) = early_rx.await {
+            return Ok(out);
         }
         match done.await {
-            Ok(Ok(Some(commit))) => Ok(commit),
-            Ok(Ok(None)) => Err(Error::Internal("a publish answered twice".into())),
+            Ok(Ok(Some(out))) => Ok(out),
+            Ok(Ok(None)) => Err(Error::Internal("a write answered twice".into())),
             Ok(Err(e)) => Err(e),
-            Err(e) => Err(Error::Internal(format!("the publish task failed: {e}"))),
+            Err(e) => Err(Error::Internal(format!("the write task failed: {e}"))),
         }
     }
 }
@@ -333,11 +367,21 @@ impl Catalog for SqliteCatalog {
         partition: &PartitionValues,
         req: &RollbackRequest,
     ) -> Result<Event> {
+        if crate::faults::active("ack_before_commit") {
+            let (ctx, ident, partition, req) =
+                (ctx.clone(), ident.clone(), partition.clone(), req.clone());
+            return self
+                .acked_early(move |direct, clock, early| {
+                    direct.rollback(clock, &ctx, &ident, &partition, &req, early)
+                })
+                .await;
+        }
         let _guard = self.writer.lock().await;
         in_place(|| {
             self.direct
-                .rollback(&*self.clock, ctx, ident, partition, req)
-        })
+                .rollback(&*self.clock, ctx, ident, partition, req, |_| {})
+        })?
+        .ok_or_else(|| Error::Internal("a rollback answered early".into()))
     }
     async fn resolve(
         &self,

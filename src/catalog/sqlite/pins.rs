@@ -139,6 +139,17 @@ impl SqliteCatalog {
         e.message = pin.reason.as_deref();
         e.details = Some(serde_json::to_value(&out).unwrap_or_default());
         rows::insert_event(&mut w.tx, now, e).await?;
+        if crate::faults::active("ack_before_commit") {
+            // The negative control of the crash loop: answer first, commit
+            // later (still holding the writer lock).
+            tokio::spawn(async move {
+                tokio::time::sleep(crate::faults::ACK_BEFORE_COMMIT_DELAY).await;
+                if let Err(e) = w.tx.commit().await {
+                    tracing::error!(error = %e, "fault ack_before_commit: the late commit failed");
+                }
+            });
+            return Ok(out);
+        }
         w.tx.commit().await?;
         Ok(out)
     }

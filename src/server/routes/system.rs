@@ -3,11 +3,10 @@
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use futures::StreamExt;
 
 use crate::server::AppState;
 use crate::server::api::ServerInfo;
-use crate::server::error::{ApiError, ApiResult, ErrorBody};
+use crate::server::error::{ApiError, ErrorBody, RETRY_AFTER_SECS};
 use crate::server::extract::Json;
 
 /// The process is up.
@@ -16,28 +15,23 @@ pub(crate) async fn healthz() -> &'static str {
     "ok"
 }
 
-/// The database and the warehouse are reachable.
+/// The database and the warehouse are reachable. Answers within a second:
+/// one short probe at a time, its result kept for a second.
 #[utoipa::path(operation_id = "readyz", get, path = "/readyz", tag = "system",
     responses((status = 200, body = String), (status = 503, body = ErrorBody)))]
-pub(crate) async fn readyz(State(s): State<AppState>) -> ApiResult<&'static str> {
-    let unavailable = |what: &str| {
-        ApiError::http(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not_ready",
-            format!("the {what} is not reachable"),
+pub(crate) async fn readyz(State(s): State<AppState>) -> axum::response::Response {
+    match s.readiness.check(&s.ms).await {
+        Ok(()) => "ready".into_response(),
+        Err(what) => (
+            [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
+            ApiError::http(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not_ready",
+                format!("the {what} is not reachable; GET /readyz again in a second"),
+            ),
         )
-    };
-    s.ms.namespaces().await.map_err(|e| {
-        tracing::warn!(error = %e, "readiness: database");
-        unavailable("database")
-    })?;
-    let storage = s.ms.direct()?;
-    let mut listing = storage.store().list(None);
-    if let Some(Err(e)) = listing.next().await {
-        tracing::warn!(error = %e, "readiness: warehouse");
-        return Err(unavailable("warehouse"));
+            .into_response(),
     }
-    Ok("ready")
 }
 
 /// Prometheus metrics.

@@ -34,6 +34,8 @@ from batchmeta.errors import (
     NotFoundError,
     PermissionError,
     RateLimitedError,
+    UnavailableError,
+    InsufficientStorageError,
     SchemaMismatchError,
 )
 from batchmeta.results import (
@@ -82,6 +84,8 @@ __all__ = [
     "PermissionError",
     "AuthenticationError",
     "RateLimitedError",
+    "UnavailableError",
+    "InsufficientStorageError",
     "StoreResult",
     "BatchInfo",
     "Event",

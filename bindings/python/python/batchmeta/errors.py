@@ -21,6 +21,8 @@ __all__ = [
     "PermissionError",
     "AuthenticationError",
     "RateLimitedError",
+    "UnavailableError",
+    "InsufficientStorageError",
 ]
 
 
@@ -106,4 +108,23 @@ class RateLimitedError(BatchmetaError):
     ``--rate-limit``."""
 
     def __init__(self, message: str, *, code: str = "rate_limited") -> None:
+        super().__init__(message, code=code)
+
+
+class UnavailableError(BatchmetaError):
+    """The catalog database or the object store is down, unreachable or
+    read-only (HTTP 503, codes ``database_unavailable`` and
+    ``storage_unavailable``), still so after the client's own retries.
+    Nothing was changed: check the dependency the message names, then call
+    again."""
+
+    def __init__(self, message: str, *, code: str = "database_unavailable") -> None:
+        super().__init__(message, code=code)
+
+
+class InsufficientStorageError(BatchmetaError):
+    """The disk or quota under the catalog or the warehouse is full (HTTP
+    507). Nothing was published: free space, then call again."""
+
+    def __init__(self, message: str, *, code: str = "insufficient_storage") -> None:
         super().__init__(message, code=code)

@@ -32,7 +32,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 use arrow_schema::Schema;
 use rusqlite::{Connection, OpenFlags};
 
-use super::BUSY_TIMEOUT;
+use super::busy_timeout;
 use super::rows::from_json;
 use crate::error::{Error, Result};
 use crate::model::BatchId;
@@ -45,7 +45,7 @@ const MAX_SCHEMAS: usize = 1024;
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Database(sqlx::Error::AnyDriverError(Box::new(e)))
+        Error::from(sqlx::Error::AnyDriverError(Box::new(e)))
     }
 }
 
@@ -89,7 +89,7 @@ impl Direct {
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy_timeout())?;
         // Readers only: a bug here must not be able to write.
         conn.pragma_update(None, "query_only", true)?;
         conn.set_prepared_statement_cache_capacity(32);
@@ -176,7 +176,7 @@ impl Direct {
             &self.path,
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )?;
-        conn.busy_timeout(BUSY_TIMEOUT)?;
+        conn.busy_timeout(busy_timeout())?;
         conn.pragma_update(None, "journal_mode", "wal")?;
         conn.pragma_update(None, "synchronous", if relaxed { "NORMAL" } else { "FULL" })?;
         conn.pragma_update(None, "foreign_keys", true)?;
@@ -200,16 +200,25 @@ impl Direct {
             &self.durable
         };
         let mut slot = lock(slot);
-        let conn = match slot.as_mut() {
-            Some(c) => c,
-            None => slot.insert(self.open_writer(relaxed)?),
+        let run = || {
+            let conn = match slot.as_mut() {
+                Some(c) => c,
+                None => slot.insert(self.open_writer(relaxed)?),
+            };
+            let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            // On an error the transaction is dropped, which rolls it back.
+            let out = f(&Reader {
+                tx: &tx,
+                direct: self,
+            })?;
+            finish(tx, out)
         };
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        // On an error the transaction is dropped, which rolls it back.
-        let out = f(&Reader {
-            tx: &tx,
-            direct: self,
-        })?;
-        finish(tx, out)
+        // A full or read-only disk names the catalog file.
+        run().map_err(|e| crate::unavailable::at_catalog_file(e, &self.path))
+    }
+
+    /// The catalog file.
+    pub(super) fn path(&self) -> &Path {
+        &self.path
     }
 }

@@ -127,23 +127,14 @@ impl Direct {
             },
             |tx, commit| {
                 crate::faults::crash_point("crash_before_commit");
-                if crate::faults::active("ack_before_commit") {
-                    // The negative control of the crash loop: answer first,
-                    // commit later.
-                    early(commit);
-                    std::thread::sleep(crate::faults::ACK_BEFORE_COMMIT_DELAY);
-                    if let Err(e) = tx.commit() {
-                        tracing::error!(error = %e, "fault ack_before_commit: the late commit failed");
-                    }
-                    return Ok(None);
-                }
-                tx.commit()?;
-                Ok(Some(commit))
+                commit_or_ack_early(tx, commit, early)
             },
         )
     }
 
     /// A rollback: one pointer move and its event, one durable commit.
+    /// `None`: the `ack_before_commit` fault handed the event to `early`
+    /// before committing it (as `publish` does).
     pub(in crate::catalog::sqlite) fn rollback(
         &self,
         clock: &dyn Clock,
@@ -151,11 +142,12 @@ impl Direct {
         ident: &TableIdent,
         partition: &PartitionValues,
         req: &RollbackRequest,
-    ) -> Result<Event> {
+        early: impl FnOnce(Event),
+    ) -> Result<Option<Event>> {
         self.write(
             false,
             |w| w.rollback(clock.now(), ctx, ident, partition, req),
-            commit,
+            |tx, event| commit_or_ack_early(tx, event, early),
         )
     }
 }
@@ -163,6 +155,26 @@ impl Direct {
 fn commit<T>(tx: rusqlite::Transaction<'_>, out: T) -> Result<T> {
     tx.commit()?;
     Ok(out)
+}
+
+/// Commits, or under the `ack_before_commit` fault (the crash loop's
+/// negative control) hands `out` to `early`, waits, and commits late:
+/// `None`.
+fn commit_or_ack_early<T>(
+    tx: rusqlite::Transaction<'_>,
+    out: T,
+    early: impl FnOnce(T),
+) -> Result<Option<T>> {
+    if crate::faults::active("ack_before_commit") {
+        early(out);
+        std::thread::sleep(crate::faults::ACK_BEFORE_COMMIT_DELAY);
+        if let Err(e) = tx.commit() {
+            tracing::error!(error = %e, "fault ack_before_commit: the late commit failed");
+        }
+        return Ok(None);
+    }
+    tx.commit()?;
+    Ok(Some(out))
 }
 
 impl Reader<'_> {
