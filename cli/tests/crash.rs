@@ -45,8 +45,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/serving.rs"]
+mod common;
+
 use std::collections::{BTreeSet, HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
@@ -138,18 +140,7 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        let base = loop {
-            let line = lines
-                .next()
-                .unwrap_or_else(|| panic!("meta serve exited before serving: {seen:#?}"))
-                .unwrap();
-            if let Some(at) = line.find("serving on ") {
-                break line[at + "serving on ".len()..].trim().to_owned();
-            }
-            seen.push(line);
-        };
+        let (base, lines) = common::wait_serving(&mut child);
         // Keep draining the log so that the server never blocks on a full pipe.
         std::thread::spawn(move || for _ in lines {});
         Server { child, base }

@@ -39,8 +39,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/serving.rs"]
+mod common;
+
 use std::collections::{BTreeMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -239,18 +241,7 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        let base = loop {
-            let line = lines
-                .next()
-                .unwrap_or_else(|| panic!("meta serve exited before serving: {seen:#?}"))
-                .unwrap();
-            if let Some(at) = line.find("serving on ") {
-                break line[at + "serving on ".len()..].trim().to_owned();
-            }
-            seen.push(line);
-        };
+        let (base, lines) = common::wait_serving(&mut child);
         let log: Arc<Mutex<Vec<String>>> = Arc::default();
         let sink = log.clone();
         std::thread::spawn(move || {

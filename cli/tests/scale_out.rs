@@ -23,8 +23,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/serving.rs"]
+mod common;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -95,18 +97,7 @@ impl Replica {
             .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-        let mut seen = Vec::new();
-        loop {
-            let line = lines.next().unwrap_or_else(|| {
-                panic!("meta serve exited before serving: {seen:#?}");
-            });
-            let line = line.unwrap();
-            if line.contains("serving on") {
-                break;
-            }
-            seen.push(line);
-        }
+        let (_, lines) = common::wait_serving(&mut child);
         let busy_log_lines = Arc::new(AtomicU64::new(0));
         let busy = busy_log_lines.clone();
         std::thread::spawn(move || {
