@@ -34,7 +34,7 @@ pub mod metastore;
 #[cfg(feature = "server")]
 pub mod server;
 
-pub use error::{Dependency, Error, ErrorKind, Result};
+pub use error::{Code, Dependency, Error, ErrorKind, Result};
 pub use metastore::{
     Body, Config, ConnectOptions, Metastore, PublishOptions, PublishSpec, ReadRequest,
     ResolveRequest, StageOptions, StoreOptions, Stored, VerifyReport, decode_ipc, encode_ipc,

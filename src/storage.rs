@@ -18,7 +18,7 @@ use object_store::memory::InMemory;
 use object_store::path::Path;
 use url::Url;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{BatchId, PartitionValues, TableIdent};
 
 /// Whether `store`'s multipart uploads are create-only, like its puts: the
@@ -91,7 +91,7 @@ impl Storage {
         };
         std::fs::create_dir_all(&dir).map_err(|e| {
             Error::invalid(
-                "invalid_warehouse",
+                Code::InvalidWarehouse,
                 format!(
                     "cannot create warehouse directory {}: {e}; check the path and its permissions",
                     dir.display()
@@ -100,7 +100,7 @@ impl Storage {
         })?;
         let dir = dir.canonicalize().map_err(|e| {
             Error::invalid(
-                "invalid_warehouse",
+                Code::InvalidWarehouse,
                 format!("cannot open warehouse directory {}: {e}", dir.display()),
             )
         })?;
@@ -180,7 +180,7 @@ fn encode_path(path: &str) -> String {
 
 fn invalid_url(url: &str, why: &str) -> Error {
     Error::invalid(
-        "invalid_warehouse",
+        Code::InvalidWarehouse,
         format!("invalid warehouse url {:?}: {why}", crate::redact::url(url)),
     )
 }
@@ -208,7 +208,7 @@ pub fn batch_location(
 /// that is not a clean relative path (no `.`/`..` or empty segments).
 pub fn object_path(s: &str) -> Result<Path> {
     Path::parse(s)
-        .map_err(|e| Error::invalid("invalid_path", format!("invalid object path {s:?}: {e}")))
+        .map_err(|e| Error::invalid(Code::InvalidPath, format!("invalid object path {s:?}: {e}")))
 }
 
 /// Whether `file` lies strictly inside the batch prefix `location`.

@@ -23,7 +23,7 @@ pub use sqlite::SqliteCatalog;
 
 use std::sync::Arc;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, IssuedToken, MetadataUpdate,
     Namespace, NamespaceName, NewNamespace, NewPin, NewTable, NewToken, Page, PartitionInfo,
@@ -50,7 +50,7 @@ pub async fn connect_catalog_with(
             PostgresCatalog::connect_with(url, postgres.clone()).await?,
         )),
         _ => Err(Error::invalid(
-            "invalid_database_url",
+            Code::InvalidDatabaseUrl,
             format!(
                 "unsupported database url {}: use sqlite:///path/to/catalog.db or postgres://user@host/dbname",
                 crate::redact::url(url)
@@ -226,8 +226,7 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
                     }
                 }
                 Err(e)
-                    if e.kind() == crate::ErrorKind::NotFound
-                        && e.code() == "partition_not_found" => {}
+                    if e.kind() == crate::ErrorKind::NotFound && e.is(Code::PartitionNotFound) => {}
                 Err(e) => return Err(e),
             }
             let now = tokio::time::Instant::now();

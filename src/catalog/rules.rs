@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::error::{Error, Object};
+use crate::error::{Code, Error, Object};
 use crate::model::{BatchId, Expect, Hint, PartitionValues, PinName, TableIdent};
 
 /// Whether a publish retried after it committed (every batch committed by
@@ -109,7 +109,7 @@ pub(crate) fn wrong_partition(
     wanted: &PartitionValues,
 ) -> Error {
     Error::invalid_hint(
-        "batch_partition_mismatch",
+        Code::BatchPartitionMismatch,
         format!("batch {id} belongs to partition {has}, not {wanted}"),
         Hint::History {
             namespace: ident.namespace.to_string(),
@@ -173,7 +173,7 @@ pub(crate) fn no_earlier_batch(
     current: &BatchId,
 ) -> Error {
     Error::invalid_hint(
-        "no_parent",
+        Code::NoParent,
         format!(
             "{ident} {values} has no earlier batch to roll back to: its current batch {current} was its first publish"
         ),

@@ -10,7 +10,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::{RemoteCatalog, table_path};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     Batch, BatchId, Context, PartitionValues, SchemaMode, ServerInfo, TableIdent, Version,
 };
@@ -134,7 +134,7 @@ impl RemoteCatalog {
             .bytes_stream()
             .map_err(|e| Error::Remote {
                 kind: crate::ErrorKind::Internal,
-                code: "server_unreachable".into(),
+                code: Code::ServerUnreachable.as_str().into(),
                 message: format!("the server's response broke off: {e}"),
                 hint: None,
             })

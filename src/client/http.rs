@@ -8,7 +8,7 @@ use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Code, Error, ErrorKind, Result};
 use crate::model::{BatchId, Context, Edge, Hint, Secret};
 
 /// A catalog behind a `meta serve` at `base` (`http://host:port`).
@@ -60,7 +60,7 @@ impl ErrorDetail {
 fn transport(base: &str, e: &reqwest::Error) -> Error {
     Error::Remote {
         kind: ErrorKind::Internal,
-        code: "server_unreachable".into(),
+        code: Code::ServerUnreachable.as_str().into(),
         message: format!(
             "cannot reach the batchmeta server at {base}: {e}; check the URL and that `meta serve` is running"
         ),
@@ -95,7 +95,7 @@ impl RemoteCatalog {
         let base = base.trim_end_matches('/').to_owned();
         if !(base.starts_with("http://") || base.starts_with("https://")) {
             return Err(Error::invalid(
-                "invalid_url",
+                Code::InvalidUrl,
                 format!("a server URL starts with http:// or https://, not {base:?}"),
             ));
         }
@@ -104,7 +104,7 @@ impl RemoteCatalog {
             let mut v = reqwest::header::HeaderValue::from_str(&format!("Bearer {}", t.expose().trim()))
                 .map_err(|_| {
                     Error::invalid(
-                        "malformed_token",
+                        Code::MalformedToken,
                         "the token has characters a header cannot carry; copy it again from `meta token create`",
                     )
                 })?;
@@ -245,7 +245,7 @@ impl RemoteCatalog {
             }
             Err(_) => Error::Remote {
                 kind: kind_of(status),
-                code: "unexpected_response".into(),
+                code: Code::UnexpectedResponse.as_str().into(),
                 message: format!("the server answered {status} without an error body"),
                 hint: None,
             },
@@ -259,7 +259,7 @@ impl RemoteCatalog {
     async fn decode<T: DeserializeOwned>(&self, res: Response) -> Result<T> {
         res.json::<T>().await.map_err(|e| Error::Remote {
             kind: ErrorKind::Internal,
-            code: "unexpected_response".into(),
+            code: Code::UnexpectedResponse.as_str().into(),
             message: format!("cannot decode the server's response: {e}"),
             hint: None,
         })
@@ -334,7 +334,7 @@ impl RemoteCatalog {
             .timeout(timeout + Duration::from_secs(30));
         match self.json(rb).await {
             Ok(v) => Ok(Some(v)),
-            Err(e) if e.code() == "wait_timeout" => Ok(None),
+            Err(e) if e.is(Code::WaitTimeout) => Ok(None),
             Err(e) => Err(e),
         }
     }

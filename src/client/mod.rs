@@ -14,7 +14,7 @@ use serde_json::json;
 pub use http::RemoteCatalog;
 
 use crate::catalog::Catalog;
-use crate::error::Result;
+use crate::error::{Code, Result};
 use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, Expect, IssuedToken,
     MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewPin, NewTable, NewToken, Page,
@@ -26,7 +26,7 @@ use crate::model::{
 /// server's own business.
 fn tokens_local_only() -> crate::Error {
     crate::Error::invalid(
-        "not_supported_remotely",
+        Code::NotSupportedRemotely,
         "token hashes stay on the server: create tokens with `meta token create` (it asks the server to mint one)",
     )
 }

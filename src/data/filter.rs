@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use super::partition_columns::partition_value_array;
 use super::predicate::Compiled;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::PartitionKey;
 
 /// A comparison operator of a [`Filter`].
@@ -206,7 +206,7 @@ impl Filter {
             "is not null" => FilterOp::IsNotNull,
             _ => {
                 return Err(Error::invalid(
-                    "invalid_filter",
+                    Code::InvalidFilter,
                     format!(
                         "unknown filter operator {op:?}: use =, !=, <, <=, >, >=, in, not in, is null or is not null"
                     ),
@@ -251,7 +251,7 @@ pub fn check_filters(filters: &[Filter], schema: &Schema) -> Result<()> {
         let field = schema.field_with_name(&f.column).map_err(|_| {
             let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
             Error::invalid(
-                "unknown_column",
+                Code::UnknownColumn,
                 format!(
                     "filter {f} names unknown column {:?}: the table has {}",
                     f.column,

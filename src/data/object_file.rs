@@ -20,7 +20,7 @@ use parquet::arrow::async_reader::AsyncFileReader;
 use parquet::errors::ParquetError;
 use parquet::file::metadata::{ParquetMetaData, ParquetMetaDataReader};
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// Bytes fetched from the end of a file in the first footer request; large
 /// enough for the footers of wide tables in one round trip.
@@ -76,7 +76,7 @@ fn check_chunk_ranges(metadata: &ParquetMetaData, size: u64) -> parquet::errors:
 /// The `invalid_data_file` error for `path`.
 pub(crate) fn invalid_file(path: &Path, e: &ParquetError) -> Error {
     Error::invalid(
-        "invalid_data_file",
+        Code::InvalidDataFile,
         format!(
             "{path} is not a readable Parquet file ({e}): check that it was written completely by a Parquet writer"
         ),

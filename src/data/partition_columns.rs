@@ -14,7 +14,7 @@ use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchOptions, Scalar, Stri
 use arrow_schema::{DataType, Field, Schema};
 
 use super::predicate::STRICT;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{KeyType, PartitionKey, PartitionValues};
 
 /// Most distinct wrong values named in a mismatch message.
@@ -114,7 +114,7 @@ impl PartitionColumns {
         for ((field, _, _), constant) in self.keys.iter().zip(&self.constants) {
             if schema.field_with_name(field.name()).is_ok() {
                 return Err(Error::invalid(
-                    "duplicate_column",
+                    Code::DuplicateColumn,
                     format!(
                         "column {} is in the data and is also a partition key: rename or drop the column",
                         field.name()
@@ -189,7 +189,7 @@ fn check_column(column: &ArrayRef, key: &PartitionKey, expected: &str) -> Result
     let name = key.name.as_str();
     let listed: Vec<String> = shown.iter().map(|v| format!("{name}={v}")).collect();
     Err(Error::invalid(
-        "partition_mismatch",
+        Code::PartitionMismatch,
         format!(
             "{count} {} {}{} but the partition is {name}={expected}: write each partition separately, or drop the {name} column",
             if count == 1 { "row has" } else { "rows have" },
@@ -217,7 +217,7 @@ fn canonical_text(column: &ArrayRef, key: &PartitionKey) -> Result<ArrayRef> {
         }
         _ => {
             return Err(Error::invalid(
-                "partition_mismatch",
+                Code::PartitionMismatch,
                 format!(
                     "column {} holds {} values but partition key {} is a {}: drop the column or convert it",
                     key.name,

@@ -15,7 +15,7 @@ use arrow_cast::{CastOptions, cast_with_options};
 use arrow_schema::{ArrowError, DataType, TimeUnit};
 
 use super::filter::{Filter, FilterOp, Scalar};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// Casts that fail instead of producing nulls.
 pub(super) const STRICT: CastOptions<'static> = CastOptions {
@@ -38,7 +38,10 @@ impl Compiled {
     /// Checks `filter` against a column of type `column_type` and casts its literals.
     pub(super) fn new(filter: &Filter, column_type: &DataType) -> Result<Self> {
         let bad = |why: String| {
-            Error::invalid("invalid_filter", format!("invalid filter {filter}: {why}"))
+            Error::invalid(
+                Code::InvalidFilter,
+                format!("invalid filter {filter}: {why}"),
+            )
         };
         if matches!(filter.op, FilterOp::IsNull | FilterOp::IsNotNull) {
             return Ok(Self {

@@ -23,7 +23,7 @@ use super::filter::Filter;
 use super::object_file::{ObjectReader, invalid_file};
 use super::predicate::Compiled;
 use super::prune::row_groups_to_read;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::DataFile;
 
 /// What [`read_files`] returns and how.
@@ -100,7 +100,7 @@ pub fn output_schema(table_schema: &Schema, columns: Option<&[String]>) -> Resul
         let i = column_index(table_schema, c)?;
         if indices.contains(&i) {
             return Err(Error::invalid(
-                "invalid_columns",
+                Code::InvalidColumns,
                 format!("column {c:?} is asked for twice: name each column once"),
             ));
         }
@@ -113,7 +113,7 @@ fn column_index(schema: &Schema, name: &str) -> Result<usize> {
     schema.index_of(name).map_err(|_| {
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
         Error::invalid(
-            "unknown_column",
+            Code::UnknownColumn,
             format!(
                 "unknown column {name:?}: the table has {}",
                 names.join(", ")
@@ -185,7 +185,7 @@ impl Plan {
         }
         if opts.batch_size == 0 {
             return Err(Error::invalid(
-                "invalid_read_options",
+                Code::InvalidReadOptions,
                 "batch_size must be at least 1",
             ));
         }
@@ -258,7 +258,7 @@ async fn open_file(
 ) -> Result<BoxStream<'static, Result<RecordBatch>>> {
     let path = Path::parse(&file.path).map_err(|e| {
         Error::invalid(
-            "invalid_data_file",
+            Code::InvalidDataFile,
             format!(
                 "data file path {:?} is not a valid object path: {e}",
                 file.path

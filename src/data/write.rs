@@ -27,7 +27,7 @@ use parquet::schema::types::ColumnPath;
 
 use super::dictionary_order;
 use super::encode::ParallelFileWriter;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{DataFile, casts_losslessly, exact_in_float64, same_logical_type};
 
 /// Bytes per part of a streamed file (small in tests, to make many parts).
@@ -69,7 +69,7 @@ impl Default for WriteOptions {
 
 impl WriteOptions {
     fn properties(&self) -> Result<WriterProperties> {
-        let bad = |m: String| Error::invalid("invalid_write_options", m);
+        let bad = |m: String| Error::invalid(Code::InvalidWriteOptions, m);
         if self.target_file_size == 0 {
             return Err(bad("target_file_size must be at least 1 byte".into()));
         }

@@ -11,7 +11,7 @@
 
 use std::cmp::Ordering;
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{KeyType, PartitionKey, PartitionSpec, PartitionValues};
 
 /// A comparison operator.
@@ -78,7 +78,7 @@ enum Tok {
 
 fn bad(filter: &str, why: impl std::fmt::Display) -> Error {
     Error::invalid(
-        "invalid_filter",
+        Code::InvalidFilter,
         format!("invalid partition filter {filter:?}: {why}"),
     )
 }
@@ -434,7 +434,7 @@ impl Expr {
             } else {
                 let names: Vec<&str> = keys.iter().map(|p| p.name.as_str()).collect();
                 Err(Error::invalid(
-                    "invalid_filter",
+                    Code::InvalidFilter,
                     format!(
                         "{k} is not a partition key of this table; its keys are: {}",
                         if names.is_empty() {

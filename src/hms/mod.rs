@@ -26,7 +26,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 
 use crate::Metastore;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::server::Metrics;
 use codec::{Decode, Reader, app_error};
 
@@ -106,7 +106,7 @@ pub async fn serve(
 pub async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener> {
     TcpListener::bind(addr).await.map_err(|e| {
         Error::invalid(
-            "bind_failed",
+            Code::BindFailed,
             format!("cannot listen on {addr}: {e}; hint: pick another --hms-bind address"),
         )
     })

@@ -35,7 +35,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::Metastore;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::metastore::ResolveRequest;
 use crate::model::{
     EventQuery, MAX_PAGE, Order, Pin, PinTarget, Resolved, Table, TableIdent, Version,
@@ -209,7 +209,7 @@ impl Metastore {
             }
             Version::Batch(_) => {
                 return Err(Error::invalid(
-                    "invalid_version",
+                    Code::InvalidVersion,
                     "an Iceberg table reads the current state, a pin or an as-of time",
                 ));
             }

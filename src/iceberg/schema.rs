@@ -9,7 +9,7 @@
 use arrow_schema::{DataType, Field, TimeUnit};
 use serde_json::{Value, json};
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{KeyType, Table};
 
 /// The first partition field id (Iceberg's convention).
@@ -173,7 +173,7 @@ fn type_json(column: &str, dt: &DataType, ids: &mut Ids) -> Result<(Value, Vec<V
 
 fn unsupported(column: &str, dt: &DataType) -> Error {
     Error::invalid(
-        "iceberg_unsupported_type",
+        Code::IcebergUnsupportedType,
         format!(
             "column {column} has type {dt}, which Iceberg cannot describe; read this table with batchmeta (load_dataframe) instead"
         ),

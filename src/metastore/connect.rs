@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use futures::StreamExt;
 
 use super::{Config, Metastore};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::storage::Storage;
 
 /// How to reach the data when connecting.
@@ -70,7 +70,7 @@ pub fn target(url: Option<&str>, options: &ConnectOptions) -> Result<Target> {
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let warehouse = options.warehouse.clone().ok_or_else(|| {
             Error::invalid(
-                "invalid_url",
+                Code::InvalidUrl,
                 "a PostgreSQL catalog needs a warehouse: pass --warehouse (or BATCHMETA_WAREHOUSE)",
             )
         })?;
@@ -83,7 +83,7 @@ pub fn target(url: Option<&str>, options: &ConnectOptions) -> Result<Target> {
     }
     if url.contains("://") {
         return Err(Error::invalid(
-            "invalid_url",
+            Code::InvalidUrl,
             format!(
                 "unsupported catalog URL {url:?}: use http(s)://host:port, sqlite:///path/catalog.db, postgres://... or a directory"
             ),
@@ -120,7 +120,7 @@ impl Metastore {
             }
             #[cfg(not(feature = "client"))]
             Target::Server(_) => Err(Error::invalid(
-                "invalid_url",
+                Code::InvalidUrl,
                 "this build has no HTTP client",
             )),
         }

@@ -19,7 +19,7 @@ use std::sync::Arc;
 
 use crate::catalog::{Catalog, connect_catalog_with};
 use crate::data::WriteOptions;
-use crate::error::Result;
+use crate::error::{Code, Result};
 use crate::model::{
     Batch, BatchId, Context, Event, EventQuery, MetadataUpdate, Namespace, NamespaceName,
     NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery, PartitionSpec,
@@ -205,7 +205,7 @@ impl Metastore {
     pub(crate) fn direct(&self) -> Result<&Storage> {
         self.storage().ok_or_else(|| {
             crate::Error::invalid(
-                "no_storage_access",
+                Code::NoStorageAccess,
                 "this client has no direct access to the warehouse; this operation runs on the server",
             )
         })

@@ -14,7 +14,7 @@ use super::writes::{
     Known, PublishOptions, PublishSpec, StageOptions, StoreOptions, Written, check_schema,
 };
 use crate::ErrorKind;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     Batch, BatchState, Casts, Commit, Context, Expect, KeyType, Namespace, NamespaceName, NewTable,
     PartitionKey, PartitionSpec, PartitionValues, Table, TableIdent, shown,
@@ -76,7 +76,7 @@ pub fn key_type_of(column: &str, data_type: &DataType) -> Result<KeyType> {
         DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Ok(KeyType::String),
         DataType::Dictionary(_, v) => key_type_of(column, v),
         other => Err(Error::invalid(
-            "invalid_partition_key",
+            Code::InvalidPartitionKey,
             format!(
                 "column {} has type {other}, but a partition key must hold text, integers or dates: convert the column (e.g. timestamps to dates) first",
                 shown(column)
@@ -203,7 +203,7 @@ impl Metastore {
         check_key_columns(&t, key_columns, &schema)?;
         if matches!(options.expect, Some(Expect::Batch(_))) {
             return Err(Error::invalid(
-                "invalid_expect",
+                Code::InvalidExpect,
                 "expected_batch names one partition's batch, so it cannot apply to a partition_by write: use \"none\" (every partition must be new) or store each partition on its own",
             ));
         }
@@ -226,7 +226,7 @@ impl Metastore {
         let groups = split_by_keys(&t.partition_keys, &batches)?;
         if groups.is_empty() {
             return Err(Error::invalid(
-                "empty_batch",
+                Code::EmptyBatch,
                 "the data has no rows, so there is no partition to store",
             ));
         }
@@ -387,7 +387,7 @@ fn check_key_columns(t: &Table, key_columns: &[String], schema: &Schema) -> Resu
     want.sort_unstable();
     if given != want {
         return Err(Error::invalid(
-            "invalid_partition_by",
+            Code::InvalidPartitionBy,
             if keys.is_empty() {
                 format!(
                     "table {} is not partitioned, so partition_by cannot split the data: leave it out",
@@ -405,7 +405,7 @@ fn check_key_columns(t: &Table, key_columns: &[String], schema: &Schema) -> Resu
     for k in key_columns {
         if schema.field_with_name(k).is_err() {
             return Err(Error::invalid(
-                "invalid_partition_by",
+                Code::InvalidPartitionBy,
                 format!("partition_by column {} is not in the data", shown(k)),
             ));
         }
@@ -430,7 +430,7 @@ fn split_by_keys(
         for k in keys {
             let col = batch.column_by_name(k.name.as_str()).ok_or_else(|| {
                 Error::invalid(
-                    "invalid_partition_by",
+                    Code::InvalidPartitionBy,
                     format!("partition_by column {} is not in the data", k.name),
                 )
             })?;
@@ -443,7 +443,7 @@ fn split_by_keys(
             for (k, text) in keys.iter().zip(&texts) {
                 if text.is_null(row) {
                     return Err(Error::invalid(
-                        "invalid_partition",
+                        Code::InvalidPartition,
                         format!(
                             "partition key column {} is null in a row: every row needs a partition value",
                             k.name
@@ -452,8 +452,9 @@ fn split_by_keys(
                 }
                 key.push(text.as_string::<i32>().value(row).to_owned());
             }
-            let row = u32::try_from(row)
-                .map_err(|_| Error::invalid("too_large", "a record batch over 4 billion rows"))?;
+            let row = u32::try_from(row).map_err(|_| {
+                Error::invalid(Code::TooLarge, "a record batch over 4 billion rows")
+            })?;
             rows.entry(key).or_default().push(row);
         }
         for (key, indices) in rows {

@@ -9,7 +9,7 @@ use futures::{StreamExt, TryStreamExt};
 
 use super::Metastore;
 use crate::data::{self, Filter, ReadOptions};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{PartitionSpec, PartitionValues, Resolved, Table, TableIdent, Version};
 use crate::storage;
 
@@ -216,7 +216,7 @@ fn unknown_column(table: &Table, c: &str) -> Error {
         .collect();
     names.extend(table.partition_keys.iter().map(|k| k.name.to_string()));
     Error::invalid(
-        "unknown_column",
+        Code::UnknownColumn,
         format!(
             "unknown column {c:?} in {}: its columns are {}",
             table.ident,

@@ -13,7 +13,7 @@ use tokio::io::AsyncWriteExt;
 
 use super::Metastore;
 use crate::data;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{Batch, BatchId, BatchState, Casts, DataFile, SchemaMode, TableIdent};
 use crate::storage;
 
@@ -35,7 +35,7 @@ impl Metastore {
         let b = self.catalog.get_batch(ident, batch).await?;
         if b.state != BatchState::Staged {
             return Err(Error::invalid(
-                "batch_not_staged",
+                Code::BatchNotStaged,
                 format!(
                     "batch {batch} is {}: stage a new batch to upload data",
                     b.state.as_str()
@@ -153,7 +153,7 @@ impl Decoding {
 
 fn invalid_ipc(e: arrow_schema::ArrowError) -> Error {
     Error::invalid(
-        "invalid_arrow_stream",
+        Code::InvalidArrowStream,
         format!(
             "the body is not a valid Arrow IPC stream: {e}; send the IPC stream format (not the file format)"
         ),
@@ -178,7 +178,7 @@ pub async fn decode_ipc(
         (None, Some(s)) => s,
         (None, None) => {
             return Err(Error::invalid(
-                "invalid_arrow_stream",
+                Code::InvalidArrowStream,
                 "the Arrow IPC stream is empty: it has no schema",
             ));
         }

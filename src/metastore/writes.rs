@@ -9,7 +9,7 @@ use object_store::ObjectStoreExt;
 
 use super::Metastore;
 use crate::data;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     Batch, BatchId, BatchState, Casts, Commit, Context, DataFile, Event, Expect, Hint, NewTable,
     PartitionSpec, PartitionValues, Properties, PublishItem, PublishPlan, RollbackRequest,
@@ -121,13 +121,13 @@ pub(super) fn check_new_table(t: &NewTable) -> Result<()> {
     for k in &t.partition_keys {
         if !seen.insert(k.name.as_str()) {
             return Err(Error::invalid(
-                "invalid_partition_key",
+                Code::InvalidPartitionKey,
                 format!("partition key {} is given twice", k.name),
             ));
         }
         if t.schema.field_with_name(k.name.as_str()).is_ok() {
             return Err(Error::invalid(
-                "invalid_partition_key",
+                Code::InvalidPartitionKey,
                 format!(
                     "partition key {} is also a data column: partition values live in paths, so leave it out of the schema",
                     k.name
@@ -139,7 +139,7 @@ pub(super) fn check_new_table(t: &NewTable) -> Result<()> {
     for f in t.schema.fields() {
         if f.name().is_empty() || !cols.insert(f.name().as_str()) {
             return Err(Error::invalid(
-                "invalid_schema",
+                Code::InvalidSchema,
                 format!(
                     "column names must be non-empty and unique; {:?} is not",
                     f.name()
@@ -244,7 +244,7 @@ impl Metastore {
             .collect::<Result<Vec<_>>>()?;
         if values.is_empty() {
             return Err(Error::invalid(
-                "invalid_partition",
+                Code::InvalidPartition,
                 "stage at least one partition",
             ));
         }
@@ -323,7 +323,7 @@ impl Metastore {
         let batch = &b.id;
         if b.state != BatchState::Staged {
             return Err(Error::invalid(
-                "batch_not_staged",
+                Code::BatchNotStaged,
                 format!(
                     "batch {batch} is {}: stage a new batch to write more data",
                     b.state.as_str()
@@ -433,7 +433,7 @@ impl Metastore {
         for p in paths {
             if !storage::is_inside(&b.location, p) {
                 return Err(Error::invalid(
-                    "file_outside_prefix",
+                    Code::FileOutsidePrefix,
                     format!(
                         "file {p:?} is outside batch {batch}'s prefix {}: write it under the prefix",
                         b.location
@@ -445,7 +445,7 @@ impl Metastore {
             {
                 Err(Error::Storage(object_store::Error::NotFound { .. })) => {
                     return Err(Error::invalid(
-                        "batch_file_missing",
+                        Code::BatchFileMissing,
                         format!(
                             "file {p:?} is not in the warehouse: write it under batch {batch}'s prefix {} first, then add it",
                             b.location
@@ -465,7 +465,7 @@ impl Metastore {
             });
         }
         let schema =
-            schema.ok_or_else(|| Error::invalid("empty_batch", "add at least one file"))?;
+            schema.ok_or_else(|| Error::invalid(Code::EmptyBatch, "add at least one file"))?;
         self.catalog
             .record_files(ident, batch, &files, &schema)
             .await
@@ -553,7 +553,7 @@ impl Metastore {
                 }
                 let schema = b.schema.as_ref().ok_or_else(|| {
                     Error::invalid(
-                        "empty_batch",
+                        Code::EmptyBatch,
                         format!(
                             "batch {} has no files: write data to it before publishing",
                             b.id
@@ -607,7 +607,7 @@ impl Metastore {
         for f in &b.files {
             if !storage::is_inside(&b.location, &f.path) {
                 return Err(Error::invalid(
-                    "file_outside_prefix",
+                    Code::FileOutsidePrefix,
                     format!(
                         "file {:?} of batch {} lies outside its prefix {}",
                         f.path, b.id, b.location
@@ -618,7 +618,7 @@ impl Metastore {
                 Ok(meta) if meta.size == f.size => {}
                 Ok(meta) => {
                     return Err(Error::invalid(
-                        "batch_file_size_mismatch",
+                        Code::BatchFileSizeMismatch,
                         format!(
                             "file {:?} of batch {} is {} bytes, but {} were written: it changed after writing; stage and write a new batch",
                             f.path, b.id, meta.size, f.size
@@ -627,7 +627,7 @@ impl Metastore {
                 }
                 Err(object_store::Error::NotFound { .. }) => {
                     return Err(Error::invalid(
-                        "batch_file_missing",
+                        Code::BatchFileMissing,
                         format!(
                             "file {:?} of batch {} is missing from the warehouse; stage and write a new batch",
                             f.path, b.id

@@ -7,7 +7,7 @@ use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::names::shown;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 const FORMAT: &str = "%Y%m%d%H%M%S%6f";
 const WIDTH: usize = 20;
@@ -25,7 +25,7 @@ impl BatchId {
             Ok(Self(s.to_owned()))
         } else {
             Err(Error::invalid(
-                "invalid_batch_id",
+                Code::InvalidBatchId,
                 format!(
                     "invalid batch id {}: a batch id is 20 digits, YYYYMMDDhhmmss plus microseconds (e.g. 20161102234252000000); see `history` for a partition's batches",
                     shown(s)

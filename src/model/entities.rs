@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::{BatchId, NamespaceName, PartitionKey, PartitionValues, PinName, TableIdent};
+use crate::Code;
 
 /// Free-form string properties (Hive / Iceberg style).
 pub type Properties = BTreeMap<String, String>;
@@ -451,7 +452,7 @@ impl Action {
             .ok_or_else(|| {
                 let names: Vec<_> = Action::ALL.iter().map(|a| a.as_str()).collect();
                 crate::Error::invalid(
-                    "invalid_action",
+                    Code::InvalidAction,
                     format!(
                         "unknown action {}: use one of {}",
                         super::shown(s),

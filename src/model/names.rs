@@ -4,7 +4,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// Longest name, in characters (the `{0,62}` of `^[a-z][a-z0-9_]{0,62}$`).
 const MAX_NAME: usize = 63;
@@ -25,7 +25,7 @@ pub(crate) fn check_identifier(what: &str, name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid(
-            "invalid_name",
+            Code::InvalidName,
             format!(
                 "invalid {what} name {}: use 1-63 characters, lowercase letters, digits and '_', starting with a letter (e.g. sold_items)",
                 shown(name)
@@ -187,7 +187,7 @@ impl TableIdent {
         match s.split_once('.') {
             Some((ns, t)) => Self::new(ns, t),
             None => Err(Error::invalid(
-                "invalid_name",
+                Code::InvalidName,
                 format!(
                     "invalid table {}: write it as namespace.table (e.g. sales.sold_items)",
                     shown(s)

@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
 use super::names::{KeyName, shown};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// Longest partition value, in bytes, before escaping.
 pub const MAX_VALUE_BYTES: usize = 512;
@@ -37,7 +37,7 @@ impl KeyType {
             "int" | "int64" | "integer" | "bigint" => Ok(KeyType::Int),
             "date" => Ok(KeyType::Date),
             other => Err(Error::invalid(
-                "invalid_partition_key",
+                Code::InvalidPartitionKey,
                 format!(
                     "unknown partition key type {}: use string, int or date",
                     shown(other)
@@ -59,7 +59,7 @@ impl KeyType {
     fn canonical(self, key: &KeyName, raw: &str) -> Result<String> {
         let bad = |why: &str| {
             Error::invalid(
-                "invalid_partition",
+                Code::InvalidPartition,
                 format!(
                     "invalid value {} for partition key {key}: {why}",
                     shown(raw)
@@ -186,7 +186,7 @@ impl PartitionSpec {
         for part in s.split('/') {
             let (k, v) = part.split_once('=').ok_or_else(|| {
                 Error::invalid(
-                    "invalid_partition",
+                    Code::InvalidPartition,
                     format!(
                         "invalid partition {}: write key=value pairs joined by '/' (e.g. date=2016-10-31/region=us)",
                         shown(s)
@@ -232,7 +232,7 @@ impl TryFrom<String> for PartitionValues {
             PartitionSpec::Named(pairs) => Ok(Self(pairs)),
             PartitionSpec::Positional(v) if v.is_empty() => Ok(Self(Vec::new())),
             PartitionSpec::Positional(_) => Err(Error::invalid(
-                "invalid_partition",
+                Code::InvalidPartition,
                 format!("invalid partition {}: expected key=value pairs", shown(&s)),
             )),
         }
@@ -257,7 +257,7 @@ impl PartitionValues {
             PartitionSpec::Positional(vals) => {
                 if vals.len() != keys.len() {
                     return Err(Error::invalid(
-                        "invalid_partition",
+                        Code::InvalidPartition,
                         format!(
                             "wrong number of partition values: got {}, {}",
                             vals.len(),
@@ -275,13 +275,13 @@ impl PartitionValues {
                         (Some((_, v)), None) => out.push(v.as_str()),
                         (None, _) => {
                             return Err(Error::invalid(
-                                "invalid_partition",
+                                Code::InvalidPartition,
                                 format!("partition key {} is missing: {}", k.name, expected()),
                             ));
                         }
                         (Some(_), Some(_)) => {
                             return Err(Error::invalid(
-                                "invalid_partition",
+                                Code::InvalidPartition,
                                 format!("partition key {} is given twice", k.name),
                             ));
                         }
@@ -292,7 +292,7 @@ impl PartitionValues {
                     .find(|(n, _)| !keys.iter().any(|k| k.name.as_str() == n))
                 {
                     return Err(Error::invalid(
-                        "invalid_partition",
+                        Code::InvalidPartition,
                         format!("unknown partition key {}: {}", shown(n), expected()),
                     ));
                 }
@@ -407,7 +407,7 @@ fn has_percent_escape(s: &str) -> bool {
 pub(crate) fn range_bound(keys: &[PartitionKey], raw: &str) -> Result<String> {
     let key = keys.first().ok_or_else(|| {
         Error::invalid(
-            "invalid_partition",
+            Code::InvalidPartition,
             "this table is not partitioned: a range filter needs a partition key",
         )
     })?;
@@ -419,7 +419,7 @@ pub(crate) fn range_bound(keys: &[PartitionKey], raw: &str) -> Result<String> {
 pub(crate) fn prefix_bound(keys: &[PartitionKey], prefix: &str) -> Result<String> {
     let bad = |why: &str| {
         Error::invalid(
-            "invalid_partition",
+            Code::InvalidPartition,
             format!("invalid partition prefix {prefix:?}: {why}"),
         )
     };
@@ -513,7 +513,7 @@ pub fn unescape(segment: &str) -> Result<String> {
                 }
                 None => {
                     return Err(Error::invalid(
-                        "invalid_partition",
+                        Code::InvalidPartition,
                         format!(
                             "invalid escape in partition value {}: '%' must be followed by two hex digits",
                             shown(segment)
@@ -527,7 +527,7 @@ pub fn unescape(segment: &str) -> Result<String> {
     }
     String::from_utf8(out).map_err(|_| {
         Error::invalid(
-            "invalid_partition",
+            Code::InvalidPartition,
             format!(
                 "partition value {} is not valid UTF-8 once unescaped",
                 shown(segment)

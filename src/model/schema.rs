@@ -12,7 +12,7 @@ use arrow_schema::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// What a write does when its schema differs from the table's.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +34,7 @@ impl SchemaMode {
             "strict" => Ok(SchemaMode::Strict),
             "merge" => Ok(SchemaMode::Merge),
             other => Err(Error::invalid(
-                "invalid_schema_mode",
+                Code::InvalidSchemaMode,
                 format!(
                     "unknown schema mode {}: use strict or merge",
                     super::shown(other)
@@ -89,7 +89,7 @@ pub fn parse_data_type(s: &str) -> Result<DataType> {
     }
     t.parse::<DataType>().map_err(|_| {
         Error::invalid(
-            "invalid_schema",
+            Code::InvalidSchema,
             format!(
                 "unknown column type {}: use int64, float64, string, bool, date, timestamp, timestamptz, binary, decimal(P,S) or an Arrow type",
                 super::shown(s)
@@ -104,7 +104,7 @@ pub fn parse_columns(spec: &str) -> Result<Schema> {
     for part in spec.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (name, ty) = part.split_once(':').ok_or_else(|| {
             Error::invalid(
-                "invalid_schema",
+                Code::InvalidSchema,
                 format!(
                     "invalid column {}: write name:type, e.g. price:float64",
                     super::shown(part)
@@ -116,7 +116,7 @@ pub fn parse_columns(spec: &str) -> Result<Schema> {
     }
     if fields.is_empty() {
         return Err(Error::invalid(
-            "invalid_schema",
+            Code::InvalidSchema,
             "a table needs at least one column",
         ));
     }

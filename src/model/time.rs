@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// A duration as people type it: `500ms`, `30s`, `10m`, `2h`, `3d`, `1w`; a
 /// bare number is seconds.
@@ -17,7 +17,7 @@ pub fn parse_duration(s: &str) -> Result<Duration> {
     let (num, unit) = t.split_at(split);
     let bad = || {
         Error::invalid(
-            "invalid_duration",
+            Code::InvalidDuration,
             format!(
                 "invalid duration {s:?}; hint: write a number and a unit, e.g. 30s, 10m, 2h, 3d or 1w"
             ),
@@ -63,7 +63,7 @@ fn parse_time(s: &str, sign: i32) -> Result<DateTime<Utc>> {
         return Ok(at);
     }
     Err(Error::invalid(
-        "invalid_time",
+        Code::InvalidTime,
         format!(
             "invalid time {s:?}; hint: write an age such as 2d or 30m, or an ISO 8601 UTC time such as 2016-10-31T12:00:00Z"
         ),
@@ -97,7 +97,7 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
 
 fn too_far(s: &str) -> Error {
     Error::invalid(
-        "invalid_time",
+        Code::InvalidTime,
         format!("time {s:?} is out of range; hint: use a smaller duration"),
     )
 }

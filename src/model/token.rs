@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::names::NamespaceName;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// What a grant allows, weakest first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -52,7 +52,7 @@ impl FromStr for Role {
             "writer" => Ok(Role::Writer),
             "admin" => Ok(Role::Admin),
             other => Err(Error::invalid(
-                "invalid_role",
+                Code::InvalidRole,
                 format!(
                     "unknown role {}: use reader, writer or admin",
                     super::shown(other)
@@ -185,7 +185,7 @@ pub fn check_token_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid(
-            "invalid_name",
+            Code::InvalidName,
             format!(
                 "invalid token name {}: use 1 to {MAX_TOKEN_NAME} letters, digits, _, -, . or @ (e.g. nightly-etl)",
                 super::shown(name)
@@ -248,13 +248,13 @@ impl NewToken {
         check_token_name(&self.name)?;
         if self.grants.is_empty() {
             return Err(Error::invalid(
-                "invalid_grants",
+                Code::InvalidGrants,
                 "a token needs at least one role: e.g. --role reader:sales, --role writer:sales or --role admin",
             ));
         }
         if self.grants.len() > 256 {
             return Err(Error::invalid(
-                "invalid_grants",
+                Code::InvalidGrants,
                 "a token has at most 256 grants",
             ));
         }

@@ -4,7 +4,7 @@
 //! collide with real tables.
 
 use super::{PinName, TableName, Version, shown};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// A table name as an engine sends it: the table, and the version it reads.
 #[derive(Debug, Clone, PartialEq)]
@@ -43,7 +43,7 @@ impl VirtualTable {
                 version: Version::Pin(pin),
             }),
             _ => Err(Error::invalid(
-                "invalid_virtual_table",
+                Code::InvalidVirtualTable,
                 format!(
                     "cannot read {}: after @ write a pin name (e.g. {table}@weekly_report) or a UTC time (e.g. {table}@2016-11-02T23:42:52Z)",
                     shown(name)

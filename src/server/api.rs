@@ -7,6 +7,7 @@ use utoipa::{IntoParams, ToSchema};
 pub use crate::model::ServerInfo;
 
 use super::error::ApiError;
+use crate::Code;
 use crate::model::{
     Action, BatchId, EventQuery, Expect, NamespaceName, Order, PartitionSpec, PinName, Properties,
     SchemaMode, TableIdent, Version, time,
@@ -163,7 +164,7 @@ impl VersionParams {
             (None, Some(t), None) => Ok(Version::AsOf(time::parse_past(t)?)),
             (None, None, Some(p)) => Ok(Version::Pin(PinName::new(p.as_str())?)),
             _ => Err(ApiError::bad_request(
-                "invalid_version",
+                Code::InvalidVersion,
                 "give at most one of batch_id, as_of and pin",
             )),
         }
@@ -371,7 +372,7 @@ impl EventsParams {
             (Some(ns), Some(t)) => Some(TableIdent::new(ns.as_str(), t)?),
             (None, Some(_)) => {
                 return Err(ApiError::bad_request(
-                    "invalid_query",
+                    Code::InvalidQuery,
                     "a table filter needs a namespace filter",
                 ));
             }

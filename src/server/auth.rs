@@ -26,6 +26,7 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::PRINCIPAL_HEADER;
+use crate::Code;
 use crate::auth::{self, Rejection};
 use crate::model::{Access, Context, Grant, NamespaceName, Role, Token};
 
@@ -204,7 +205,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Authenticated {
             .ok_or_else(|| {
                 ApiError::http(
                     StatusCode::INTERNAL_SERVER_ERROR,
-                    "internal_error",
+                    Code::InternalError,
                     "internal error: the request was not authenticated",
                 )
             })
@@ -247,7 +248,7 @@ impl RateLimiter {
     }
 }
 
-fn unauthorized(code: &'static str, message: String, bearer_error: Option<&str>) -> Response {
+fn unauthorized(code: Code, message: String, bearer_error: Option<&str>) -> Response {
     let mut res = ApiError::http(StatusCode::UNAUTHORIZED, code, message).into_response();
     let challenge = match bearer_error {
         Some(e) => format!("Bearer realm=\"batchmeta\", error=\"{e}\""),
@@ -260,7 +261,7 @@ fn unauthorized(code: &'static str, message: String, bearer_error: Option<&str>)
 }
 
 fn forbidden(message: String) -> Response {
-    ApiError::http(StatusCode::FORBIDDEN, "forbidden", message).into_response()
+    ApiError::http(StatusCode::FORBIDDEN, Code::Forbidden, message).into_response()
 }
 
 /// The declared principal of an unauthenticated deployment.
@@ -274,7 +275,7 @@ fn declared_principal(parts: &Parts) -> Result<String, ApiError> {
         .unwrap_or("anonymous");
     if principal.len() > 256 || principal.chars().any(char::is_control) {
         return Err(ApiError::bad_request(
-            "invalid_principal",
+            Code::InvalidPrincipal,
             "the principal header must be at most 256 printable characters",
         ));
     }
@@ -295,12 +296,12 @@ fn bearer(parts: &Parts) -> Result<Option<&str>, Rejection> {
     Ok(Some(token.trim()))
 }
 
-fn rejection_code(r: Rejection) -> &'static str {
+fn rejection_code(r: Rejection) -> Code {
     match r {
-        Rejection::Malformed => "malformed_token",
-        Rejection::Unknown => "invalid_token",
-        Rejection::Revoked => "token_revoked",
-        Rejection::Expired => "token_expired",
+        Rejection::Malformed => Code::MalformedToken,
+        Rejection::Unknown => Code::InvalidToken,
+        Rejection::Revoked => Code::TokenRevoked,
+        Rejection::Expired => Code::TokenExpired,
     }
 }
 
@@ -354,7 +355,7 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
             // A route that exists, with a method it does not have.
             let mut resp = ApiError::http(
                 StatusCode::METHOD_NOT_ALLOWED,
-                "method_not_allowed",
+                Code::MethodNotAllowed,
                 format!(
                     "{} is not a method of {route}; it allows {}",
                     parts.method,
@@ -392,7 +393,7 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
             let token = match bearer(&parts) {
                 Ok(None) => {
                     return unauthorized(
-                        "unauthorized",
+                        Code::Unauthorized,
                         "this server needs a token: send the header Authorization: Bearer <token> \
                          (the CLI and Python read BATCHMETA_TOKEN); an admin creates one with meta token create"
                             .to_owned(),
@@ -434,7 +435,7 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
                 let secs = wait.as_secs_f64().ceil().max(1.0);
                 let mut res = ApiError::http(
                     StatusCode::TOO_MANY_REQUESTS,
-                    "rate_limited",
+                    Code::RateLimited,
                     format!(
                         "token {} is over its limit of {} requests per second: retry after {secs} s",
                         token.name, s.auth.rate_per_token

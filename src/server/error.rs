@@ -8,7 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, ErrorKind};
+use crate::error::{Code, Error, ErrorKind};
 use crate::model::{BatchId, Edge, Hint};
 
 /// The error body of every non-2xx response.
@@ -47,7 +47,7 @@ pub enum ApiError {
         /// The status.
         status: StatusCode,
         /// Stable code.
-        code: &'static str,
+        code: Code,
         /// Message.
         message: String,
     },
@@ -55,7 +55,7 @@ pub enum ApiError {
 
 impl ApiError {
     /// An HTTP-level error.
-    pub fn http(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn http(status: StatusCode, code: Code, message: impl Into<String>) -> Self {
         ApiError::Http {
             status,
             code,
@@ -64,7 +64,7 @@ impl ApiError {
     }
 
     /// A 400 with `invalid_input`-style code.
-    pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn bad_request(code: Code, message: impl Into<String>) -> Self {
         Self::http(StatusCode::BAD_REQUEST, code, message)
     }
 }
@@ -109,7 +109,7 @@ impl IntoResponse for ApiError {
             } => (
                 status,
                 ErrorDetail {
-                    code: code.to_owned(),
+                    code: code.as_str().to_owned(),
                     message,
                     current_batch: None,
                     hint: None,
@@ -118,7 +118,7 @@ impl IntoResponse for ApiError {
             ApiError::Core(e) => {
                 // The fault harness's negative control: a dependency that is
                 // down answered as a success.
-                if e.code() == "database_unavailable"
+                if e.is(Code::DatabaseUnavailable)
                     && crate::faults::active("unavailable_as_success")
                 {
                     return (StatusCode::OK, Json(serde_json::json!({}))).into_response();

@@ -8,6 +8,7 @@ use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use crate::Code;
 use crate::model::Context;
 
 pub use crate::PRINCIPAL_HEADER;
@@ -37,25 +38,25 @@ fn json_rejection(r: JsonRejection) -> ApiError {
     match r {
         JsonRejection::MissingJsonContentType(_) => ApiError::http(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             "send JSON with the header content-type: application/json",
         ),
         JsonRejection::JsonDataError(e) => ApiError::bad_request(
-            "invalid_json",
+            Code::InvalidJson,
             format!("invalid request body: {}", e.body_text()),
         ),
         JsonRejection::JsonSyntaxError(e) => ApiError::bad_request(
-            "malformed_json",
+            Code::MalformedJson,
             format!("malformed JSON: {}", e.body_text()),
         ),
         JsonRejection::BytesRejection(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
             ApiError::http(
                 StatusCode::PAYLOAD_TOO_LARGE,
-                "payload_too_large",
+                Code::PayloadTooLarge,
                 "the request body is too large",
             )
         }
-        other => ApiError::bad_request("invalid_json", other.body_text()),
+        other => ApiError::bad_request(Code::InvalidJson, other.body_text()),
     }
 }
 
@@ -83,7 +84,7 @@ where
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| Query(q.0))
-            .map_err(|r: QueryRejection| ApiError::bad_request("invalid_query", r.body_text()))
+            .map_err(|r: QueryRejection| ApiError::bad_request(Code::InvalidQuery, r.body_text()))
     }
 }
 
@@ -102,7 +103,7 @@ where
         axum::extract::Path::<T>::from_request_parts(parts, state)
             .await
             .map(|p| Path(p.0))
-            .map_err(|r: PathRejection| ApiError::bad_request("invalid_path", r.body_text()))
+            .map_err(|r: PathRejection| ApiError::bad_request(Code::InvalidPath, r.body_text()))
     }
 }
 

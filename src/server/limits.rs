@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body as AxumBody;
@@ -16,13 +16,14 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use super::error::ApiError;
 use super::{AppState, ServerConfig};
 use crate::Body;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 
 /// Largest JSON request body: 2 MiB.
 pub const DEFAULT_MAX_JSON_BYTES: usize = 2 << 20;
@@ -41,6 +42,103 @@ pub const RATIO_CHECK_FLOOR: u64 = 16 << 20;
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(30);
 /// Longest pause between two chunks of a request body.
 pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// Slowest average rate a request body may arrive at once its first
+/// [`DEFAULT_BODY_READ_TIMEOUT`] is over, in bytes a second (Apache's
+/// `mod_reqtimeout` default).
+pub const DEFAULT_MIN_BODY_RATE: u64 = 500;
+
+/// The pace a request body must keep, in the model of Apache's
+/// `mod_reqtimeout` (`body=60,MinRate=500`): no pause longer than the idle
+/// timeout, and the whole body by a deadline that starts at the idle
+/// timeout and moves one second later for every `min_rate` bytes received.
+/// A client that sends one byte a second is cut off after about a minute
+/// however long its body claims to be; an upload of gigabytes at any
+/// reasonable rate never meets the deadline.
+#[derive(Debug)]
+struct BodyPace {
+    started: Instant,
+    received: u64,
+    idle: Duration,
+    min_rate: u64,
+}
+
+/// Why a body was cut off.
+enum Stalled {
+    /// A pause longer than the idle timeout.
+    Paused(Duration),
+    /// On average slower than the minimum rate, after the first `grace`.
+    TooSlow {
+        received: u64,
+        grace: Duration,
+        min_rate: u64,
+    },
+}
+
+impl BodyPace {
+    fn new(cfg: &ServerConfig) -> Self {
+        Self {
+            started: Instant::now(),
+            received: 0,
+            idle: cfg.body_read_timeout,
+            min_rate: cfg.min_body_rate,
+        }
+    }
+
+    /// How long to wait for the next chunk, and why the wait would end.
+    fn wait(&self) -> (Duration, Stalled) {
+        let paused = (self.idle, Stalled::Paused(self.idle));
+        if self.min_rate == 0 {
+            return paused;
+        }
+        let earned = Duration::from_secs_f64(self.received as f64 / self.min_rate as f64);
+        let left = (self.idle + earned).saturating_sub(self.started.elapsed());
+        if left < self.idle {
+            let slow = Stalled::TooSlow {
+                received: self.received,
+                grace: self.idle,
+                min_rate: self.min_rate,
+            };
+            (left, slow)
+        } else {
+            paused
+        }
+    }
+
+    /// The next chunk of a body, or why the body was cut off.
+    async fn next<S, E>(&mut self, data: &mut S) -> Result<Option<Result<Bytes, E>>, Stalled>
+    where
+        S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
+    {
+        let (wait, why) = self.wait();
+        let item = tokio::time::timeout(wait, data.next())
+            .await
+            .map_err(|_| why)?;
+        if let Some(Ok(chunk)) = &item {
+            self.received += chunk.len() as u64;
+        }
+        Ok(item)
+    }
+}
+
+impl Stalled {
+    /// The message of the 408, for `what` ("the request body", "the upload").
+    fn message(&self, what: &str) -> String {
+        match self {
+            Stalled::Paused(after) => format!(
+                "{what} stalled for more than {} ms: send it without pauses, then retry",
+                after.as_millis()
+            ),
+            Stalled::TooSlow {
+                received,
+                grace,
+                min_rate,
+            } => format!(
+                "{what} arrived too slowly ({received} bytes so far): after its first {} s this server needs at least {min_rate} bytes a second on average; send it over a faster link, then retry",
+                grace.as_secs()
+            ),
+        }
+    }
+}
 
 // ---------------------------------------------------------------- JSON
 
@@ -59,21 +157,18 @@ fn is_json(req: &Request) -> bool {
 fn json_too_large(limit: usize) -> ApiError {
     ApiError::http(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "payload_too_large",
+        Code::PayloadTooLarge,
         format!(
             "the JSON body is larger than this server's limit of {limit} bytes: split the request (e.g. fewer partitions per call), or raise the server's --max-json-bytes"
         ),
     )
 }
 
-fn body_timeout(after: Duration) -> ApiError {
+fn body_timeout(why: &Stalled) -> ApiError {
     ApiError::http(
         StatusCode::REQUEST_TIMEOUT,
-        "body_timeout",
-        format!(
-            "the request body stalled for more than {} ms: send it without pauses, then retry",
-            after.as_millis()
-        ),
+        Code::BodyTimeout,
+        why.message("the request body"),
     )
 }
 
@@ -98,13 +193,14 @@ pub(super) async fn json_limits(State(s): State<AppState>, req: Request, next: N
     let (parts, body) = req.into_parts();
     let mut data = body.into_data_stream();
     let mut buf = Vec::new();
+    let mut pace = BodyPace::new(cfg);
     loop {
-        match tokio::time::timeout(cfg.body_read_timeout, data.next()).await {
-            Err(_) => return body_timeout(cfg.body_read_timeout).into_response(),
+        match pace.next(&mut data).await {
+            Err(why) => return body_timeout(&why).into_response(),
             Ok(None) => break,
             Ok(Some(Err(e))) => {
                 return ApiError::bad_request(
-                    "invalid_body",
+                    Code::InvalidBody,
                     format!("could not read the request body: {e}"),
                 )
                 .into_response();
@@ -120,7 +216,7 @@ pub(super) async fn json_limits(State(s): State<AppState>, req: Request, next: N
     let bytes = bytes::Bytes::from(buf);
     if let Err(depth) = check_depth(&bytes, cfg.max_json_depth) {
         return ApiError::bad_request(
-            "json_too_deep",
+            Code::JsonTooDeep,
             format!(
                 "the JSON body nests arrays and objects {depth} deep; this server accepts at most {} levels: flatten it",
                 cfg.max_json_depth
@@ -168,7 +264,7 @@ pub(crate) fn check_count(s: &AppState, what: &str, n: usize) -> std::result::Re
     let max = s.config.max_partitions_per_request;
     if n > max {
         return Err(ApiError::bad_request(
-            "too_many_partitions",
+            Code::TooManyPartitions,
             format!(
                 "the request names {n} {what}; this server accepts at most {max} per request: split it over several requests, or raise the server's --max-partitions-per-request if they must commit together"
             ),
@@ -191,34 +287,30 @@ pub(crate) fn upload_body(cfg: &ServerConfig, req: Request) -> std::result::Resu
     if declared.is_some_and(|n| n > limit) {
         return Err(upload_too_large(limit).into());
     }
-    let stalled = cfg.body_read_timeout;
-    // An idle timeout: each chunk must arrive within `stalled` of the last.
     let chunks = futures::stream::unfold(
-        (req.into_body().into_data_stream(), false),
-        move |(mut data, done)| async move {
+        (
+            req.into_body().into_data_stream(),
+            BodyPace::new(cfg),
+            false,
+        ),
+        move |(mut data, mut pace, done)| async move {
             if done {
                 return None;
             }
-            match tokio::time::timeout(stalled, data.next()).await {
-                Err(_) => Some((
-                    Err(Error::invalid(
-                        "body_timeout",
-                        format!(
-                            "the upload stalled for more than {} ms: send it without pauses, then retry",
-                            stalled.as_millis()
-                        ),
-                    )),
-                    (data, true),
+            match pace.next(&mut data).await {
+                Err(why) => Some((
+                    Err(Error::invalid(Code::BodyTimeout, why.message("the upload"))),
+                    (data, pace, true),
                 )),
                 Ok(None) => None,
                 Ok(Some(r)) => Some((
                     r.map_err(|e| {
                         Error::invalid(
-                            "invalid_body",
+                            Code::InvalidBody,
                             format!("could not read the request body: {e}"),
                         )
                     }),
-                    (data, false),
+                    (data, pace, false),
                 )),
             }
         },
@@ -246,10 +338,10 @@ fn upload_too_large(limit: u64) -> Error {
 pub(crate) fn timeout_status(e: ApiError) -> ApiError {
     match e {
         ApiError::Core(Error::InvalidInput {
-            code: "body_timeout",
+            code: Code::BodyTimeout,
             message,
             ..
-        }) => ApiError::http(StatusCode::REQUEST_TIMEOUT, "body_timeout", message),
+        }) => ApiError::http(StatusCode::REQUEST_TIMEOUT, Code::BodyTimeout, message),
         other => other,
     }
 }
@@ -305,7 +397,7 @@ pub(crate) async fn spool_parquet(
     .map_err(spool_error)?
     .map_err(|e| {
         Error::invalid(
-            "invalid_data_file",
+            Code::InvalidDataFile,
             format!(
                 "the upload is not a readable Parquet file ({e}): check that it was written completely by a Parquet writer"
             ),
@@ -352,7 +444,7 @@ pub(crate) fn check_declared_sizes(
     let refuse = |why: String| {
         Err(ApiError::http(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "decompression_limit",
+            Code::DecompressionLimit,
             format!(
                 "{why}: refused before anything was stored; write it as several smaller files (or with less extreme compression), or raise the server's limit"
             ),

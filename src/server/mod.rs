@@ -34,7 +34,7 @@ use utoipa_axum::routes;
 pub use metrics::Metrics;
 
 use crate::Metastore;
-use crate::error::Result;
+use crate::error::{Code, Result};
 
 /// Default upload limit: 8 GiB.
 pub const DEFAULT_MAX_UPLOAD: u64 = 8 << 30;
@@ -58,6 +58,10 @@ pub struct ServerConfig {
     pub header_read_timeout: std::time::Duration,
     /// Longest pause between two chunks of a request body (408 `body_timeout`).
     pub body_read_timeout: std::time::Duration,
+    /// Slowest average rate of a request body once its first
+    /// `body_read_timeout` is over, in bytes a second; 0 turns it off (408
+    /// `body_timeout`).
+    pub min_body_rate: u64,
     /// Tokens or no authentication, and the per-token rate.
     pub auth: auth::AuthConfig,
     /// Most main-history snapshots one Iceberg loadTable carries.
@@ -75,6 +79,7 @@ impl Default for ServerConfig {
             max_compression_ratio: limits::DEFAULT_MAX_COMPRESSION_RATIO,
             header_read_timeout: limits::DEFAULT_HEADER_READ_TIMEOUT,
             body_read_timeout: limits::DEFAULT_BODY_READ_TIMEOUT,
+            min_body_rate: limits::DEFAULT_MIN_BODY_RATE,
             auth: auth::AuthConfig::default(),
             iceberg_max_snapshots: crate::iceberg::DEFAULT_MAX_SNAPSHOTS,
         }
@@ -183,7 +188,7 @@ async fn track(State(s): State<AppState>, req: Request, next: Next) -> Response 
 async fn not_found() -> error::ApiError {
     error::ApiError::http(
         axum::http::StatusCode::NOT_FOUND,
-        "route_not_found",
+        Code::RouteNotFound,
         "no such endpoint; see /docs for the API",
     )
 }

@@ -21,7 +21,7 @@ use object_store::prefix::PrefixStore;
 use url::Url;
 
 use super::{StorageOptions, object_path};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::redact;
 
 /// The URL schemes of cloud warehouses.
@@ -98,7 +98,7 @@ pub(super) fn open(
 }
 
 fn invalid(message: String) -> Error {
-    Error::invalid("invalid_warehouse", message)
+    Error::invalid(Code::InvalidWarehouse, message)
 }
 
 /// One builder failure, before it is scrubbed and shown.

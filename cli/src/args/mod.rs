@@ -223,6 +223,9 @@ pub(crate) struct ServeArgs {
     /// Longest pause in seconds between two chunks of a request body (408 body_timeout)
     #[arg(long, env = "BATCHMETA_BODY_READ_TIMEOUT_SECS", default_value_t = batchmeta::server::limits::DEFAULT_BODY_READ_TIMEOUT.as_secs())]
     pub(crate) body_read_timeout_secs: u64,
+    /// Slowest average rate in bytes a second a request body may arrive at once its first --body-read-timeout-secs are over (408 body_timeout; 0 = no minimum)
+    #[arg(long, env = "BATCHMETA_MIN_BODY_RATE", default_value_t = batchmeta::server::limits::DEFAULT_MIN_BODY_RATE)]
+    pub(crate) min_body_rate: u64,
     /// Allow binding a non-loopback address without authentication
     #[arg(long)]
     pub(crate) insecure: bool,

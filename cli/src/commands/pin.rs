@@ -1,7 +1,7 @@
 //! `meta pin create|ls|rm`: consumers' claims on batches.
 
 use batchmeta::model::{BatchId, NewPin, PartitionSpec, PinName, PinTarget, TableIdent, Version};
-use batchmeta::{Error, ResolveRequest, Result};
+use batchmeta::{Code, Error, ResolveRequest, Result};
 use serde_json::json;
 
 use crate::args::PinCommand;
@@ -41,7 +41,7 @@ pub(crate) async fn run(s: &Session, cmd: &PinCommand) -> Result<()> {
                         .await?;
                     let r = resolved.into_iter().next().ok_or_else(|| {
                         Error::invalid(
-                            "partition_not_published",
+                            Code::PartitionNotPublished,
                             format!("{ident} {p} has no batch to pin; hint: publish one with `meta put` first"),
                         )
                     })?;
@@ -55,7 +55,7 @@ pub(crate) async fn run(s: &Session, cmd: &PinCommand) -> Result<()> {
                 },
                 (None, None) => {
                     return Err(Error::invalid(
-                        "missing_pin_target",
+                        Code::MissingPinTarget,
                         "say what to pin; hint: pass --partition PARTITION (its current batch, or --batch BATCH) or --as-of TIME for the whole table",
                     ));
                 }

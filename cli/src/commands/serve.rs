@@ -7,7 +7,7 @@ use batchmeta::hms::HmsConfig;
 use batchmeta::server::auth::{AuthConfig, AuthMode};
 use batchmeta::server::limits::serve_with;
 use batchmeta::server::{Metrics, ServerConfig, app_with_metrics, shutdown_signal};
-use batchmeta::{Config, Error, Metastore, Result};
+use batchmeta::{Code, Config, Error, Metastore, Result};
 use std::sync::Arc;
 
 use crate::args::{AuthArg, Global, ServeArgs};
@@ -20,7 +20,7 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
     };
     if mode == AuthMode::Off && !args.bind.ip().is_loopback() && !args.insecure {
         return Err(Error::invalid(
-            "insecure_bind",
+            Code::InsecureBind,
             format!(
                 "refusing to serve on {} without authentication; hint: pass --auth tokens (create a token first with `meta token create NAME --role admin`), bind 127.0.0.1, or pass --insecure if every host on the network is trusted",
                 args.bind
@@ -32,7 +32,7 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         && !args.insecure
     {
         return Err(Error::invalid(
-            "insecure_bind",
+            Code::InsecureBind,
             format!(
                 "refusing to serve the Hive Metastore API on {hms}: the Thrift protocol has no authentication here (clients name themselves); hint: bind 127.0.0.1, or pass --insecure if every host on the network may read every table"
             ),
@@ -57,7 +57,7 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
     }
     let listener = listen(args.bind).map_err(|e| {
         Error::invalid(
-            "bind_failed",
+            Code::BindFailed,
             format!(
                 "cannot listen on {}: {e}; hint: pick another --bind address",
                 args.bind
@@ -94,6 +94,7 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         max_compression_ratio: args.max_compression_ratio,
         header_read_timeout: Duration::from_secs(args.header_read_timeout_secs.max(1)),
         body_read_timeout: Duration::from_secs(args.body_read_timeout_secs.max(1)),
+        min_body_rate: args.min_body_rate,
         auth: AuthConfig {
             mode,
             rate_per_token: args.rate_limit,

@@ -1,7 +1,7 @@
 //! `meta table create|ls|show|drop`.
 
 use batchmeta::model::{NamespaceName, NewTable, PartitionKey, TableIdent, parse_columns};
-use batchmeta::{Error, Result};
+use batchmeta::{Code, Error, Result};
 use serde_json::json;
 
 use crate::args::TableCommand;
@@ -33,7 +33,7 @@ pub(crate) async fn run(s: &Session, cmd: &TableCommand) -> Result<()> {
                 }
                 _ => {
                     return Err(Error::invalid(
-                        "missing_schema",
+                        Code::MissingSchema,
                         "a table needs columns; hint: pass --columns 'id:int64,price:float64', --schema-from FILE.parquet or --schema-json FILE.json",
                     ));
                 }

@@ -1,6 +1,6 @@
 //! `meta verify`: every invariant; exit 1 when any is broken.
 
-use batchmeta::{Error, Result};
+use batchmeta::{Code, Error, Result};
 use serde_json::json;
 
 use crate::output::Table;
@@ -37,7 +37,7 @@ pub(crate) async fn run(s: &Session) -> Result<()> {
         Ok(())
     } else {
         Err(Error::invalid(
-            "violations_found",
+            Code::ViolationsFound,
             format!(
                 "{n} violation{} found in {} batches and {} files; hint: nothing was changed; look at each subject with `meta history`, and restore missing files from a backup or roll the partition back to a healthy batch",
                 if n == 1 { "" } else { "s" },

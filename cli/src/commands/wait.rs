@@ -1,7 +1,7 @@
 //! `meta wait`: block until a partition is published (after a batch).
 
 use batchmeta::model::{BatchId, PartitionSpec, TableIdent};
-use batchmeta::{Error, Result};
+use batchmeta::{Code, Error, Result};
 
 use crate::args::WaitArgs;
 use crate::output::views::BatchView;
@@ -20,7 +20,7 @@ pub(crate) async fn run(s: &Session, a: &WaitArgs) -> Result<()> {
             None => "a first batch".to_owned(),
         };
         return Err(Error::invalid(
-            "wait_timeout",
+            Code::WaitTimeout,
             format!(
                 "timed out after {} waiting for {what} of {ident} {partition}; hint: check that the writer ran (`meta audit --table {ident} --since 1d`), or rerun with a longer --timeout",
                 a.timeout

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use arrow_schema::{Field, Schema};
 use batchmeta::model::{KeyType, PartitionKey, parse_data_type};
-use batchmeta::{Error, Result};
+use batchmeta::{Code, Error, Result};
 
 pub(crate) use read::open_input;
 pub(crate) use write::open_sink;
@@ -46,7 +46,7 @@ pub(crate) fn open_error(path: &Path, e: &std::io::Error) -> Error {
         _ => "check that it is a readable file",
     };
     Error::invalid(
-        "cannot_open_file",
+        Code::CannotOpenFile,
         format!("cannot open {}: {e}; hint: {hint}", path.display()),
     )
 }
@@ -54,7 +54,7 @@ pub(crate) fn open_error(path: &Path, e: &std::io::Error) -> Error {
 /// A local file whose content is not what it claims: exit 1.
 pub(crate) fn bad_file(path: &Path, what: &str, e: impl std::fmt::Display) -> Error {
     Error::invalid(
-        "invalid_file",
+        Code::InvalidFile,
         format!(
             "cannot read {} as {what}: {e}; hint: check that the file is complete and in the format its extension says",
             path.display()
@@ -122,7 +122,7 @@ pub(crate) fn schema_json(path: &Path) -> Result<(Schema, Option<Vec<PartitionKe
     }
     let schema = serde_json::from_str(&text).map_err(|e| {
         Error::invalid(
-            "invalid_schema",
+            Code::InvalidSchema,
             format!(
                 "{} is not a table schema JSON: {e}; hint: give the output of `meta table show NS.TABLE --output json`, or an Arrow schema {{\"fields\": [{{\"name\": \"id\", \"data_type\": \"Int64\", \"nullable\": true, \"dict_id\": 0, \"dict_is_ordered\": false, \"metadata\": {{}}}}], \"metadata\": {{}}}}, or use --columns",
                 path.display()

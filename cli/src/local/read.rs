@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use arrow_array::RecordBatch;
 use arrow_schema::{ArrowError, Field, Schema, SchemaRef};
-use batchmeta::{Error, Result};
+use batchmeta::{Code, Error, Result};
 
 use super::{Format, bad_file, open_error};
 
@@ -53,7 +53,7 @@ impl Input {
         self.batches.map(move |r| {
             r.map_err(|e| match (what, e) {
                 (CSV, ArrowError::ParseError(e)) => Error::invalid(
-                    "invalid_file",
+                    Code::InvalidFile,
                     format!(
                         "a value of {} does not fit its column's type: {e}; hint: fix the value (line numbers count data rows, not the header), or compare the columns with `meta table show`",
                         path.display()
@@ -71,7 +71,7 @@ pub(crate) fn open_input(path: &Path, table: &Schema) -> Result<Input> {
     let mut file = File::open(path).map_err(|e| open_error(path, &e))?;
     if file.metadata().is_ok_and(|m| m.is_dir()) {
         return Err(Error::invalid(
-            "cannot_open_file",
+            Code::CannotOpenFile,
             format!(
                 "{} is a directory; hint: name the data files in it",
                 path.display()
@@ -82,7 +82,7 @@ pub(crate) fn open_input(path: &Path, table: &Schema) -> Result<Input> {
         Some(f) => f,
         None => sniff(&mut file).ok_or_else(|| {
             Error::invalid(
-                "unknown_file_format",
+                Code::UnknownFileFormat,
                 format!(
                     "cannot tell the format of {}; hint: name it .parquet, .csv or .arrow",
                     path.display()

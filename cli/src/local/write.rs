@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use arrow_array::RecordBatch;
 use arrow_schema::SchemaRef;
-use batchmeta::{Error, Result};
+use batchmeta::{Code, Error, Result};
 use parquet::arrow::ArrowWriter;
 
 use super::Format;
@@ -46,7 +46,7 @@ pub(crate) fn open_sink(path: &Path, schema: &SchemaRef) -> Result<Sink> {
     } else {
         let format = Format::from_extension(path).ok_or_else(|| {
             Error::invalid(
-                "unknown_file_format",
+                Code::UnknownFileFormat,
                 format!(
                     "cannot tell which format to write to {}; hint: end the name with .parquet, .arrow or .csv, or pass -o - for Parquet on stdout",
                     path.display()
@@ -58,7 +58,7 @@ pub(crate) fn open_sink(path: &Path, schema: &SchemaRef) -> Result<Sink> {
         let tmp = path.with_file_name(name);
         let file = std::fs::File::create(&tmp).map_err(|e| {
             Error::invalid(
-                "cannot_create_file",
+                Code::CannotCreateFile,
                 format!(
                     "cannot create {}: {e}; hint: check that its directory exists and is writable",
                     path.display()

@@ -152,10 +152,11 @@ pub(crate) fn cell(v: Option<impl ToString>) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use batchmeta::Code;
 
     #[test]
     fn hints_are_split_from_messages() {
-        let e = Error::invalid("x", "bad thing; hint: do this");
+        let e = Error::invalid(Code::InvalidName, "bad thing; hint: do this");
         assert_eq!(
             split_hint(&e),
             ("bad thing".to_owned(), Some("do this".to_owned()))
@@ -165,7 +166,7 @@ mod tests {
         for bad in [
             batchmeta::model::TableIdent::parse("sales/sold_items").unwrap_err(),
             batchmeta::model::TableIdent::parse("Sales.sold_items").unwrap_err(),
-            Error::invalid("invalid_partition", "invalid value"),
+            Error::invalid(Code::InvalidPartition, "invalid value"),
         ] {
             assert!(split_hint(&bad).1.is_some(), "{bad} has no hint");
         }

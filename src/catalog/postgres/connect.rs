@@ -8,7 +8,7 @@ use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
 use super::super::migrate::Migration;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::redact;
 
 /// The advisory lock that serializes migrations across replicas starting
@@ -80,7 +80,7 @@ pub(super) async fn pool(url: &str, options: &PostgresOptions) -> Result<PgPool>
     let connect = PgConnectOptions::from_str(url)
         .map_err(|e| {
             Error::invalid(
-                "invalid_database_url",
+                Code::InvalidDatabaseUrl,
                 format!(
                     "invalid PostgreSQL url {shown}: {}; a PostgreSQL url looks like postgres://user@host:5432/dbname",
                     redact::scrub_url_secrets(&e.to_string(), url)
@@ -172,7 +172,7 @@ pub(super) async fn check_durability(
         return Ok(());
     }
     Err(Error::invalid(
-        "unsafe_durability",
+        Code::UnsafeDurability,
         format!(
             "refusing PostgreSQL at {shown}: {problems}, so a crash could lose acknowledged publishes; \
              hint: set fsync, full_page_writes and synchronous_commit to on in postgresql.conf \

@@ -34,7 +34,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 
 use super::migrate::POSTGRES;
 use super::{Catalog, Clock, SystemClock};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
     NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
@@ -135,17 +135,17 @@ fn refine(e: Error) -> Error {
     match db.code().as_deref() {
         // character_not_in_repertoire, untranslatable_character
         Some("22021" | "22P05") => Error::invalid(
-            "invalid_text",
+            Code::InvalidText,
             "text cannot contain NUL (\\u0000) characters: remove them and retry",
         ),
         // datetime_field_overflow: beyond timestamptz's 4713 BC to 294276 AD
         Some("22008") => Error::invalid(
-            "invalid_time",
+            Code::InvalidTime,
             "a time is out of the catalog's range: use a time between 4713 BC and 294276 AD",
         ),
         // program_limit_exceeded: e.g. an index row too large
         Some("54000") => Error::invalid(
-            "value_too_long",
+            Code::ValueTooLong,
             "a name, partition value, key or principal is too long to index: shorten it and retry",
         ),
         _ => e,

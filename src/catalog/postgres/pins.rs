@@ -6,7 +6,7 @@ use sqlx::{PgConnection, Row};
 use super::PostgresCatalog;
 use super::reads::{batch_as_of, table_by_id};
 use super::rows::{self, NewEvent, TableLock, TableRow};
-use crate::error::{Error, Object, Result};
+use crate::error::{Code, Error, Object, Result};
 use crate::model::{
     Action, BatchId, BatchState, Context, NewPin, PartitionValues, Pin, PinName, PinTarget,
     TableIdent,
@@ -75,7 +75,7 @@ impl PostgresCatalog {
         let now = self.now();
         if pin.expires_at.is_some_and(|e| e <= now) {
             return Err(Error::invalid(
-                "invalid_expiry",
+                Code::InvalidExpiry,
                 "a pin's expiry must be in the future",
             ));
         }
@@ -92,7 +92,7 @@ impl PostgresCatalog {
                 }
                 if b.state != BatchState::Committed {
                     return Err(Error::invalid(
-                        "batch_not_committed",
+                        Code::BatchNotCommitted,
                         format!(
                             "batch {batch} was never published; only published batches can be pinned"
                         ),
@@ -106,7 +106,7 @@ impl PostgresCatalog {
             PinTarget::AsOf { at } => {
                 if *at > now {
                     return Err(Error::invalid(
-                        "invalid_as_of",
+                        Code::InvalidAsOf,
                         "a pin's as-of time must not be in the future",
                     ));
                 }

@@ -9,7 +9,7 @@ use sqlx::{PgConnection, Postgres, QueryBuilder, Row};
 
 use super::PostgresCatalog;
 use super::rows::{self, BATCH_COLUMNS, TableLock, TableRow};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     Batch, BatchId, BatchState, Event, EventQuery, Order, Page, PartitionInfo, PartitionQuery,
     PartitionValues, PinTarget, Resolved, TableIdent, Version, prefix_bound, range_bound,
@@ -99,7 +99,7 @@ impl PostgresCatalog {
                 let pin = self.get_pin_in(&mut tx, &t, name).await?;
                 if let Some(exp) = pin.expires_at.filter(|e| *e <= self.now()) {
                     return Err(Error::invalid(
-                        "pin_expired",
+                        Code::PinExpired,
                         format!(
                             "pin {name} on {ident} expired at {exp}; create a new pin or read a batch by id"
                         ),
@@ -114,7 +114,7 @@ impl PostgresCatalog {
                                 .find(|p| **p != partition)
                                 .map(ToString::to_string);
                             return Err(Error::invalid(
-                                "pin_partition_mismatch",
+                                Code::PinPartitionMismatch,
                                 format!(
                                     "pin {name} holds partition {partition} only, not {}",
                                     other.unwrap_or_default()
@@ -316,7 +316,7 @@ impl PostgresCatalog {
         if let Some(p) = &q.partition {
             if q.table.is_none() {
                 return Err(Error::invalid(
-                    "invalid_query",
+                    Code::InvalidQuery,
                     "a partition filter needs a table filter too",
                 ));
             }
@@ -399,7 +399,7 @@ pub(super) async fn table_by_id(conn: &mut PgConnection, id: i64) -> Result<Tabl
 fn event_cursor(c: &str) -> Result<i64> {
     rows::decode_cursor(c)?.parse::<i64>().map_err(|_| {
         Error::invalid(
-            "invalid_cursor",
+            Code::InvalidCursor,
             "invalid page cursor: pass back next_cursor unchanged",
         )
     })

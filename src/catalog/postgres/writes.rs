@@ -17,7 +17,7 @@ use super::PostgresCatalog;
 use super::pointer::{PointerMove, move_pointer};
 use super::rows::{self, NewEvent, TableLock, TableRow, to_json};
 use crate::catalog::rules::retry_expectation_holds;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     Action, Batch, BatchId, BatchState, Commit, Context, DataFile, Event, Expect, PartitionValues,
     PublishPlan, RollbackRequest, StageRequest, TableIdent, fingerprint, schemas_compatible,
@@ -68,7 +68,7 @@ async fn ensure_partition(
 
 fn not_staged(id: &BatchId, state: BatchState) -> Error {
     Error::invalid(
-        "batch_not_staged",
+        Code::BatchNotStaged,
         format!(
             "batch {id} is {}: its files can no longer change; stage a new batch",
             state.as_str()
@@ -177,7 +177,7 @@ impl PostgresCatalog {
         for f in files {
             if !storage::is_inside(&b.batch.location, &f.path) {
                 return Err(Error::invalid(
-                    "file_outside_prefix",
+                    Code::FileOutsidePrefix,
                     format!(
                         "file {:?} is outside batch {id}'s prefix {}: write a batch's files under its own prefix only",
                         f.path, b.batch.location
@@ -187,7 +187,7 @@ impl PostgresCatalog {
             if let Some(old) = b.batch.files.iter().find(|o| o.path == f.path) {
                 if old != f {
                     return Err(Error::invalid(
-                        "file_changed",
+                        Code::FileChanged,
                         format!(
                             "file {:?} was already recorded with another size or row count",
                             f.path
@@ -229,7 +229,7 @@ impl PostgresCatalog {
         let found = rows::load_batch_row(&mut tx, &t, id).await?;
         let published = || {
             Error::invalid(
-                "batch_not_staged",
+                Code::BatchNotStaged,
                 format!("batch {id} was published; published batches are never discarded"),
             )
         };
@@ -280,14 +280,14 @@ impl PostgresCatalog {
     ) -> Result<Commit> {
         if plan.items.is_empty() {
             return Err(Error::invalid(
-                "empty_publish",
+                Code::EmptyPublish,
                 "a publish needs at least one partition",
             ));
         }
         let mut seen = HashSet::new();
         if let Some(dup) = plan.items.iter().find(|i| !seen.insert(i.partition.path())) {
             return Err(Error::invalid(
-                "duplicate_partition",
+                Code::DuplicatePartition,
                 format!("partition {} appears twice in one publish", dup.partition),
             ));
         }
@@ -373,7 +373,7 @@ impl PostgresCatalog {
                 BatchState::Staged => {}
                 BatchState::Committed => {
                     return Err(Error::invalid(
-                        "batch_already_published",
+                        Code::BatchAlreadyPublished,
                         format!(
                             "batch {} was already published; to make it current again use rollback --to {}",
                             b.batch.id, b.batch.id
@@ -382,7 +382,7 @@ impl PostgresCatalog {
                 }
                 BatchState::Abandoned => {
                     return Err(Error::invalid(
-                        "batch_abandoned",
+                        Code::BatchAbandoned,
                         format!(
                             "batch {} was abandoned; stage and write a new batch",
                             b.batch.id
@@ -392,7 +392,7 @@ impl PostgresCatalog {
             }
             if b.batch.files.is_empty() {
                 return Err(Error::invalid(
-                    "empty_batch",
+                    Code::EmptyBatch,
                     format!(
                         "batch {} has no files: write data to it before publishing",
                         b.batch.id
@@ -530,7 +530,7 @@ impl PostgresCatalog {
         }
         if target.state != BatchState::Committed {
             return Err(Error::invalid(
-                "batch_not_committed",
+                Code::BatchNotCommitted,
                 format!(
                     "batch {target_id} was never published ({}); only published batches can be rolled back to",
                     target.state.as_str()
@@ -539,7 +539,7 @@ impl PostgresCatalog {
         }
         if target_id == current {
             return Err(Error::invalid(
-                "already_current",
+                Code::AlreadyCurrent,
                 format!(
                     "batch {target_id} is already the current batch of {} {partition}",
                     t.table.ident

@@ -33,7 +33,7 @@ use tokio::sync::Mutex;
 
 use super::migrate::{Migration, SQLITE};
 use super::{Catalog, Clock, SystemClock};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
     NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
@@ -87,7 +87,7 @@ impl SqliteCatalog {
             .or_else(|| url.strip_prefix("sqlite:"))
             .ok_or_else(|| {
                 Error::invalid(
-                    "invalid_database_url",
+                    Code::InvalidDatabaseUrl,
                     "a SQLite database url looks like sqlite:///path/to/catalog.db",
                 )
             })?;
@@ -99,7 +99,7 @@ impl SqliteCatalog {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| {
                 Error::invalid(
-                    "invalid_database_url",
+                    Code::InvalidDatabaseUrl,
                     format!(
                         "cannot create the catalog directory {}: {e}; check the path and its permissions",
                         dir.display()

@@ -6,7 +6,7 @@ use sqlx::{Row, SqliteConnection};
 use super::SqliteCatalog;
 use super::reads::batch_as_of;
 use super::rows::{self, NewEvent, TableRow, micros, time};
-use crate::error::{Error, Object, Result};
+use crate::error::{Code, Error, Object, Result};
 use crate::model::{
     Action, BatchId, BatchState, Context, NewPin, PartitionValues, Pin, PinName, PinTarget,
     TableIdent,
@@ -71,7 +71,7 @@ impl SqliteCatalog {
         let now = self.now();
         if pin.expires_at.is_some_and(|e| e <= now) {
             return Err(Error::invalid(
-                "invalid_expiry",
+                Code::InvalidExpiry,
                 "a pin's expiry must be in the future",
             ));
         }
@@ -88,7 +88,7 @@ impl SqliteCatalog {
                 }
                 if b.state != BatchState::Committed {
                     return Err(Error::invalid(
-                        "batch_not_committed",
+                        Code::BatchNotCommitted,
                         format!(
                             "batch {batch} was never published; only published batches can be pinned"
                         ),
@@ -102,7 +102,7 @@ impl SqliteCatalog {
             PinTarget::AsOf { at } => {
                 if *at > now {
                     return Err(Error::invalid(
-                        "invalid_as_of",
+                        Code::InvalidAsOf,
                         "a pin's as-of time must not be in the future",
                     ));
                 }

@@ -6,7 +6,7 @@ use sqlx::{Row, SqliteConnection};
 
 use super::SqliteCatalog;
 use super::rows::{self, BATCH_COLUMNS, TableRow, micros};
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     Batch, BatchId, BatchState, PartitionValues, PinTarget, Resolved, TableIdent, Version,
 };
@@ -84,7 +84,7 @@ impl SqliteCatalog {
                 let pin = self.get_pin_in(&mut tx, &t, name).await?;
                 if let Some(exp) = pin.expires_at.filter(|e| *e <= self.now()) {
                     return Err(Error::invalid(
-                        "pin_expired",
+                        Code::PinExpired,
                         format!(
                             "pin {name} on {ident} expired at {exp}; create a new pin or read a batch by id"
                         ),
@@ -99,7 +99,7 @@ impl SqliteCatalog {
                                 .find(|p| **p != partition)
                                 .map(ToString::to_string);
                             return Err(Error::invalid(
-                                "pin_partition_mismatch",
+                                Code::PinPartitionMismatch,
                                 format!(
                                     "pin {name} holds partition {partition} only, not {}",
                                     other.unwrap_or_default()

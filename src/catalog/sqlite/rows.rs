@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     Action, Batch, BatchId, BatchState, Context, DataFile, Event, NamespaceName, PartitionKey,
     PartitionValues, Properties, Table, TableIdent, TableName,
@@ -375,7 +375,7 @@ pub(super) fn decode_cursor(s: &str) -> Result<String> {
         .and_then(|b| String::from_utf8(b).ok())
         .ok_or_else(|| {
             Error::invalid(
-                "invalid_cursor",
+                Code::InvalidCursor,
                 "invalid page cursor: pass back the next_cursor of the previous page unchanged",
             )
         })
@@ -385,9 +385,12 @@ pub(super) fn decode_cursor(s: &str) -> Result<String> {
 pub(super) fn page_size(limit: Option<u32>) -> Result<i64> {
     match limit {
         None => Ok(i64::from(crate::model::DEFAULT_PAGE)),
-        Some(0) => Err(Error::invalid("invalid_limit", "limit must be at least 1")),
+        Some(0) => Err(Error::invalid(
+            Code::InvalidLimit,
+            "limit must be at least 1",
+        )),
         Some(n) if n > crate::model::MAX_PAGE => Err(Error::invalid(
-            "invalid_limit",
+            Code::InvalidLimit,
             format!("limit must be at most {}", crate::model::MAX_PAGE),
         )),
         Some(n) => Ok(i64::from(n)),

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use super::SqliteCatalog;
 use super::rows;
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{BatchId, BatchState, PublishPlan, TableIdent};
 
 /// The checks of a publish plan that need no database: at least one
@@ -14,14 +14,14 @@ use crate::model::{BatchId, BatchState, PublishPlan, TableIdent};
 pub(super) fn plan_is_well_formed(plan: &PublishPlan) -> Result<()> {
     if plan.items.is_empty() {
         return Err(Error::invalid(
-            "empty_publish",
+            Code::EmptyPublish,
             "a publish needs at least one partition",
         ));
     }
     let mut seen = HashSet::new();
     if let Some(dup) = plan.items.iter().find(|i| !seen.insert(i.partition.path())) {
         return Err(Error::invalid(
-            "duplicate_partition",
+            Code::DuplicatePartition,
             format!("partition {} appears twice in one publish", dup.partition),
         ));
     }
@@ -35,7 +35,7 @@ impl SqliteCatalog {
         let b = rows::load_batch_row(&mut w.tx, &t, id).await?;
         if b.batch.state != BatchState::Staged {
             return Err(Error::invalid(
-                "batch_not_staged",
+                Code::BatchNotStaged,
                 format!("batch {id} was published; published batches are never discarded"),
             ));
         }

@@ -12,6 +12,7 @@ use object_store::{ObjectStoreExt, PutPayload};
 
 use super::every_type::all_types_schema;
 use super::*;
+use crate::Code;
 use crate::data::Scalar;
 
 #[tokio::test]
@@ -357,7 +358,7 @@ async fn a_failed_write_leaves_no_object_behind() {
         let mut input: Vec<crate::Result<RecordBatch>> =
             (0..4).map(|i| Ok(numbers(i * 25_000, 25_000))).collect();
         input.push(Err(crate::Error::invalid(
-            "client_stream",
+            Code::ClientStream,
             "the source failed",
         )));
         input.push(Ok(numbers(100_000, 10)));

@@ -4,6 +4,7 @@ use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
 
 use super::{partition, table};
+use crate::Code;
 use crate::model::{Batch, BatchId, Commit, Event, Pin, RollbackRequest, TableIdent};
 use crate::server::api::{
     AddFilesBody, CommittedParams, PartitionPageParams, PublishBody, RollbackBody, StageBody,
@@ -121,7 +122,7 @@ fn upload_kind(req: &Request) -> Result<Upload, ApiError> {
         "application/vnd.apache.arrow.stream" => Ok(Upload::Arrow),
         other => Err(ApiError::http(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
+            Code::UnsupportedMediaType,
             format!(
                 "unsupported content type {other:?}: send a Parquet file as application/vnd.apache.parquet or an Arrow IPC stream as application/vnd.apache.arrow.stream"
             ),

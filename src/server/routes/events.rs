@@ -5,6 +5,7 @@ use axum::extract::State;
 use crate::VerifyReport;
 use axum::http::StatusCode;
 
+use crate::Code;
 use crate::model::{Event, EventQuery, NamespaceName, Page, PartitionValues};
 use crate::server::AppState;
 use crate::server::api::EventsParams;
@@ -28,7 +29,7 @@ pub(crate) async fn list(
     if let Some(p) = partition {
         let t = query.table.as_ref().ok_or_else(|| {
             ApiError::bad_request(
-                "invalid_query",
+                Code::InvalidQuery,
                 "a partition filter needs namespace and table filters",
             )
         })?;
@@ -44,7 +45,7 @@ pub(crate) async fn list(
 /// Keeps a query of a caller who reads only some namespaces inside them:
 /// a named namespace must be one of them; none named means the only one.
 fn scope_to(query: &mut EventQuery, readable: &[NamespaceName]) -> Result<(), ApiError> {
-    let forbidden = |m: String| ApiError::http(StatusCode::FORBIDDEN, "forbidden", m);
+    let forbidden = |m: String| ApiError::http(StatusCode::FORBIDDEN, Code::Forbidden, m);
     let names = || {
         readable
             .iter()
@@ -92,7 +93,7 @@ pub(crate) async fn verify(
             ..VerifyReport::default()
         })),
         Some(other) => Err(ApiError::bad_request(
-            "invalid_query",
+            Code::InvalidQuery,
             format!("unknown verify scope {other:?}: use all or catalog"),
         )),
     }

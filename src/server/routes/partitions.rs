@@ -8,6 +8,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
 use super::{partition, table};
+use crate::Code;
 use crate::model::{BatchId, Event, Page, PartitionInfo, PartitionQuery, Resolved};
 use crate::server::api::{
     PartitionPageParams, PartitionsParams, ReadBody, ResolveBody, WaitParams,
@@ -103,7 +104,7 @@ pub(crate) async fn wait(
         Some(r) => Ok(Json(r)),
         None => Err(ApiError::http(
             StatusCode::REQUEST_TIMEOUT,
-            "wait_timeout",
+            Code::WaitTimeout,
             format!(
                 "no new publish of {} within {} ms; wait again",
                 q.partition,

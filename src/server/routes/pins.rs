@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::{partition, table};
+use crate::Code;
 use crate::model::{BatchId, NewPin, Pin, PinName, PinTarget, time};
 use crate::server::AppState;
 use crate::server::api::CreatePinBody;
@@ -56,7 +57,7 @@ pub(crate) async fn create(
         },
         _ => {
             return Err(ApiError::bad_request(
-                "invalid_pin",
+                Code::InvalidPin,
                 "pin a batch with `partition` and `batch_id`, or the whole table with `as_of`",
             ));
         }

@@ -4,6 +4,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
+use crate::Code;
 use crate::server::AppState;
 use crate::server::api::ServerInfo;
 use crate::server::error::{ApiError, ErrorBody, RETRY_AFTER_SECS};
@@ -26,7 +27,7 @@ pub(crate) async fn readyz(State(s): State<AppState>) -> axum::response::Respons
             [(header::RETRY_AFTER, RETRY_AFTER_SECS.to_string())],
             ApiError::http(
                 StatusCode::SERVICE_UNAVAILABLE,
-                "not_ready",
+                Code::NotReady,
                 format!("the {what} is not reachable; GET /readyz again in a second"),
             ),
         )

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 
 use super::table;
+use crate::Code;
 use crate::model::{
     KeyType, MetadataUpdate, NamespaceName, NewTable, PartitionKey, Table, TableIdent,
     check_identifier, parse_data_type,
@@ -41,7 +42,7 @@ fn schema_of(body: &CreateTable) -> Result<Schema, ApiError> {
         }
         (None, Some(schema)) => Ok(schema.clone()),
         _ => Err(ApiError::bad_request(
-            "invalid_schema",
+            Code::InvalidSchema,
             "give the table's columns as `columns` ([{\"name\": \"id\", \"type\": \"int64\"}]) or an Arrow `schema`, not both",
         )),
     }

@@ -4,6 +4,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use crate::Code;
 use crate::model::{IssuedToken, NewToken, Token};
 use crate::server::AppState;
 use crate::server::auth::Authenticated;
@@ -21,7 +22,7 @@ pub(crate) struct ListTokensParams {
 fn out_of_scope(what: &str) -> ApiError {
     ApiError::http(
         StatusCode::FORBIDDEN,
-        "forbidden",
+        Code::Forbidden,
         format!(
             "{what}: an admin of a namespace manages only tokens whose every role is on namespaces it administers; ask a global admin"
         ),

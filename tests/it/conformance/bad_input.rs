@@ -6,7 +6,7 @@ use batchmeta::model::{
     BatchId, KeyType, NewPin, PartitionSpec, PinName, PinTarget, RollbackRequest, SchemaMode,
     TableIdent, Version,
 };
-use batchmeta::{PublishOptions, PublishSpec, ResolveRequest, StoreOptions};
+use batchmeta::{Code, PublishOptions, PublishSpec, ResolveRequest, StoreOptions};
 use object_store::{ObjectStoreExt, PutPayload};
 
 use crate::harness::{Env, frame, stream_of};
@@ -348,7 +348,7 @@ pub async fn bad_input_is_refused_and_changes_nothing(env: &Env) {
     let failing = futures::stream::iter(vec![
         Ok(frame(0, 10, "x")),
         Err(batchmeta::Error::invalid(
-            "client_stream",
+            Code::ClientStream,
             "the client's data source failed",
         )),
     ]);

@@ -8,7 +8,7 @@ use super::{Direct, Reader};
 use crate::catalog::sqlite::rows::{
     decode_cursor, encode_cursor, micros, never_published, page_size, time,
 };
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     BatchId, Event, EventQuery, Order, Page, PartitionInfo, PartitionQuery, PartitionValues,
     TableIdent, prefix_bound, range_bound,
@@ -18,7 +18,7 @@ use crate::model::{
 fn event_cursor(c: &str) -> Result<i64> {
     decode_cursor(c)?.parse().map_err(|_| {
         Error::invalid(
-            "invalid_cursor",
+            Code::InvalidCursor,
             "invalid page cursor: pass back next_cursor unchanged",
         )
     })
@@ -137,7 +137,7 @@ impl Direct {
         };
         if q.partition.is_some() && q.table.is_none() {
             return Err(Error::invalid(
-                "invalid_query",
+                Code::InvalidQuery,
                 "a partition filter needs a table filter too",
             ));
         }

@@ -16,7 +16,7 @@ use crate::catalog::rules::retry_expectation_holds;
 use crate::catalog::sqlite::rows::{
     NewEvent, PartitionRow, TableRow, from_json, micros, never_published, time, to_json,
 };
-use crate::error::{Error, Result};
+use crate::error::{Code, Error, Result};
 use crate::model::{
     Action, Batch, BatchId, BatchState, Commit, Context, DataFile, Event, Expect, PartitionValues,
     Properties, PublishPlan, RollbackRequest, StageRequest, TableIdent, WrittenFiles, fingerprint,
@@ -209,7 +209,7 @@ impl Reader<'_> {
         let b = self.load_batch_row(t, id)?;
         if b.batch.state != BatchState::Staged {
             return Err(Error::invalid(
-                "batch_not_staged",
+                Code::BatchNotStaged,
                 format!(
                     "batch {id} is {}: its files can no longer change; stage a new batch",
                     b.batch.state.as_str()
@@ -225,7 +225,7 @@ impl Reader<'_> {
         for f in files {
             if !storage::is_inside(&b.batch.location, &f.path) {
                 return Err(Error::invalid(
-                    "file_outside_prefix",
+                    Code::FileOutsidePrefix,
                     format!(
                         "file {:?} is outside batch {id}'s prefix {}: write a batch's files under its own prefix only",
                         f.path, b.batch.location
@@ -235,7 +235,7 @@ impl Reader<'_> {
             if let Some(old) = b.batch.files.iter().find(|o| o.path == f.path) {
                 if old != f {
                     return Err(Error::invalid(
-                        "file_changed",
+                        Code::FileChanged,
                         format!(
                             "file {:?} was already recorded with another size or row count",
                             f.path
@@ -342,7 +342,7 @@ impl Reader<'_> {
                 BatchState::Staged => {}
                 BatchState::Committed => {
                     return Err(Error::invalid(
-                        "batch_already_published",
+                        Code::BatchAlreadyPublished,
                         format!(
                             "batch {} was already published; to make it current again use rollback --to {}",
                             b.batch.id, b.batch.id
@@ -351,7 +351,7 @@ impl Reader<'_> {
                 }
                 BatchState::Abandoned => {
                     return Err(Error::invalid(
-                        "batch_abandoned",
+                        Code::BatchAbandoned,
                         format!(
                             "batch {} was abandoned; stage and write a new batch",
                             b.batch.id
@@ -361,7 +361,7 @@ impl Reader<'_> {
             }
             if b.batch.files.is_empty() {
                 return Err(Error::invalid(
-                    "empty_batch",
+                    Code::EmptyBatch,
                     format!(
                         "batch {} has no files: write data to it before publishing",
                         b.batch.id
@@ -516,7 +516,7 @@ impl Reader<'_> {
         }
         if target.state != BatchState::Committed {
             return Err(Error::invalid(
-                "batch_not_committed",
+                Code::BatchNotCommitted,
                 format!(
                     "batch {target_id} was never published ({}); only published batches can be rolled back to",
                     target.state.as_str()
@@ -525,7 +525,7 @@ impl Reader<'_> {
         }
         if target_id == current {
             return Err(Error::invalid(
-                "already_current",
+                Code::AlreadyCurrent,
                 format!(
                     "batch {target_id} is already the current batch of {} {partition}",
                     t.table.ident

@@ -2,6 +2,10 @@
 //! once: [`Error::kind`] picks the status / exit code / exception class and
 //! [`Error::code`] is the stable machine-readable code.
 
+mod code;
+
+pub use code::Code;
+
 use crate::model::BatchId;
 use crate::model::hint::{Edge, Hint};
 
@@ -98,7 +102,7 @@ pub enum Error {
     #[error("{message}{}", suffix(.hint))]
     InvalidInput {
         /// Stable code.
-        code: &'static str,
+        code: Code,
         /// What is wrong (and, for hints every edge words alike, what to do).
         message: String,
         /// What to do next, worded by each edge.
@@ -217,7 +221,7 @@ const INLINE_HINT: &str = "; hint: ";
 
 impl Error {
     /// An [`Error::InvalidInput`].
-    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+    pub fn invalid(code: Code, message: impl Into<String>) -> Self {
         Error::InvalidInput {
             code,
             message: message.into(),
@@ -226,7 +230,7 @@ impl Error {
     }
 
     /// An [`Error::InvalidInput`] with a hint each edge words for itself.
-    pub fn invalid_hint(code: &'static str, message: impl Into<String>, hint: Hint) -> Self {
+    pub fn invalid_hint(code: Code, message: impl Into<String>, hint: Hint) -> Self {
         Error::InvalidInput {
             code,
             message: message.into(),
@@ -277,11 +281,13 @@ impl Error {
         if self.inline_hint().is_some() {
             return None;
         }
-        match self.code() {
-            "namespace_not_found" => Some(Hint::ListNamespaces),
-            "namespace_exists" | "table_exists" | "pin_exists" => Some(Hint::NameTaken),
-            "invalid_name" => Some(Hint::NameRules),
-            "invalid_partition" => Some(Hint::PartitionSyntax),
+        match Code::parse(self.code()) {
+            Some(Code::NamespaceNotFound) => Some(Hint::ListNamespaces),
+            Some(Code::NamespaceExists | Code::TableExists | Code::PinExists) => {
+                Some(Hint::NameTaken)
+            }
+            Some(Code::InvalidName) => Some(Hint::NameRules),
+            Some(Code::InvalidPartition) => Some(Hint::PartitionSyntax),
             _ => match self {
                 Error::Unavailable { dependency, .. } => Some(Hint::Unavailable {
                     dependency: dependency.noun().to_owned(),
@@ -378,43 +384,48 @@ impl Error {
         }
     }
 
+    /// Whether this error carries `code` (also when a server reported it).
+    pub fn is(&self, code: Code) -> bool {
+        self.code() == code.as_str()
+    }
+
     /// The stable machine-readable code of this error.
     pub fn code(&self) -> &str {
         match self {
-            Error::InvalidInput { code, .. } => code,
+            Error::InvalidInput { code, .. } => code.as_str(),
             Error::NotFound { object, .. } => match object {
-                Object::Namespace => "namespace_not_found",
-                Object::Table => "table_not_found",
-                Object::Partition => "partition_not_found",
-                Object::Batch => "batch_not_found",
-                Object::Pin => "pin_not_found",
-                Object::Token => "token_not_found",
+                Object::Namespace => Code::NamespaceNotFound.as_str(),
+                Object::Table => Code::TableNotFound.as_str(),
+                Object::Partition => Code::PartitionNotFound.as_str(),
+                Object::Batch => Code::BatchNotFound.as_str(),
+                Object::Pin => Code::PinNotFound.as_str(),
+                Object::Token => Code::TokenNotFound.as_str(),
             },
             Error::AlreadyExists { object, .. } => match object {
-                Object::Namespace => "namespace_exists",
-                Object::Table => "table_exists",
-                Object::Partition => "partition_exists",
-                Object::Batch => "batch_exists",
-                Object::Pin => "pin_exists",
-                Object::Token => "token_exists",
+                Object::Namespace => Code::NamespaceExists.as_str(),
+                Object::Table => Code::TableExists.as_str(),
+                Object::Partition => Code::PartitionExists.as_str(),
+                Object::Batch => Code::BatchExists.as_str(),
+                Object::Pin => Code::PinExists.as_str(),
+                Object::Token => Code::TokenExists.as_str(),
             },
-            Error::Conflict { .. } => "conflict",
-            Error::SchemaChanged => "schema_changed",
-            Error::SchemaMismatch { .. } => "schema_mismatch",
-            Error::Unauthorized(_) => "unauthorized",
-            Error::Forbidden(_) => "forbidden",
-            Error::TooLarge(_) => "payload_too_large",
-            Error::RateLimited(_) => "rate_limited",
+            Error::Conflict { .. } => Code::Conflict.as_str(),
+            Error::SchemaChanged => Code::SchemaChanged.as_str(),
+            Error::SchemaMismatch { .. } => Code::SchemaMismatch.as_str(),
+            Error::Unauthorized(_) => Code::Unauthorized.as_str(),
+            Error::Forbidden(_) => Code::Forbidden.as_str(),
+            Error::TooLarge(_) => Code::PayloadTooLarge.as_str(),
+            Error::RateLimited(_) => Code::RateLimited.as_str(),
             Error::Remote { code, .. } => code,
             Error::Unavailable { dependency, .. } => match dependency {
-                Dependency::Database => "database_unavailable",
-                Dependency::Storage => "storage_unavailable",
+                Dependency::Database => Code::DatabaseUnavailable.as_str(),
+                Dependency::Storage => Code::StorageUnavailable.as_str(),
             },
-            Error::InsufficientStorage { .. } => "insufficient_storage",
-            Error::Database(_) => "database_error",
-            Error::Storage(_) => "storage_error",
-            Error::Data(_) => "data_error",
-            Error::Internal(_) => "internal_error",
+            Error::InsufficientStorage { .. } => Code::InsufficientStorage.as_str(),
+            Error::Database(_) => Code::DatabaseError.as_str(),
+            Error::Storage(_) => Code::StorageError.as_str(),
+            Error::Data(_) => Code::DataError.as_str(),
+            Error::Internal(_) => Code::InternalError.as_str(),
         }
     }
 }
