@@ -13,7 +13,6 @@
 //! must be reported.
 
 mod cases;
-mod old;
 mod table;
 mod wire;
 
