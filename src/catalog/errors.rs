@@ -215,3 +215,12 @@ pub(crate) fn not_a_rollback_target(id: &BatchId, state: BatchState) -> Error {
         ),
     )
 }
+
+/// `not_supported_remotely`: a catalog without the token hashes (a remote
+/// one) cannot store or look them up.
+pub(crate) fn tokens_stay_on_the_server() -> Error {
+    Error::invalid(
+        Code::NotSupportedRemotely,
+        "token hashes stay on the server: create tokens with `meta token create` (it asks the server to mint one)",
+    )
+}

@@ -30,13 +30,13 @@ use tokio::sync::Mutex;
 use self::connect::{Conns, Durability, Tx, commit, commit_or_ack_early};
 use self::statements as sql;
 use super::migrate::{SQLITE, pending};
-use super::{Catalog, Clock, SystemClock, rules};
+use super::{Catalog, Clock, SystemClock, TokenStore, Tokens, rules};
 use crate::error::{Code, Error, Result};
 use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
     NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
-    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest,
-    StoredToken, Table, TableIdent, Token, Version, Violation, WrittenFiles,
+    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest, Table,
+    TableIdent, Version, Violation, WrittenFiles,
 };
 
 /// A catalog in one SQLite file.
@@ -353,19 +353,11 @@ impl Catalog for SqliteCatalog {
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
         self.events_impl(query)
     }
-    async fn create_token(&self, token: &StoredToken) -> Result<Token> {
-        self.write(Durability::Full, |w| w.create_token(self.now(), token))
-            .await
+    fn tokens(&self) -> &dyn Tokens {
+        self
     }
-    async fn token_by_id(&self, id: &str) -> Result<Option<StoredToken>> {
-        self.conns.read(|r| r.token(id))
-    }
-    async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<Token>> {
-        self.conns.read(|r| r.tokens(include_revoked))
-    }
-    async fn revoke_token(&self, _ctx: &Context, name: &str) -> Result<Token> {
-        self.write(Durability::Full, |w| w.revoke_token(self.now(), name))
-            .await
+    fn token_store(&self) -> Option<&dyn TokenStore> {
+        Some(self)
     }
     async fn check_invariants(&self) -> Result<Vec<Violation>> {
         self.conns.read(|r| r.check_invariants())

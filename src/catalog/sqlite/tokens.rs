@@ -1,14 +1,16 @@
 //! API tokens (hashes only).
 
+use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::connect::Tx;
+use super::SqliteCatalog;
+use super::connect::{Durability, Tx};
 use super::rows::{micros, time};
 use super::statements as sql;
-use crate::catalog::errors;
 use crate::catalog::row::{self, to_json};
+use crate::catalog::{TokenStore, Tokens, errors, tokens};
 use crate::error::{Object, Result};
-use crate::model::{StoredToken, Token};
+use crate::model::{Context, IssuedToken, NewToken, StoredToken, Token};
 
 impl Tx<'_> {
     pub(super) fn create_token(&self, now: DateTime<Utc>, t: &StoredToken) -> Result<Token> {
@@ -52,5 +54,30 @@ impl Tx<'_> {
             Ok(row::token(r)?.token)
         })?
         .ok_or_else(|| errors::token_not_found(name))
+    }
+}
+
+#[async_trait]
+impl Tokens for SqliteCatalog {
+    async fn issue_token(&self, ctx: &Context, new: &NewToken) -> Result<IssuedToken> {
+        tokens::issue(self, ctx, new).await
+    }
+    async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<Token>> {
+        self.conns.read(|r| r.tokens(include_revoked))
+    }
+    async fn revoke_token(&self, _ctx: &Context, name: &str) -> Result<Token> {
+        self.write(Durability::Full, |w| w.revoke_token(self.now(), name))
+            .await
+    }
+}
+
+#[async_trait]
+impl TokenStore for SqliteCatalog {
+    async fn create_token(&self, token: &StoredToken) -> Result<Token> {
+        self.write(Durability::Full, |w| w.create_token(self.now(), token))
+            .await
+    }
+    async fn token_by_id(&self, id: &str) -> Result<Option<StoredToken>> {
+        self.conns.read(|r| r.token(id))
     }
 }
