@@ -9,6 +9,7 @@ mod file_listing;
 mod partitioned;
 mod reads;
 mod store;
+mod tokens;
 mod transfer;
 mod verify;
 mod writes;
@@ -34,7 +35,7 @@ pub use partitioned::{StoredCreating, StoredPartitions, key_type_of, table_for_d
 pub use reads::{ReadRequest, ResolveRequest};
 pub use store::{Part, Publish, StoreMode, StoreOptions, StoreOutcome, Stored};
 pub use transfer::{Body, decode_ipc, encode_ipc};
-pub use verify::VerifyReport;
+pub use verify::{VerifyReport, VerifyScope};
 pub use writes::{PublishOptions, PublishSpec, StageOptions};
 
 /// The directory of the embedded default: `.batchmeta/` in the working directory.
@@ -178,11 +179,6 @@ impl Metastore {
     pub fn with_write_options(mut self, options: WriteOptions) -> Self {
         self.write_options = options;
         self
-    }
-
-    /// The catalog.
-    pub fn catalog(&self) -> &Arc<dyn Catalog> {
-        &self.catalog
     }
 
     /// The warehouse, when this process reaches it directly.
