@@ -182,10 +182,10 @@ fn sorted(dependency: Dependency, class: Option<Class>, cause: String) -> Option
     })
 }
 
-/// A catalog database error, sorted.
-pub(crate) fn database(e: sqlx::Error) -> Error {
+/// A catalog database driver's error (sqlx, rusqlite), sorted.
+pub(crate) fn database(e: impl StdError + Send + Sync + 'static) -> Error {
     let class = classify(&e);
-    sorted(Dependency::Database, class, e.to_string()).unwrap_or(Error::Database(e))
+    sorted(Dependency::Database, class, e.to_string()).unwrap_or(Error::Database(Box::new(e)))
 }
 
 /// An object store error, sorted.
@@ -207,12 +207,6 @@ fn sqlite_code(e: &(dyn StdError + 'static)) -> Option<i32> {
         if let Some(r) = err.downcast_ref::<rusqlite::Error>() {
             return r.sqlite_error().map(|f| f.extended_code & 0xff);
         }
-        if let Some(sqlx::Error::Database(db)) = err.downcast_ref::<sqlx::Error>() {
-            return db
-                .code()
-                .and_then(|c| c.parse::<i32>().ok())
-                .map(|c| c & 0xff);
-        }
         next = err.source();
     }
     None
@@ -225,7 +219,7 @@ fn sqlite_code(e: &(dyn StdError + 'static)) -> Option<i32> {
 pub(crate) fn at_catalog_file(e: Error, file: &std::path::Path) -> Error {
     const SQLITE_IOERR: i32 = 10;
     let e = match e {
-        Error::Database(inner) if sqlite_code(&inner) == Some(SQLITE_IOERR) => {
+        Error::Database(inner) if sqlite_code(inner.as_ref()) == Some(SQLITE_IOERR) => {
             let dir = file.parent().unwrap_or(std::path::Path::new("."));
             let probe = dir.join(format!(".batchmeta-write-probe-{}", std::process::id()));
             let written = std::fs::write(&probe, b"x");

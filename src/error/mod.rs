@@ -193,9 +193,10 @@ pub enum Error {
         /// The driver's text, for logs and the local edges.
         cause: String,
     },
-    /// The metadata database failed.
+    /// The metadata database failed (the driver's error: sqlx for
+    /// PostgreSQL, rusqlite for SQLite), and it is not an outage.
     #[error("database error: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(#[source] Box<dyn std::error::Error + Send + Sync>),
     /// The object store failed.
     #[error("object store error: {0}")]
     Storage(#[source] object_store::Error),

@@ -131,7 +131,10 @@ impl PostgresCatalog {
 /// with a NUL character, times beyond `timestamptz`'s range, keys too long
 /// for an index) is refused with a clear message instead of a 500.
 fn refine(e: Error) -> Error {
-    let Error::Database(sqlx::Error::Database(db)) = &e else {
+    let Error::Database(inner) = &e else {
+        return e;
+    };
+    let Some(sqlx::Error::Database(db)) = inner.downcast_ref::<sqlx::Error>() else {
         return e;
     };
     match db.code().as_deref() {

@@ -50,7 +50,7 @@ fn busy_timeout() -> Duration {
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::from(sqlx::Error::AnyDriverError(Box::new(e)))
+        crate::unavailable::database(e)
     }
 }
 
