@@ -576,14 +576,8 @@ async fn snapshot(dir: &Path) -> State {
 
 /// Namespaces of the events after `after`.
 async fn namespaces_of_events_after(dir: &Path, after: i64) -> BTreeSet<String> {
-    use sqlx::Connection;
-    let mut conn = rows::sqlite(&catalog_url(dir)).await;
-    let v: Vec<Option<String>> = sqlx::query_scalar("SELECT namespace FROM events WHERE id > ?")
-        .bind(after)
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
+    let sql = format!("SELECT namespace FROM events WHERE id > {after}");
+    let v = common::sqlite::texts(&catalog_url(dir), &sql).await;
     v.into_iter().map(|n| n.unwrap_or_default()).collect()
 }
 

@@ -10,10 +10,14 @@
 //! Every implementation runs the conformance suite in `tests/it/`.
 
 mod clock;
+mod errors;
 mod migrate;
+mod page;
 pub mod postgres;
+mod row;
 pub(crate) mod rules;
 pub mod sqlite;
+mod verify;
 
 use async_trait::async_trait;
 

@@ -9,7 +9,7 @@
     missing_debug_implementations
 )]
 
-#[path = "../../cli/tests/common/mod.rs"]
+#[path = "../../cli/tests/common/for_tests_it.rs"]
 mod common;
 
 mod bad_input_http;

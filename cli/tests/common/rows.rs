@@ -3,57 +3,48 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::str::FromStr;
 
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgConnection, Row};
+use sqlx::{Connection, PgConnection, Row};
+
+use super::sqlite;
 
 /// Row counts of every table of the catalog at `database_url` (a SQLite
 /// file, opened read-only, or a PostgreSQL database).
 pub(crate) async fn row_counts(database_url: &str) -> BTreeMap<String, i64> {
-    /// The tables the query lists, and their counts, on the connection.
-    macro_rules! counts {
-        ($conn:expr, $tables:literal) => {{
-            let mut conn = $conn;
-            let mut out = BTreeMap::new();
-            let tables: Vec<String> = sqlx::query_scalar($tables)
-                .fetch_all(&mut conn)
+    let count = |t: &str| format!("SELECT count(*) FROM \"{t}\"");
+    let mut out = BTreeMap::new();
+    if is_sqlite(database_url) {
+        let tables = sqlite::texts(
+            database_url,
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+        );
+        for t in tables.await.into_iter().flatten() {
+            let n = sqlite::integer(database_url, &count(&t)).await;
+            out.insert(t, n.unwrap());
+        }
+    } else {
+        let mut conn = PgConnection::connect(database_url).await.unwrap();
+        let tables: Vec<String> = sqlx::query_scalar(
+            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .unwrap();
+        for t in tables {
+            let n = sqlx::query(sqlx::AssertSqlSafe(count(&t)))
+                .fetch_one(&mut conn)
                 .await
                 .unwrap();
-            for t in tables {
-                let q = format!("SELECT count(*) FROM \"{t}\"");
-                let n = sqlx::query(sqlx::AssertSqlSafe(q))
-                    .fetch_one(&mut conn)
-                    .await
-                    .unwrap();
-                out.insert(t, n.get(0));
-            }
-            conn.close().await.unwrap();
-            out
-        }};
+            out.insert(t, n.get(0));
+        }
+        conn.close().await.unwrap();
     }
-    if is_sqlite(database_url) {
-        counts!(
-            sqlite(database_url).await,
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-        )
-    } else {
-        counts!(
-            PgConnection::connect(database_url).await.unwrap(),
-            "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' ORDER BY tablename"
-        )
-    }
+    out
 }
 
 /// The newest event id of the SQLite catalog at `database_url`.
 pub(crate) async fn max_event(database_url: &str) -> Option<i64> {
-    let mut conn = sqlite(database_url).await;
-    let max = sqlx::query_scalar("SELECT max(id) FROM events")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
-    max
+    sqlite::integer(database_url, "SELECT max(id) FROM events").await
 }
 
 /// `path` as a `sqlite://` URL.
@@ -63,16 +54,6 @@ pub(crate) fn sqlite_url(path: &Path) -> String {
 
 fn is_sqlite(database_url: &str) -> bool {
     database_url.starts_with("sqlite:")
-}
-
-/// A read-only connection to the SQLite catalog at `database_url`.
-pub(crate) async fn sqlite(database_url: &str) -> sqlx::SqliteConnection {
-    SqliteConnectOptions::from_str(database_url)
-        .unwrap()
-        .read_only(true)
-        .connect()
-        .await
-        .unwrap()
 }
 
 /// Every file below `dir` and its size.

@@ -18,10 +18,12 @@
 
 mod connect;
 mod meta;
+mod pages;
 mod pins;
 mod pointer;
 mod reads;
 mod rows;
+mod statements;
 mod tokens;
 mod verify;
 mod writes;
@@ -115,7 +117,7 @@ impl PostgresCatalog {
 
     /// The clock's time, at the database's precision (microseconds).
     pub(super) fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        rows::micros(self.clock.now())
+        super::row::micros(self.clock.now())
     }
 
     /// Closes the pool (waits for connections to be returned).
