@@ -17,9 +17,15 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+#[path = "common/mod.rs"]
+mod common;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
+
+use common::rows::{self, State, sqlite_url};
+use common::servers::{MetaServe, Served};
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -244,65 +250,32 @@ fn expected(op: Op, caller: &str, ns: &str) -> u16 {
     if allowed { ok } else { 403 }
 }
 
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 fn meta(dir: &Path) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_meta"));
     c.current_dir(dir)
         .env_remove("BATCHMETA_URL")
         .env_remove("BATCHMETA_TOKEN")
         .env_remove("BATCHMETA_FAULTS")
-        .args([
-            "--url",
-            &format!("sqlite://{}", dir.join("catalog.db").display()),
-        ])
+        .args(["--url", &catalog_url(dir)])
         .args(["--warehouse", &dir.join("warehouse").display().to_string()]);
     c
 }
 
-async fn start(dir: &Path, faults: &str, rate_limit: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let child = Command::new(env!("CARGO_BIN_EXE_meta"))
-        .current_dir(dir)
-        .env_remove("BATCHMETA_URL")
-        .env("BATCHMETA_FAULTS", faults)
-        .args(["serve", "--auth", "tokens", "--rate-limit", rate_limit])
-        .args(["--bind", &format!("127.0.0.1:{port}")])
-        .args([
-            "--database-url",
-            &format!("sqlite://{}", dir.join("catalog.db").display()),
-        ])
-        .args(["--warehouse", &dir.join("warehouse").display().to_string()])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let base = format!("http://127.0.0.1:{port}");
-    let server = Server { child, base };
-    for _ in 0..200 {
-        if reqwest::get(format!("{}/healthz", server.base))
-            .await
-            .is_ok()
-        {
-            return server;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("meta serve did not start");
+/// `meta serve --auth tokens` on the catalog and the warehouse in `dir`.
+fn start(dir: &Path, faults: &str, rate_limit: &str) -> Served {
+    MetaServe::new(dir)
+        .catalog(
+            &catalog_url(dir),
+            &dir.join("warehouse").display().to_string(),
+        )
+        .faults(faults)
+        .args(["--auth", "tokens", "--rate-limit", rate_limit])
+        .start()
+}
+
+/// The SQLite catalog in `dir`.
+fn catalog_url(dir: &Path) -> String {
+    sqlite_url(&dir.join("catalog.db"))
 }
 
 fn parquet(ids: std::ops::Range<i64>) -> Vec<u8> {
@@ -341,7 +314,7 @@ type Body = Option<(&'static str, Vec<u8>)>;
 /// The world of one matrix run.
 struct Fixture {
     dir: PathBuf,
-    server: Server,
+    server: Served,
     http: reqwest::Client,
     /// Caller label -> Authorization header value (`None`: no header).
     auth: BTreeMap<&'static str, Option<String>>,
@@ -597,74 +570,14 @@ fn ns_key(ns: &str) -> &'static str {
 }
 
 /// Everything a refused request must leave as it was.
-#[derive(Debug, PartialEq, Eq)]
-struct Snapshot {
-    rows: BTreeMap<String, i64>,
-    max_event: i64,
-    files: BTreeSet<String>,
-}
-
-async fn snapshot(dir: &Path) -> Snapshot {
-    use sqlx::{Connection, Row};
-    let mut conn = sqlx::SqliteConnection::connect(&format!(
-        "sqlite://{}?mode=ro",
-        dir.join("catalog.db").display()
-    ))
-    .await
-    .unwrap();
-    let tables: Vec<String> = sqlx::query_scalar(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .unwrap();
-    let mut rows = BTreeMap::new();
-    for t in tables {
-        let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM \"{t}\"")))
-            .fetch_one(&mut conn)
-            .await
-            .unwrap()
-            .get(0);
-        rows.insert(t, n);
-    }
-    let max_event: i64 = sqlx::query_scalar("SELECT coalesce(max(id), 0) FROM events")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
-    let mut files = BTreeSet::new();
-    let mut stack = vec![dir.join("warehouse")];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            if e.file_type().unwrap().is_dir() {
-                stack.push(e.path());
-            } else {
-                files.insert(e.path().display().to_string());
-            }
-        }
-    }
-    Snapshot {
-        rows,
-        max_event,
-        files,
-    }
+async fn snapshot(dir: &Path) -> State {
+    rows::state(&catalog_url(dir), &dir.join("warehouse")).await
 }
 
 /// Namespaces of the events after `after`.
 async fn namespaces_of_events_after(dir: &Path, after: i64) -> BTreeSet<String> {
-    use sqlx::Connection;
-    let mut conn = sqlx::SqliteConnection::connect(&format!(
-        "sqlite://{}?mode=ro",
-        dir.join("catalog.db").display()
-    ))
-    .await
-    .unwrap();
-    let v: Vec<Option<String>> = sqlx::query_scalar("SELECT namespace FROM events WHERE id > ?")
-        .bind(after)
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-    conn.close().await.unwrap();
+    let sql = format!("SELECT namespace FROM events WHERE id > {after}");
+    let v = common::sqlite::texts(&catalog_url(dir), &sql).await;
     v.into_iter().map(|n| n.unwrap_or_default()).collect()
 }
 
@@ -682,7 +595,7 @@ async fn setup(faults: &str) -> (Fixture, tempfile::TempDir) {
         String::from_utf8_lossy(&out.stderr)
     );
     let root = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let server = start(&dir, faults, "0").await;
+    let server = start(&dir, faults, "0");
     let mut fx = Fixture {
         dir,
         server,
@@ -780,7 +693,7 @@ async fn cell(fx: &Fixture, out: &mut Outcome, op: Op, caller: &str, ns: &str) {
     }
     // A token of A: nothing of B changes and nothing of B is shown.
     if grant_of(caller).is_some_and(|(_, s)| s == Some(A)) {
-        let touched = namespaces_of_events_after(&fx.dir, before.max_event).await;
+        let touched = namespaces_of_events_after(&fx.dir, before.max_event.unwrap_or(0)).await;
         if touched.iter().any(|n| n != A) {
             out.cross_writes += 1;
             out.mismatches
@@ -1046,7 +959,7 @@ async fn a_token_over_its_rate_gets_429_with_retry_after_and_the_client_waits() 
         .output()
         .unwrap();
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
-    let server = start(dir, "", "5").await;
+    let server = start(dir, "", "5");
     let http = reqwest::Client::new();
     let mut limited = 0;
     for _ in 0..20 {
@@ -1093,9 +1006,9 @@ async fn a_token_over_its_rate_gets_429_with_retry_after_and_the_client_waits() 
 #[test]
 fn serving_beyond_loopback_needs_auth_or_insecure() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_meta"))
-        .current_dir(tmp.path())
-        .args(["serve", "--bind", "0.0.0.0:0"])
+    let out = MetaServe::new(tmp.path())
+        .bind("0.0.0.0:0")
+        .command()
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -45,12 +45,12 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "common/serving.rs"]
+#[path = "common/mod.rs"]
 mod common;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::os::unix::process::ExitStatusExt;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -62,6 +62,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
+use common::servers::{MetaServe, Served};
+use common::services::{POSTGRES_URL, Place, service};
+
 const NS: &str = "crash";
 const TABLE: &str = "t";
 const PARTITIONS: usize = 3;
@@ -71,102 +74,19 @@ const WRITERS: usize = 4;
 // Places, servers, the CLI
 // ---------------------------------------------------------------------------
 
-/// A catalog and a warehouse that outlive the server processes.
-struct Place {
-    database_url: String,
-    warehouse: String,
-    dir: tempfile::TempDir,
+/// A `meta serve` process on a free loopback port, on `place`.
+fn serve(place: &Place, faults: &str) -> Served {
+    MetaServe::on(place).faults(faults).start()
 }
 
-impl Place {
-    fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let wh = dir.path().join("warehouse");
-        std::fs::create_dir_all(&wh).unwrap();
-        Place {
-            database_url: format!("sqlite://{}", dir.path().join("catalog.db").display()),
-            warehouse: wh.display().to_string(),
-            dir,
-        }
-    }
-
-    /// A fresh database on the test PostgreSQL server and a local warehouse.
-    async fn postgres(server: &str) -> Self {
-        use sqlx::Connection;
-        let name = format!("bm_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut admin)
-            .await
-            .unwrap();
-        admin.close().await.unwrap();
-        let mut url = url::Url::parse(server).unwrap();
-        url.set_path(&format!("/{name}"));
-        let mut place = Place::sqlite();
-        place.database_url = url.to_string();
-        place
-    }
-}
-
-fn postgres_url() -> Option<String> {
-    let v = std::env::var("BATCHMETA_TEST_POSTGRES_URL")
-        .ok()
-        .filter(|v| !v.is_empty());
-    if v.is_none() {
-        eprintln!(
-            "SKIP (PostgreSQL part): BATCHMETA_TEST_POSTGRES_URL is not set; run via scripts/with-services"
-        );
-    }
-    v
-}
-
-/// A `meta serve` process on a free loopback port.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(place: &Place, faults: &str) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_meta"))
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .args(["--database-url", &place.database_url])
-            .args(["--warehouse", &place.warehouse])
-            .current_dir(place.dir.path())
-            .env("BATCHMETA_FAULTS", faults)
-            .env("RUST_BACKTRACE", "0")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (base, lines) = common::wait_serving(&mut child);
-        // Keep draining the log so that the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server { child, base }
-    }
-
-    /// SIGKILL, and wait for the process to be gone.
-    fn kill9(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    /// Waits for the server to die by a failpoint: it must have aborted.
-    fn expect_abort(&mut self) {
-        let status = self.child.wait().unwrap();
-        assert_eq!(
-            status.signal(),
-            Some(6),
-            "the server should have aborted at the failpoint (SIGABRT), but it ended with {status}"
-        );
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        self.kill9();
-    }
+/// Waits for the server to die by a failpoint: it must have aborted.
+fn expect_abort(server: &mut Served) {
+    let status = server.child.wait().unwrap();
+    assert_eq!(
+        status.signal(),
+        Some(6),
+        "the server should have aborted at the failpoint (SIGABRT), but it ended with {status}"
+    );
 }
 
 /// `meta verify` (the CLI, on the catalog itself, not through a server):
@@ -272,7 +192,7 @@ struct Api {
 }
 
 impl Api {
-    fn new(http: &reqwest::Client, server: &Server) -> Self {
+    fn new(http: &reqwest::Client, server: &Served) -> Self {
         Api {
             http: http.clone(),
             base: server.base.clone(),
@@ -1590,7 +1510,7 @@ async fn crash_loop(place: &Place, cfg: &LoopConfig) -> Report {
     let mut killed_at: Option<Instant> = None;
     for round in 0..=cfg.rounds {
         let last = round == cfg.rounds;
-        let server = Server::start(place, if last { "" } else { cfg.faults });
+        let server = serve(place, if last { "" } else { cfg.faults });
         if let Some(k) = killed_at.take() {
             report.restarts.push(k.elapsed());
         }
@@ -1662,7 +1582,7 @@ async fn crash_loop(place: &Place, cfg: &LoopConfig) -> Report {
             } else {
                 tokio::time::sleep(Duration::from_millis(wait)).await;
             }
-            server.kill9();
+            server.kill();
             killed_at = Some(Instant::now());
             report.kills += 1;
             for t in tasks {
@@ -1725,7 +1645,9 @@ async fn sigkill_loop_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_loop_postgres() {
-    let Some(pg) = postgres_url() else { return };
+    let Some(pg) = service(POSTGRES_URL) else {
+        return;
+    };
     let place = Place::postgres(&pg).await;
     let cfg = LoopConfig {
         rounds: rounds(50).min(12),
@@ -1810,7 +1732,9 @@ async fn sigkill_pin_loop_sqlite() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_rollback_loop_postgres() {
-    let Some(pg) = postgres_url() else { return };
+    let Some(pg) = service(POSTGRES_URL) else {
+        return;
+    };
     let place = Place::postgres(&pg).await;
     let r = crash_loop(&place, &other_config(Workload::Rollback, rounds(20).min(8))).await;
     assert_clean_with(&r, Workload::Rollback);
@@ -1818,7 +1742,9 @@ async fn sigkill_rollback_loop_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn sigkill_pin_loop_postgres() {
-    let Some(pg) = postgres_url() else { return };
+    let Some(pg) = service(POSTGRES_URL) else {
+        return;
+    };
     let place = Place::postgres(&pg).await;
     let r = crash_loop(&place, &other_config(Workload::Pin, rounds(20).min(8))).await;
     assert_clean_with(&r, Workload::Pin);
@@ -1860,7 +1786,9 @@ async fn negative_control_pin_ack_before_commit_is_caught() {
 /// own `ack_before_commit` paths.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn negative_control_rollback_and_pin_ack_before_commit_are_caught_postgres() {
-    let Some(pg) = postgres_url() else { return };
+    let Some(pg) = service(POSTGRES_URL) else {
+        return;
+    };
     let place = Place::postgres(&pg).await;
     negative_control_other(&place, Workload::Rollback, Kind::Rollback, "rollback").await;
     let place = Place::postgres(&pg).await;
@@ -1920,7 +1848,7 @@ async fn failpoint(place: &Place, point: Point) {
     // Before: each partition has a first batch (so the pointers have
     // somewhere to be).
     let (base0, base1) = {
-        let server = Server::start(place, "");
+        let server = serve(place, "");
         let api = Api::new(&http, &server);
         api.setup().await;
         let s0 = Api::must(
@@ -1938,7 +1866,7 @@ async fn failpoint(place: &Place, point: Point) {
 
     // The crashes.
     {
-        let mut server = Server::start(place, point.fault());
+        let mut server = serve(place, point.fault());
         let api = Api::new(&http, &server);
         let r = api
             .store(0, "k-store", e0.as_ref(), parquet_bytes(&data(2)))
@@ -1947,10 +1875,10 @@ async fn failpoint(place: &Place, point: Point) {
             matches!(r, Outcome::Unknown(_)),
             "{point:?}: store answered {r:?}"
         );
-        server.expect_abort();
+        expect_abort(&mut server);
     }
     let staged_wap = {
-        let mut server = Server::start(place, point.fault());
+        let mut server = serve(place, point.fault());
         let api = Api::new(&http, &server);
         let b = Api::must(api.stage(1, "k-wap").await, "stage").remove(0);
         let up = api.upload(&b.id.to_string(), ipc_bytes(&data(3))).await;
@@ -1967,12 +1895,12 @@ async fn failpoint(place: &Place, point: Point) {
                 "{point:?}: publish answered {r:?}"
             );
         }
-        server.expect_abort();
+        expect_abort(&mut server);
         b.id.to_string()
     };
 
     // What the crashes left.
-    let server = Server::start(place, "");
+    let server = serve(place, "");
     let api = Api::new(&http, &server);
     let k_store = batch_with_key(&api, 0, "k-store").await;
     let k_wap = batch_with_key(&api, 1, "k-wap").await;
@@ -2088,7 +2016,7 @@ async fn failpoint(place: &Place, point: Point) {
 
 async fn failpoint_everywhere(point: Point) {
     failpoint(&Place::sqlite(), point).await;
-    if let Some(pg) = postgres_url() {
+    if let Some(pg) = service(POSTGRES_URL) {
         failpoint(&Place::postgres(&pg).await, point).await;
     }
 }
@@ -2114,7 +2042,7 @@ async fn crash_after_commit_a_retry_returns_the_original_result() {
 async fn check_reports_a_publish_nobody_sent() {
     let place = Place::sqlite();
     let http = http_client();
-    let server = Server::start(&place, "");
+    let server = serve(&place, "");
     let api = Api::new(&http, &server);
     api.setup().await;
     let mut writers = vec![Writer::new(0, 1)];

@@ -39,7 +39,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "common/serving.rs"]
+#[path = "common/mod.rs"]
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
@@ -53,6 +53,9 @@ use arrow_array::{Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Value, json};
 
+use common::servers::{MetaServe, Served, free_port};
+use common::services::{fresh_database, var};
+
 const NS: &str = "faults";
 const TABLE: &str = "t";
 /// A request that takes longer than this has hung (the server's own bounds
@@ -64,10 +67,6 @@ static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(())
 
 async fn one_at_a_time() -> tokio::sync::MutexGuard<'static, ()> {
     ONE_AT_A_TIME.lock().await
-}
-
-fn var(name: &str) -> Option<String> {
-    std::env::var(name).ok().filter(|v| !v.is_empty())
 }
 
 // ---------------------------------------------------------------------------
@@ -128,24 +127,6 @@ impl Postgres {
     fn start(&self) {
         let log = format!("{}.log", self.data);
         self.pg_ctl(&["-l", &log, "start"]);
-    }
-
-    /// A fresh database on the fault cluster for one case.
-    async fn database(&self, name: &str) -> String {
-        use sqlx::Connection;
-        let mut c = sqlx::PgConnection::connect(&self.url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!(
-            "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
-        )))
-        .execute(&mut c)
-        .await
-        .unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-            .execute(&mut c)
-            .await
-            .unwrap();
-        let base = self.url.rsplit_once('/').unwrap().0;
-        format!("{base}/{name}")
     }
 }
 
@@ -214,73 +195,41 @@ impl Drop for Mount {
     }
 }
 
-/// A `meta serve` on a free loopback port.
-struct Server {
-    child: Child,
-    base: String,
-    /// Its log lines, for the failure messages.
-    log: Arc<Mutex<Vec<String>>>,
+/// A `meta serve` on a free loopback port, with short database timeouts.
+fn serve(dir: &Path, database_url: &str, warehouse: &str, envs: &[(&str, &str)]) -> Served {
+    envs.iter()
+        .fold(MetaServe::new(dir), |s, (k, v)| s.env(k, v))
+        .catalog(database_url, warehouse)
+        .args([
+            "--db-acquire-timeout-secs",
+            "2",
+            "--db-connect-timeout-secs",
+            "2",
+        ])
+        .start()
 }
 
-impl Server {
-    fn start(dir: &Path, database_url: &str, warehouse: &str, envs: &[(&str, &str)]) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_meta"))
-            .args(["serve", "--bind", "127.0.0.1:0"])
-            .args(["--database-url", database_url, "--warehouse", warehouse])
-            .args([
-                "--db-acquire-timeout-secs",
-                "2",
-                "--db-connect-timeout-secs",
-                "2",
-            ])
-            .current_dir(dir)
-            .envs(envs.iter().copied())
-            .env("RUST_BACKTRACE", "0")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (base, lines) = common::wait_serving(&mut child);
-        let log: Arc<Mutex<Vec<String>>> = Arc::default();
-        let sink = log.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(std::result::Result::ok) {
-                sink.lock().unwrap().push(line);
-            }
-        });
-        Server { child, base, log }
-    }
-
-    /// The server's last log lines that report a failure.
-    fn failures(&self) -> String {
-        let log = self.log.lock().unwrap();
-        let bad: Vec<&String> = log
-            .iter()
-            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
-            .collect();
-        bad.iter()
-            .rev()
-            .take(5)
-            .map(|l| l.as_str())
-            .collect::<Vec<_>>()
-            .join("\n")
-    }
-
-    /// The same process is still serving (the harness never restarts it).
-    fn assert_alive(&mut self) {
-        assert!(
-            self.child.try_wait().unwrap().is_none(),
-            "meta serve exited during the fault"
-        );
-    }
+/// The server's last log lines that report a failure.
+fn failures(server: &Served) -> String {
+    let log = server.log();
+    let bad: Vec<&String> = log
+        .iter()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .collect();
+    bad.iter()
+        .rev()
+        .take(5)
+        .map(|l| l.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// The same process is still serving (the harness never restarts it).
+fn assert_alive(server: &mut Served) {
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "meta serve exited during the fault"
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -584,10 +533,10 @@ impl OutageReport {
 
 async fn postgres_outage(faults: &str) -> Option<OutageReport> {
     let pg = Postgres::from_env_or_skip()?;
-    let url = pg.database("outage").await;
+    let url = fresh_database(&pg.url).await;
     let dir = tempfile::tempdir().unwrap();
     let wh = dir.path().join("wh");
-    let mut server = Server::start(
+    let mut server = serve(
         dir.path(),
         &url,
         wh.to_str().unwrap(),
@@ -664,7 +613,7 @@ async fn postgres_outage(faults: &str) -> Option<OutageReport> {
     for t in tasks {
         t.await.unwrap();
     }
-    server.assert_alive();
+    assert_alive(&mut server);
     let cli = tokio::task::spawn_blocking(move || cli.wait_with_output().unwrap())
         .await
         .unwrap();
@@ -787,7 +736,7 @@ async fn postgres_restart_during_a_big_publish() {
     let Some(pg) = Postgres::from_env_or_skip() else {
         return;
     };
-    let url = pg.database("big").await;
+    let url = fresh_database(&pg.url).await;
     let dir = tempfile::tempdir().unwrap();
     let config = Config {
         database_url: Some(url),
@@ -959,14 +908,6 @@ impl Drop for Moto {
     }
 }
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn moto_killed_during_a_large_upload() {
     let _one = one_at_a_time().await;
@@ -985,7 +926,7 @@ async fn moto_killed_during_a_large_upload() {
         ("AWS_SECRET_ACCESS_KEY", "testing"),
         ("AWS_REGION", "us-east-1"),
     ];
-    let mut server = Server::start(dir.path(), &db, "s3://faults/wh", &envs);
+    let mut server = serve(dir.path(), &db, "s3://faults/wh", &envs);
     let api = Api::new(&server.base);
     api.setup().await;
     let (s, b) = api.store("p=1", "small", parquet(1, 0, 1000)).await;
@@ -1004,11 +945,11 @@ async fn moto_killed_during_a_large_upload() {
     let ((status, body), killed) = tokio::join!(upload, kill);
     let code = body["error"]["code"].as_str().unwrap_or("").to_owned();
     let first_error_after = Instant::now().duration_since(killed);
-    server.assert_alive();
+    assert_alive(&mut server);
     assert!(
         status == 503 && code == "storage_unavailable",
         "an upload cut by a dead store: {status} {body}\n{}",
-        server.failures()
+        failures(&server)
     );
     assert!(
         !body.to_string().contains("127.0.0.1:"),
@@ -1027,7 +968,7 @@ async fn moto_killed_during_a_large_upload() {
             api.store("p=2", "after", parquet(2, 0, 1000)).await.0
         })
         .await;
-    server.assert_alive();
+    assert_alive(&mut server);
     eprintln!(
         "moto killed during a {} MB upload: clients saw {:?}; the upload failed {first_error_after:?} after the kill; recovered {recovered_after:?} after moto was back",
         big.len() / 1_000_000,
@@ -1051,7 +992,7 @@ async fn disk_full() {
     // Space to free later.
     std::fs::write(root.join("filler"), vec![7u8; 6 << 20]).unwrap();
     let db = format!("sqlite://{}/catalog.db", root.display());
-    let mut server = Server::start(&root, &db, root.join("wh").to_str().unwrap(), &[]);
+    let mut server = serve(&root, &db, root.join("wh").to_str().unwrap(), &[]);
     let api = Api::new(&server.base);
     api.setup().await;
     let body = parquet(1, 0, 120_000); // ~1.9 MB on disk
@@ -1069,13 +1010,13 @@ async fn disk_full() {
             }
             other => panic!(
                 "store {i} on a filling disk: {other} {b}\n{}",
-                server.failures()
+                failures(&server)
             ),
         }
     }
     let (failed, b) = full.expect("the tmpfs never filled up");
     assert_eq!(b["error"]["code"], "insufficient_storage", "{b}");
-    server.assert_alive();
+    assert_alive(&mut server);
     // Nothing half-written is visible: the failed partition has no batch,
     // every published one reads back.
     assert_eq!(api.current(&format!("p={failed}")).await, None);
@@ -1117,7 +1058,7 @@ async fn catalog_made_read_only() {
     };
     let db = format!("sqlite://{}/catalog.db", cat.display());
     let wh = dir.path().join("wh");
-    let mut server = Server::start(dir.path(), &db, wh.to_str().unwrap(), &[]);
+    let mut server = serve(dir.path(), &db, wh.to_str().unwrap(), &[]);
     let api = Api::new(&server.base);
     api.setup().await;
     let (s, b) = api.store("p=1", "k1", parquet(1, 0, 100)).await;
@@ -1125,12 +1066,12 @@ async fn catalog_made_read_only() {
     let first = api.current("p=1").await.unwrap();
     mount.abort();
     let (s, b) = api.store("p=2", "k2", parquet(2, 0, 100)).await;
-    server.assert_alive();
+    assert_alive(&mut server);
     assert_eq!(
         s,
         503,
         "a store into a read-only catalog: {b}\n{}",
-        server.failures()
+        failures(&server)
     );
     assert_eq!(b["error"]["code"], "database_unavailable", "{b}");
     let message = b["error"]["message"].as_str().unwrap();
@@ -1156,7 +1097,7 @@ async fn catalog_made_read_only() {
         .status()
         .unwrap();
     assert!(st.success(), "mount again");
-    let server = Server::start(dir.path(), &db, wh.to_str().unwrap(), &[]);
+    let server = serve(dir.path(), &db, wh.to_str().unwrap(), &[]);
     let api = Api::new(&server.base);
     assert_eq!(api.current("p=1").await.as_deref(), Some(first.as_str()));
     assert_eq!(api.current("p=2").await, None);

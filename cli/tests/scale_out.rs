@@ -23,11 +23,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-#[path = "common/serving.rs"]
+#[path = "common/mod.rs"]
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
@@ -40,37 +39,17 @@ use batchmeta::model::{
 use batchmeta::{ConnectOptions, ErrorKind, Metastore, ReadRequest, ResolveRequest, StoreOptions};
 use futures::{StreamExt, TryStreamExt};
 
+use common::servers::{MetaServe, Served};
+use common::services::{
+    POSTGRES_NOFSYNC_URL, POSTGRES_URL, S3_URL, fresh_database, fresh_prefix, service,
+};
+
 const PARTITIONS: usize = 4;
 
-fn service(var: &str) -> Option<String> {
-    let v = std::env::var(var).ok().filter(|v| !v.is_empty());
-    if v.is_none() {
-        eprintln!("SKIP: {var} is not set; run the tests via scripts/with-services");
-    }
-    v
-}
-
-/// A fresh database on the test server, and its URL.
-async fn fresh_database(server: &str) -> String {
-    use sqlx::Connection;
-    let name = format!("bm_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::PgConnection::connect(server).await.unwrap();
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    let mut url = url::Url::parse(server).unwrap();
-    url.set_path(&format!("/{name}"));
-    url.to_string()
-}
-
+/// A `meta serve` process, in a directory of its own.
 struct Replica {
-    child: Child,
-    base: String,
+    server: Served,
     _dir: tempfile::TempDir,
-    /// Lines of its log that say SQLite was busy ("database is locked").
-    busy_log_lines: Arc<AtomicU64>,
 }
 
 impl Replica {
@@ -80,46 +59,24 @@ impl Replica {
 
     fn start_with(database: &str, warehouse: &str, faults: &str, extra: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_meta"))
-            .args(["serve", "--bind", &format!("127.0.0.1:{port}")])
-            .args(["--database-url", database, "--warehouse", warehouse])
+        let server = MetaServe::new(dir.path())
+            .catalog(database, warehouse)
+            .faults(faults)
             .args(extra)
-            .current_dir(dir.path())
-            .env("BATCHMETA_FAULTS", faults)
-            .env("RUST_BACKTRACE", "0")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let (_, lines) = common::wait_serving(&mut child);
-        let busy_log_lines = Arc::new(AtomicU64::new(0));
-        let busy = busy_log_lines.clone();
-        std::thread::spawn(move || {
-            for line in lines.map_while(Result::ok) {
-                if line.contains("database is locked") {
-                    busy.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        });
-        Replica {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-            busy_log_lines,
-        }
+            .start();
+        Replica { server, _dir: dir }
     }
-}
 
-impl Drop for Replica {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn base(&self) -> &str {
+        &self.server.base
+    }
+
+    /// Lines of its log that say SQLite was busy ("database is locked").
+    fn busy_log_lines(&self) -> u64 {
+        let log = self.server.log();
+        log.iter()
+            .filter(|l| l.contains("database is locked"))
+            .count() as u64
     }
 }
 
@@ -428,12 +385,9 @@ async fn scale_out(run: Run) -> Option<Report> {
     let dir = tempfile::tempdir().unwrap();
     let (database, warehouse) = match run.backend {
         Backend::PostgresS3 => {
-            let pg = service("BATCHMETA_TEST_POSTGRES_URL")?;
-            let s3 = service("BATCHMETA_TEST_S3_URL")?;
-            (
-                fresh_database(&pg).await,
-                format!("{}/{}", s3, uuid::Uuid::new_v4().simple()),
-            )
+            let pg = service(POSTGRES_URL)?;
+            let s3 = service(S3_URL)?;
+            (fresh_database(&pg).await, fresh_prefix(&s3))
         }
         Backend::Sqlite => (
             format!("sqlite://{}", dir.path().join("catalog.db").display()),
@@ -444,7 +398,7 @@ async fn scale_out(run: Run) -> Option<Report> {
         Replica::start(&database, &warehouse, run.faults),
         Replica::start(&database, &warehouse, run.faults),
     ];
-    let admin = connect(&replicas[0].base, true).await;
+    let admin = connect(replicas[0].base(), true).await;
     let ctx = Context::new("setup");
     admin
         .create_namespace(
@@ -482,7 +436,7 @@ async fn scale_out(run: Run) -> Option<Report> {
     let mut writers = Vec::new();
     let started = std::time::Instant::now();
     for w in 0..run.writers {
-        let ms = Arc::new(connect(&replicas[w % 2].base, w % 4 < 2).await);
+        let ms = Arc::new(connect(replicas[w % 2].base(), w % 4 < 2).await);
         let cas = run.all_cas || w % 2 == 1;
         writers.push(tokio::spawn(writer(
             ms,
@@ -495,7 +449,7 @@ async fn scale_out(run: Run) -> Option<Report> {
     }
     let mut readers = Vec::new();
     for (r, replica) in replicas.iter().enumerate() {
-        let ms = Arc::new(connect(&replica.base, r == 0).await);
+        let ms = Arc::new(connect(replica.base(), r == 0).await);
         readers.push(tokio::spawn(reader(ms, t.clone(), stop.clone())));
     }
     let mut acks = Vec::new();
@@ -516,10 +470,7 @@ async fn scale_out(run: Run) -> Option<Report> {
     report.conflicts_retried = retried.load(Ordering::Relaxed);
     audit(&admin, &t, &acks, &mut report).await;
     report.verify_violations = admin.verify().await.unwrap().violations.len();
-    report.server_busy_log_lines = replicas
-        .iter()
-        .map(|r| r.busy_log_lines.load(Ordering::Relaxed))
-        .sum();
+    report.server_busy_log_lines = replicas.iter().map(Replica::busy_log_lines).sum();
     eprintln!(
         "scale-out ({:?}, faults {:?}): {report:?}",
         run.backend, run.faults
@@ -630,16 +581,15 @@ async fn read_then_update_publish_loses_updates() {
 /// commits, and says how to fix it; `--unsafe-durability` overrides.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_replica_refuses_postgres_without_fsync() {
-    let Some(server) = service("BATCHMETA_TEST_POSTGRES_NOFSYNC_URL") else {
+    let Some(server) = service(POSTGRES_NOFSYNC_URL) else {
         return;
     };
     let database = fresh_database(&server).await;
     let dir = tempfile::tempdir().unwrap();
     let warehouse = dir.path().join("wh").display().to_string();
-    let out = Command::new(env!("CARGO_BIN_EXE_meta"))
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .args(["--database-url", &database, "--warehouse", &warehouse])
-        .env("NO_COLOR", "1")
+    let out = MetaServe::new(dir.path())
+        .catalog(&database, &warehouse)
+        .command()
         .output()
         .unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -649,6 +599,6 @@ async fn a_replica_refuses_postgres_without_fsync() {
         "{stderr}"
     );
     let replica = Replica::start_with(&database, &warehouse, "", &["--unsafe-durability"]);
-    let ms = connect(&replica.base, true).await;
+    let ms = connect(replica.base(), true).await;
     assert!(ms.verify().await.unwrap().is_clean());
 }

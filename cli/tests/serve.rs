@@ -11,8 +11,10 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+#[path = "common/mod.rs"]
+mod common;
+
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -20,46 +22,44 @@ use arrow_array::{Int64Array, RecordBatch};
 use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Value, json};
 
+use common::rows;
+use common::servers::{MetaServe, Served, free_port};
+
+/// `meta serve` with its default catalog in a fresh directory.
 struct Server {
-    child: Child,
-    base: String,
+    served: Served,
     _dir: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Server {
+    type Target = Served;
+    fn deref(&self) -> &Served {
+        &self.served
+    }
+}
+
+impl std::ops::DerefMut for Server {
+    fn deref_mut(&mut self) -> &mut Served {
+        &mut self.served
+    }
 }
 
 impl Server {
     fn start(args: &[&str]) -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_meta"))
-            .arg("serve")
-            .arg("--bind")
-            .arg(format!("127.0.0.1:{port}"))
+        let port = free_port();
+        let served = MetaServe::new(dir.path())
+            .bind(&format!("127.0.0.1:{port}"))
             .args(args)
-            .current_dir(dir.path())
-            .env("RUST_BACKTRACE", "0")
-            .env("NO_COLOR", "1")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let mut lines = BufReader::new(stderr).lines();
-        let banner = lines.next().unwrap().unwrap();
+            .start();
+        // The first line of its log says where it serves.
         assert!(
-            banner.contains(&format!("serving on http://127.0.0.1:{port}")),
-            "{banner}"
+            served.before_banner.is_empty() && served.base == format!("http://127.0.0.1:{port}"),
+            "{:?} {}",
+            served.before_banner,
+            served.base
         );
-        // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in lines {});
-        Server {
-            child,
-            base: format!("http://127.0.0.1:{port}"),
-            _dir: dir,
-        }
+        Server { served, _dir: dir }
     }
 
     /// Sockets the server process has open.
@@ -90,26 +90,7 @@ impl Server {
 
     fn warehouse_files(&self) -> Vec<String> {
         let root = self._dir.path().join(".batchmeta/warehouse");
-        let mut out = Vec::new();
-        let mut stack = vec![root];
-        while let Some(d) = stack.pop() {
-            for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-                if e.path().is_dir() {
-                    stack.push(e.path())
-                } else {
-                    out.push(e.path().display().to_string())
-                }
-            }
-        }
-        out.sort();
-        out
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        rows::files(&root).into_keys().collect()
     }
 }
 

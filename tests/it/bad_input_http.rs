@@ -19,10 +19,11 @@ mod wire;
 use std::time::Duration;
 
 use batchmeta::model::{KeyType, PartitionSpec};
-use batchmeta::server::{ServerConfig, app, limits};
+use batchmeta::server::ServerConfig;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+use crate::common::servers::InProcess;
 use crate::harness::Env;
 use table::PARQUET;
 use wire::{enc, parse_response, send};
@@ -131,27 +132,9 @@ pub fn corpus_config() -> ServerConfig {
     }
 }
 
-/// Stops the server task when dropped.
-struct Task(tokio::task::JoinHandle<()>);
-
-impl Drop for Task {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
-/// A live server on a free loopback port; returns its `host:port`.
-async fn start(env: &Env, config: ServerConfig) -> (String, Task) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let ms = env.ms.clone();
-    let task = tokio::spawn(async move {
-        let router = app(ms, config.clone());
-        limits::serve_with(listener, router, std::future::pending(), &config)
-            .await
-            .unwrap();
-    });
-    (addr, Task(task))
+/// A live server on a free loopback port (its `host:port` is `.addr`).
+async fn start(env: &Env, config: ServerConfig) -> InProcess {
+    InProcess::start(env.ms.clone(), config).await
 }
 
 /// What the corpus needs to exist: ids of batches in various states.
@@ -229,14 +212,15 @@ async fn assert_all_refused(env: &Env, addr: &str, cases: &[Case]) {
 async fn the_bad_input_corpus_is_refused_and_changes_nothing() {
     let env = crate::sqlite::env().await;
     let fx = fixture(&env).await;
-    let (addr, _server) = start(&env, corpus_config()).await;
+    let server = start(&env, corpus_config()).await;
+    let addr = server.addr.as_str();
     let cases = corpus(&fx);
     eprintln!("{}", summary(&cases));
     assert!(cases.len() >= 150, "{}", summary(&cases));
-    assert_all_refused(&env, &addr, &cases).await;
+    assert_all_refused(&env, addr, &cases).await;
     // The server still works, and the catalog is sound.
     let (s, b) = send(
-        &addr,
+        addr,
         &Case::new("ok", "ok", "GET", format!("{TP}/partitions"), 200, ""),
     )
     .await
@@ -256,7 +240,8 @@ async fn the_bad_input_corpus_is_refused_and_changes_nothing() {
 async fn a_case_expecting_the_wrong_status_fails_the_run() {
     let env = crate::sqlite::env().await;
     let fx = fixture(&env).await;
-    let (addr, _server) = start(&env, corpus_config()).await;
+    let server = start(&env, corpus_config()).await;
+    let addr = server.addr.as_str();
     let good = corpus(&fx).remove(0);
     assert_eq!((good.status, good.code), (400, "invalid_name"), "{good:?}");
     let mutated = Case {
@@ -264,7 +249,7 @@ async fn a_case_expecting_the_wrong_status_fails_the_run() {
         status: 401,
         ..good.clone()
     };
-    assert_all_refused(&env, &addr, &[good, mutated]).await;
+    assert_all_refused(&env, addr, &[good, mutated]).await;
 }
 
 /// A request whose head never ends is cut off; a body that stalls gets 408
@@ -278,13 +263,14 @@ async fn slow_clients_are_cut_off_and_change_nothing() {
         body_read_timeout: Duration::from_millis(300),
         ..corpus_config()
     };
-    let (addr, _server) = start(&env, config).await;
+    let server = start(&env, config).await;
+    let addr = server.addr.as_str();
     let before = env.snapshot().await;
     // The outer timeouts only keep a broken server from hanging the test.
     let guard = Duration::from_secs(30);
 
     // Headers that never end: the server closes the connection.
-    let mut s = TcpStream::connect(&addr).await.unwrap();
+    let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\n")
         .await
         .unwrap();
@@ -298,7 +284,7 @@ async fn slow_clients_are_cut_off_and_change_nothing() {
     assert!(buf.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
 
     // A client that connects and says nothing is cut off too.
-    let mut s = TcpStream::connect(&addr).await.unwrap();
+    let mut s = TcpStream::connect(addr).await.unwrap();
     let mut buf = Vec::new();
     let read = tokio::time::timeout(guard, s.read_to_end(&mut buf)).await;
     assert!(read.is_ok(), "the server kept a silent connection open");
@@ -312,7 +298,7 @@ async fn slow_clients_are_cut_off_and_change_nothing() {
             PARQUET,
         ),
     ] {
-        let mut s = TcpStream::connect(&addr).await.unwrap();
+        let mut s = TcpStream::connect(addr).await.unwrap();
         let method = if target.ends_with("/data") {
             "PUT"
         } else {
@@ -346,12 +332,13 @@ async fn negative_control_child() {
     }
     let env = crate::sqlite::env().await;
     let fx = fixture(&env).await;
-    let (addr, _server) = start(&env, corpus_config()).await;
+    let server = start(&env, corpus_config()).await;
+    let addr = server.addr.as_str();
     let slice: Vec<Case> = corpus(&fx)
         .into_iter()
         .filter(|c| c.category == "name" || c.category == "path")
         .collect();
-    let failures = run_cases(&env, &addr, &slice).await;
+    let failures = run_cases(&env, addr, &slice).await;
     println!("CASES {} FAILURES {}", slice.len(), failures.len());
     for f in failures.iter().take(5) {
         println!("FAILURE {f}");

@@ -23,6 +23,19 @@ pub trait Backend: Send + Sync {
     async fn row_counts(&self) -> BTreeMap<String, i64>;
 }
 
+/// The row counts of the catalog database at `database_url` (SQLite or
+/// PostgreSQL).
+pub struct CatalogRows {
+    pub database_url: String,
+}
+
+#[async_trait]
+impl Backend for CatalogRows {
+    async fn row_counts(&self) -> BTreeMap<String, i64> {
+        crate::common::rows::row_counts(&self.database_url).await
+    }
+}
+
 /// A fresh metastore on some backend.
 pub struct Env {
     pub ms: Metastore,
@@ -32,6 +45,24 @@ pub struct Env {
     pub ctx: Context,
     /// Keeps temporary directories alive.
     pub _guard: Box<dyn std::any::Any + Send + Sync>,
+}
+
+/// What a backend module's `env()` gives: an [`Env`], or `None` when the
+/// service it needs is missing.
+pub trait MaybeEnv {
+    fn env(self) -> Option<Env>;
+}
+
+impl MaybeEnv for Env {
+    fn env(self) -> Option<Env> {
+        Some(self)
+    }
+}
+
+impl MaybeEnv for Option<Env> {
+    fn env(self) -> Option<Env> {
+        self
+    }
 }
 
 /// Everything that must not change when input is refused.

@@ -9,7 +9,7 @@ use batchmeta::server::{ServerConfig, openapi};
 use serde_json::{Value, json};
 
 use crate::harness::{Env, frame};
-use crate::remote::start_server;
+use crate::remote::served_env;
 
 struct Http {
     base: String,
@@ -47,12 +47,7 @@ impl Http {
 }
 
 async fn server(config: ServerConfig) -> (Env, Http) {
-    let env = crate::sqlite::env().await;
-    let (base, guard) = start_server(env.ms.clone(), config).await;
-    let env = Env {
-        _guard: Box::new((guard, env._guard)),
-        ..env
-    };
+    let (env, base) = served_env(config).await;
     (
         env,
         Http {

@@ -10,15 +10,10 @@ use batchmeta::server::ServerConfig;
 use serde_json::Value;
 
 use crate::harness::Env;
-use crate::remote::start_server;
+use crate::remote::served_env;
 
 async fn server(config: ServerConfig) -> (Env, String) {
-    let env = crate::sqlite::env().await;
-    let (base, guard) = start_server(env.ms.clone(), config).await;
-    let env = Env {
-        _guard: Box::new((guard, env._guard)),
-        ..env
-    };
+    let (env, base) = served_env(config).await;
     (env, format!("{base}/iceberg/v1"))
 }
 

@@ -9,6 +9,9 @@
     missing_debug_implementations
 )]
 
+#[path = "../../cli/tests/common/for_tests_it.rs"]
+mod common;
+
 mod bad_input_http;
 mod conformance;
 mod harness;

@@ -23,19 +23,7 @@ async fn env() -> Option<Env> {
     env_with_clock(Arc::new(SystemClock)).await
 }
 
-macro_rules! run_conformance {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                let Some(env) = env().await else { return };
-                crate::conformance::$name(&env).await;
-            }
-        )*
-    };
-}
-
-crate::conformance::for_each_case!(run_conformance);
+crate::conformance::tests_on!(env);
 
 #[tokio::test]
 async fn batch_ids_increase_when_the_clock_steps_back() {

@@ -8,48 +8,44 @@ use std::sync::Arc;
 use batchmeta::Metastore;
 use batchmeta::catalog::{Clock, SystemClock};
 use batchmeta::client::RemoteCatalog;
-use batchmeta::server::{ServerConfig, app, serve};
+use batchmeta::server::ServerConfig;
 
+use crate::common::servers::InProcess;
 use crate::harness::Env;
 
-/// Stops the server task when the test ends.
-struct ServerGuard(tokio::task::JoinHandle<()>);
-
-impl Drop for ServerGuard {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
+/// A fresh SQLite metastore and a server on it (`config`); the env keeps
+/// the server running. Returns the server's base URL.
+pub async fn served_env(config: ServerConfig) -> (Env, String) {
+    let env = crate::sqlite::env().await;
+    let server = InProcess::start(env.ms.clone(), config).await;
+    let url = server.url();
+    let env = Env {
+        _guard: Box::new((server, env._guard)),
+        ..env
+    };
+    (env, url)
 }
 
-/// Starts a server on the given metastore; returns its base URL.
-pub async fn start_server(
-    ms: Metastore,
-    config: ServerConfig,
-) -> (String, Box<dyn std::any::Any + Send + Sync>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let task = tokio::spawn(async move {
-        serve(listener, app(ms, config), std::future::pending())
-            .await
-            .unwrap();
-    });
-    (url, Box::new(ServerGuard(task)))
-}
-
-pub async fn env_with_clock(clock: Arc<dyn Clock>) -> Env {
-    let server_side = crate::sqlite::env_with_clock(clock).await;
-    let (url, guard) = start_server(server_side.ms.clone(), ServerConfig::default()).await;
-    let client = Metastore::new(
-        Arc::new(RemoteCatalog::new(&url).unwrap()),
-        server_side.storage.clone(),
-    );
+/// `client` as the env's metastore, with the server and the server side
+/// behind it kept alive.
+fn client_env(client: Metastore, server: InProcess, server_side: Env) -> Env {
     Env {
         ms: client,
         storage: server_side.storage.clone(),
         backend: server_side.backend.clone(),
         ctx: server_side.ctx.clone(),
-        _guard: Box::new((guard, server_side)),
+        _guard: Box::new((server, server_side)),
     }
+}
+
+pub async fn env_with_clock(clock: Arc<dyn Clock>) -> Env {
+    let server_side = crate::sqlite::env_with_clock(clock).await;
+    let server = InProcess::start(server_side.ms.clone(), ServerConfig::default()).await;
+    let client = Metastore::new(
+        Arc::new(RemoteCatalog::new(&server.url()).unwrap()),
+        server_side.storage.clone(),
+    );
+    client_env(client, server, server_side)
 }
 
 pub async fn env() -> Env {
@@ -59,50 +55,22 @@ pub async fn env() -> Env {
 /// A client with no access to the warehouse: data goes up and down through the server.
 pub async fn env_through_server() -> Env {
     let server_side = crate::sqlite::env().await;
-    let (url, guard) = start_server(server_side.ms.clone(), ServerConfig::default()).await;
-    let client = Metastore::through_server(RemoteCatalog::new(&url).unwrap())
+    let server = InProcess::start(server_side.ms.clone(), ServerConfig::default()).await;
+    let client = Metastore::through_server(RemoteCatalog::new(&server.url()).unwrap())
         .await
         .unwrap();
     assert!(client.storage().is_none());
-    Env {
-        ms: client,
-        storage: server_side.storage.clone(),
-        backend: server_side.backend.clone(),
-        ctx: server_side.ctx.clone(),
-        _guard: Box::new((guard, server_side)),
-    }
+    client_env(client, server, server_side)
 }
 
 /// The suite again, with every byte of data going through the server.
 mod through_server {
     use super::env_through_server as env;
 
-    macro_rules! run_conformance {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    crate::conformance::$name(&env().await).await;
-                }
-            )*
-        };
-    }
-
-    crate::conformance::for_each_case!(run_conformance);
+    crate::conformance::tests_on!(env);
 }
 
-macro_rules! run_conformance {
-    ($($name:ident),* $(,)?) => {
-        $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                crate::conformance::$name(&env().await).await;
-            }
-        )*
-    };
-}
-
-crate::conformance::for_each_case!(run_conformance);
+crate::conformance::tests_on!(env);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn batch_ids_increase_when_the_clock_steps_back() {

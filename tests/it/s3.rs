@@ -21,19 +21,7 @@ mod sqlite {
         Some(services::sqlite_env(Arc::new(SystemClock), Warehouse::S3(s3)).await)
     }
 
-    macro_rules! run_conformance {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(env) = env().await else { return };
-                    crate::conformance::$name(&env).await;
-                }
-            )*
-        };
-    }
-
-    crate::conformance::for_each_case!(run_conformance);
+    crate::conformance::tests_on!(env);
 }
 
 /// PostgreSQL catalog, S3 warehouse.
@@ -46,19 +34,7 @@ mod postgres {
         Some(services::postgres_env(&server, Arc::new(SystemClock), Warehouse::S3(s3)).await)
     }
 
-    macro_rules! run_conformance {
-        ($($name:ident),* $(,)?) => {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $name() {
-                    let Some(env) = env().await else { return };
-                    crate::conformance::$name(&env).await;
-                }
-            )*
-        };
-    }
-
-    crate::conformance::for_each_case!(run_conformance);
+    crate::conformance::tests_on!(env);
 }
 
 /// The prefix of the URL is the warehouse root: two prefixes of one bucket
@@ -116,8 +92,8 @@ async fn config_with_storage_options_opens_s3() {
     let env = Env {
         storage: ms.storage().unwrap().clone(),
         ms,
-        backend: Arc::new(crate::sqlite::SqliteBackend {
-            path: dir.path().join("c.db"),
+        backend: Arc::new(crate::harness::CatalogRows {
+            database_url: crate::common::rows::sqlite_url(&dir.path().join("c.db")),
         }),
         ctx: Context::new("tester"),
         _guard: Box::new(dir),

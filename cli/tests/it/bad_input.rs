@@ -3,80 +3,19 @@
 //! (no panic), and the catalog's row counts, its newest event id and the
 //! warehouse listing are unchanged after every case. Ends with `meta verify`.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use sqlx::{ConnectOptions, Row};
-
+use crate::common::rows::{self, State};
 use crate::harness::Env;
 
-/// Row counts of every catalog table and the newest event id.
-fn db_state(db: &Path) -> (BTreeMap<String, i64>, Option<i64>) {
-    let rt = tokio::runtime::Builder::new_current_thread()
+/// Row counts of every catalog table, the newest event id and the
+/// warehouse's files.
+fn state(db: &Path, warehouse: &Path) -> State {
+    tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
-        .unwrap();
-    rt.block_on(async {
-        let mut conn = sqlx::sqlite::SqliteConnectOptions::new()
-            .filename(db)
-            .read_only(true)
-            .connect()
-            .await
-            .unwrap();
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
-        let mut rows = BTreeMap::new();
-        for t in tables {
-            let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM \"{t}\"")))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-                .get(0);
-            rows.insert(t, n);
-        }
-        let max: Option<i64> = sqlx::query_scalar("SELECT max(id) FROM events")
-            .fetch_one(&mut conn)
-            .await
-            .unwrap();
-        (rows, max)
-    })
-}
-
-fn listing(dir: &Path, out: &mut Vec<(PathBuf, u64)>) {
-    let Ok(rd) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in rd.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            listing(&p, out);
-        } else {
-            out.push((p.clone(), e.metadata().map(|m| m.len()).unwrap_or(0)));
-        }
-    }
-}
-
-#[derive(Debug, PartialEq)]
-struct State {
-    rows: BTreeMap<String, i64>,
-    max_event: Option<i64>,
-    files: Vec<(PathBuf, u64)>,
-}
-
-fn state(db: &Path, warehouse: &Path) -> State {
-    let (rows, max_event) = db_state(db);
-    let mut files = Vec::new();
-    listing(warehouse, &mut files);
-    files.sort();
-    State {
-        rows,
-        max_event,
-        files,
-    }
+        .unwrap()
+        .block_on(rows::state(&rows::sqlite_url(db), warehouse))
 }
 
 const T: &str = "sales.sold_items";

@@ -1,18 +1,18 @@
 //! Running `meta` as a child process against a fresh catalog: embedded (a
-//! temp dir given as --url) or a `meta serve` child on a free loopback port.
+//! temp dir given as --url) or a `meta serve` child on a free loopback port
+//! ([`crate::common::servers::MetaServe`]).
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use arrow_array::{Float64Array, Int64Array, RecordBatch, StringArray};
 use arrow_schema::{DataType, Field, Schema};
 
-/// The binary under test.
-pub fn meta_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_meta")
-}
+use crate::common::servers::{MetaServe, Served};
+use crate::common::services::Place;
+
+pub(crate) use crate::common::servers::meta_bin;
 
 /// A `meta` command with a quiet, deterministic environment.
 pub fn meta(cwd: &Path) -> Command {
@@ -36,59 +36,13 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// A `meta serve` child, killed on drop.
-#[derive(Debug)]
-pub struct Server {
-    child: Child,
-    pub url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts `meta serve` on a free loopback port with its catalog in `dir`
-/// and reads the address it prints.
-pub fn serve(dir: &Path) -> Server {
-    let db = format!("sqlite://{}", dir.join("catalog.db").display());
-    let warehouse = dir.join("warehouse");
-    std::fs::create_dir_all(&warehouse).unwrap();
-    let mut child = meta(dir)
-        .args(["serve", "--bind", "127.0.0.1:0", "--database-url", &db])
-        .arg("--warehouse")
-        .arg(&warehouse)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let mut sent = false;
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if !sent && let Some((_, addr)) = line.split_once("serving on ") {
-                let _ = tx.send(addr.trim().to_owned());
-                sent = true;
-            }
-            // Keep draining so that the server never blocks on a full pipe.
-        }
-    });
-    let url = rx
-        .recv_timeout(std::time::Duration::from_secs(60))
-        .expect("meta serve printed its address");
-    Server { child, url }
-}
-
 /// Where a test's catalog is: its working directory and the `--url` to pass.
 #[derive(Debug)]
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub url: String,
     /// Keeps the server running as long as the env lives.
-    _server: Option<Server>,
+    _server: Option<Served>,
 }
 
 impl Env {
@@ -103,13 +57,18 @@ impl Env {
         }
     }
 
-    /// A fresh `meta serve` with its catalog in a temp dir.
+    /// A fresh `meta serve` with its catalog (`catalog.db`, `warehouse/`)
+    /// in a temp dir.
     pub fn server() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let server = serve(dir.path());
+        let place = Place::sqlite();
+        let server = MetaServe::on(&place)
+            .env_remove("BATCHMETA_WAREHOUSE")
+            .env_remove("BATCHMETA_LOG")
+            .env("USER", "tester")
+            .start();
         Self {
-            url: server.url.clone(),
-            dir,
+            url: server.base.clone(),
+            dir: place.dir,
             _server: Some(server),
         }
     }

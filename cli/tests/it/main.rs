@@ -9,6 +9,9 @@
     missing_debug_implementations
 )]
 
+#[path = "../common/mod.rs"]
+mod common;
+
 mod bad_input;
 mod e2e;
 mod harness;

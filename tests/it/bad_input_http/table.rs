@@ -157,11 +157,8 @@ pub const fn req(
     code: &'static str,
 ) -> Req {
     Req {
-        label,
-        method,
-        target,
-        body,
         expect: Some((status, code)),
+        ..req_per_input(label, method, target, body)
     }
 }
 
@@ -231,18 +228,7 @@ fn case(category: &'static str, input: &Input, r: &Req, fx: &Fixture, blobs: &Bl
         (Some(e), None) | (None, Some(e)) => e,
         _ => panic!("{label}: the expected status must be on the request or on the input"),
     };
-    let mut c = Case {
-        category,
-        target: fill(r.target),
-        label,
-        method: r.method,
-        content_type: None,
-        body: Vec::new(),
-        chunked: false,
-        declared_only: None,
-        status,
-        code,
-    };
+    let mut c = Case::new(category, label, r.method, fill(r.target), status, code);
     let body = match (&r.body, &input.value) {
         (Body::Input, Val::Body(b)) => b,
         (Body::Input, _) => panic!("{}: the input has no body", c.label),

@@ -16,10 +16,11 @@ pub use publish::*;
 pub use reads::*;
 pub use verify::*;
 
-/// Calls `$m!(case, case, ...)` with every conformance case.
+/// Calls `$m!(case, case, ...)` with every conformance case (after the
+/// tokens following `$m;`, if any).
 macro_rules! for_each_case {
-    ($m:ident) => {
-        $m!(
+    ($m:path $(; $($pre:tt)*)?) => {
+        $m!($($($pre)*)?
             namespaces_and_tables_are_managed_and_audited,
             dropped_tables_leave_listings_but_keep_history,
             never_delete_keeps_every_batch_byte_identical,
@@ -47,3 +48,24 @@ macro_rules! for_each_case {
     };
 }
 pub(crate) use for_each_case;
+
+/// One test per conformance case, each on a fresh `$env().await`: an
+/// [`Env`](crate::harness::Env), or an `Option` of one (`None`: a service
+/// is missing, and the test skips).
+macro_rules! tests_on {
+    ($env:path) => {
+        crate::conformance::for_each_case!(crate::conformance::tests_on; @cases $env;);
+    };
+    (@cases $env:path; $($name:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                let Some(env) = crate::harness::MaybeEnv::env($env().await) else {
+                    return;
+                };
+                crate::conformance::$name(&env).await;
+            }
+        )*
+    };
+}
+pub(crate) use tests_on;

@@ -1,0 +1,13 @@
+//! The shared test harness ([`mod.rs`](mod.rs)) for the library's tests
+//! (`tests/it`): the same modules, with SQLite files read through rusqlite.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "rows.rs"]
+pub(crate) mod rows;
+#[path = "servers.rs"]
+pub(crate) mod servers;
+#[path = "services.rs"]
+pub(crate) mod services;
+#[path = "sqlite_rusqlite.rs"]
+pub(crate) mod sqlite;
