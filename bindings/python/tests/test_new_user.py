@@ -17,7 +17,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import batchmeta as bm
-from conftest import Env, meta_binary
+from catalogs import meta_binary
+from conftest import Env
 
 P = ["2016-10-31"]
 DAY = [{"date": "2016-10-31"}]
