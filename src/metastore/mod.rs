@@ -8,6 +8,7 @@ mod connect;
 mod file_listing;
 mod partitioned;
 mod reads;
+mod store;
 mod transfer;
 mod verify;
 mod writes;
@@ -31,9 +32,10 @@ pub use connect::{ConnectOptions, Target, target};
 pub use file_listing::FileEntry;
 pub use partitioned::{StoredCreating, StoredPartitions, key_type_of, table_for_data};
 pub use reads::{ReadRequest, ResolveRequest};
+pub use store::{Part, Publish, StoreMode, StoreOptions, StoreOutcome, Stored};
 pub use transfer::{Body, decode_ipc, encode_ipc};
 pub use verify::VerifyReport;
-pub use writes::{PublishOptions, PublishSpec, StageOptions, StoreOptions, Stored};
+pub use writes::{PublishOptions, PublishSpec, StageOptions};
 
 /// The directory of the embedded default: `.batchmeta/` in the working directory.
 pub const DEFAULT_DIR: &str = ".batchmeta";

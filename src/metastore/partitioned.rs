@@ -10,9 +10,8 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use futures::{Stream, StreamExt, TryStreamExt};
 
 use super::Metastore;
-use super::writes::{
-    Known, PublishOptions, PublishSpec, StageOptions, StoreOptions, Written, check_schema,
-};
+use super::store::{Part, Publish, StoreMode, StoreOptions};
+use super::writes::{Known, PublishOptions, PublishSpec, StageOptions, Written, check_schema};
 use crate::ErrorKind;
 use crate::error::{Code, Error, Result};
 use crate::model::{
@@ -327,9 +326,7 @@ impl Metastore {
 
 impl Metastore {
     /// [`Metastore::store`], creating the table as `create` describes when it
-    /// does not exist. The partition and the data's partition key columns are
-    /// checked against the new table's keys before it is created, so that
-    /// bad input creates nothing.
+    /// does not exist ([`Metastore::store_parts`] with [`StoreMode::create`]).
     #[expect(
         clippy::too_many_arguments,
         reason = "store's arguments plus the table to create"
@@ -347,32 +344,18 @@ impl Metastore {
     where
         S: Stream<Item = Result<RecordBatch>> + Send + Unpin,
     {
-        match (self.table(ident).await, create) {
-            (Ok(_), _) => {}
-            (Err(e), Some(new)) if e.kind() == ErrorKind::NotFound && new.ident == *ident => {
-                let batches: Vec<RecordBatch> = stream.try_collect().await?;
-                let values = PartitionValues::resolve(&new.partition_keys, partition)?;
-                for b in &batches {
-                    crate::data::partition_columns_check(b, &new.partition_keys, &values)?;
-                }
-                let (_, created) = self.ensure_table(ctx, new).await?;
-                let again = futures::stream::iter(batches.into_iter().map(Ok));
-                let stored = self
-                    .store(ctx, ident, partition, schema, again, options)
-                    .await?;
-                return Ok(StoredCreating {
-                    stored,
-                    created_table: created,
-                });
-            }
-            (Err(e), _) => return Err(e),
-        }
-        let stored = self
-            .store(ctx, ident, partition, schema, stream, options)
+        let mode = StoreMode {
+            publish: Publish::Now,
+            create,
+        };
+        let parts = vec![Part::batches(schema, stream)];
+        let out = self
+            .store_parts(ctx, ident, partition, parts, options, mode)
             .await?;
+        let created_table = out.created_table;
         Ok(StoredCreating {
-            stored,
-            created_table: false,
+            stored: out.published()?,
+            created_table,
         })
     }
 }

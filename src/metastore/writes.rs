@@ -100,21 +100,6 @@ pub struct PublishOptions {
     pub message: Option<String>,
 }
 
-/// Options for [`Metastore::store`], the one-call stage + write + publish.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct StoreOptions {
-    /// Compare-and-swap condition.
-    pub expect: Option<Expect>,
-    /// Strict (default) or merge.
-    pub schema_mode: SchemaMode,
-    /// The writer's message.
-    pub message: Option<String>,
-    /// Client metadata.
-    pub metadata: Properties,
-    /// A retry with the same key stores nothing new and returns the same result.
-    pub idempotency_key: Option<String>,
-}
-
 /// Checks a new table's definition beyond what the model types guarantee.
 pub(super) fn check_new_table(t: &NewTable) -> Result<()> {
     let mut seen = HashSet::new();
@@ -174,7 +159,7 @@ fn refused(e: &Error) -> bool {
 }
 
 /// `input` without the table's partition key columns.
-fn data_schema(table: &Table, input: &Schema) -> Schema {
+pub(super) fn data_schema(table: &Table, input: &Schema) -> Schema {
     let fields: Vec<_> = input
         .fields()
         .iter()
@@ -402,7 +387,7 @@ impl Metastore {
 
     /// Deletes the objects under a prefix that belongs to a staged (never
     /// published) batch. Best effort: failures are logged, not raised.
-    async fn remove_unpublished(&self, prefix: &object_store::path::Path) {
+    pub(super) async fn remove_unpublished(&self, prefix: &object_store::path::Path) {
         let Some(storage) = self.storage() else {
             return;
         };
@@ -640,106 +625,6 @@ impl Metastore {
         Ok(())
     }
 
-    /// Stages, writes and publishes one partition: the short, safe path.
-    pub async fn store<S>(
-        &self,
-        ctx: &Context,
-        ident: &TableIdent,
-        partition: &PartitionSpec,
-        schema: SchemaRef,
-        stream: S,
-        options: &StoreOptions,
-    ) -> Result<Stored>
-    where
-        S: Stream<Item = Result<RecordBatch>> + Send + Unpin,
-    {
-        // Refuse a strict schema mismatch before anything is staged.
-        let t = self.table(ident).await?;
-        check_schema(
-            &t.ident,
-            &t.schema,
-            &data_schema(&t, &schema),
-            options.schema_mode,
-            Casts::Lossless,
-        )?;
-        let staged = self
-            .stage(
-                ctx,
-                ident,
-                std::slice::from_ref(partition),
-                &StageOptions {
-                    idempotency_key: options.idempotency_key.clone(),
-                    message: options.message.clone(),
-                    metadata: options.metadata.clone(),
-                },
-            )
-            .await?;
-        let batch = staged
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::Internal("stage returned no batch".into()))?;
-        // A retry (same idempotency key) whose data was already written skips
-        // the write; its publish returns the original commit if it happened.
-        let fresh = batch.state == BatchState::Staged && batch.files.is_empty();
-        let result = async {
-            let (written, pending) = if fresh {
-                Written::split(vec![
-                    self.write_data(&t, &batch, schema, stream, options.schema_mode)
-                        .await?,
-                ])
-            } else {
-                Default::default()
-            };
-            let spec = PublishSpec {
-                partition: partition.clone(),
-                batch: batch.id.clone(),
-                expect: options.expect.clone(),
-            };
-            let opts = PublishOptions {
-                schema_mode: options.schema_mode,
-                message: None,
-            };
-            let known = Known {
-                table: Some(&t),
-                written: &written,
-                pending: &pending,
-            };
-            self.publish_known(ctx, ident, &[spec], &opts, known).await
-        }
-        .await;
-        let commit = match result {
-            Ok(c) => c,
-            Err(e) => {
-                if fresh {
-                    self.abandon_failed_store(ident, &batch).await;
-                }
-                return Err(e);
-            }
-        };
-        let batch = self.catalog.get_batch(ident, &batch.id).await?;
-        Ok(Stored { batch, commit })
-    }
-
-    /// Undoes the staging of a store that failed before anyone saw its batch,
-    /// so that the catalog and the store are as they were. The catalog
-    /// refuses to discard a batch that did get published, and only then are
-    /// its files removed. Best effort: failures are logged.
-    pub async fn abandon_failed_store(&self, ident: &TableIdent, batch: &Batch) {
-        if let Err(e) = self.discard(ident, batch).await {
-            tracing::warn!(batch = %batch.id, error = %e, "could not discard a failed store's batch");
-        }
-    }
-
-    /// Forgets a staged batch that was never published and removes its
-    /// files. Published batches are refused (they are never deleted).
-    pub async fn discard(&self, ident: &TableIdent, batch: &Batch) -> Result<()> {
-        self.catalog.discard(ident, &batch.id).await?;
-        if let Ok(prefix) = storage::object_path(&batch.location) {
-            self.remove_unpublished(&prefix).await;
-        }
-        Ok(())
-    }
-
     /// Rolls a partition back to its current batch's parent, or to `req.to`.
     pub async fn rollback(
         &self,
@@ -750,131 +635,5 @@ impl Metastore {
     ) -> Result<Event> {
         let p = self.partition(ident, partition).await?;
         self.catalog.rollback(ctx, ident, &p, req).await
-    }
-}
-
-/// The result of [`Metastore::store`].
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-pub struct Stored {
-    /// The published batch, with its files.
-    pub batch: Batch,
-    /// The commit (one event).
-    pub commit: Commit,
-}
-
-#[cfg(test)]
-mod tests {
-    use std::sync::Arc;
-
-    use arrow_array::{Int64Array, RecordBatch};
-    use arrow_schema::{DataType, Field, Schema};
-    use object_store::{ObjectStoreExt, PutPayload};
-
-    use super::*;
-    use crate::model::{Action, EventQuery, KeyType, NamespaceName, NewNamespace, PartitionKey};
-
-    /// A keyed store whose first attempt died after putting its file but
-    /// before recording it: the retry stages the same batch, writes beside
-    /// the leftover (never over it), publishes once, and a second retry
-    /// returns the original result.
-    #[tokio::test]
-    async fn a_keyed_store_retried_after_a_crash_before_recording_publishes_once() {
-        let dir = tempfile::tempdir().unwrap();
-        let ms = Metastore::open_dir(dir.path()).await.unwrap();
-        let ctx = Context::new("tester");
-        ms.create_namespace(
-            &ctx,
-            &NewNamespace {
-                name: NamespaceName::new("s").unwrap(),
-                description: None,
-                owner: None,
-                properties: Default::default(),
-            },
-        )
-        .await
-        .unwrap();
-        let schema = Arc::new(Schema::new(vec![Field::new("n", DataType::Int64, false)]));
-        let ident = TableIdent::new("s", "t").unwrap();
-        ms.create_table(
-            &ctx,
-            &NewTable {
-                ident: ident.clone(),
-                schema: (*schema).clone(),
-                partition_keys: vec![PartitionKey::new("d", KeyType::String).unwrap()],
-                description: None,
-                owner: None,
-                properties: Default::default(),
-            },
-        )
-        .await
-        .unwrap();
-        let p = PartitionSpec::parse("d=x").unwrap();
-        let opts = StoreOptions {
-            idempotency_key: Some("job-1".into()),
-            ..Default::default()
-        };
-        let staged = ms
-            .stage(
-                &ctx,
-                &ident,
-                std::slice::from_ref(&p),
-                &StageOptions {
-                    idempotency_key: opts.idempotency_key.clone(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap()
-            .remove(0);
-        let leftover =
-            storage::object_path(&format!("{}/part-00000.parquet", staged.location)).unwrap();
-        let store = ms.direct().unwrap().store().clone();
-        store
-            .put(&leftover, PutPayload::from_static(b"half a file"))
-            .await
-            .unwrap();
-        let rb = RecordBatch::try_new(
-            schema.clone(),
-            vec![Arc::new(Int64Array::from(vec![1, 2, 3]))],
-        )
-        .unwrap();
-        let data = || futures::stream::iter([Ok(rb.clone())]);
-        let first = ms
-            .store(&ctx, &ident, &p, schema.clone(), data(), &opts)
-            .await
-            .unwrap();
-        assert_eq!(first.batch.id, staged.id);
-        assert_eq!(first.batch.rows, 3);
-        assert!(
-            first
-                .batch
-                .files
-                .iter()
-                .all(|f| f.path != leftover.to_string())
-        );
-        let again = ms
-            .store(&ctx, &ident, &p, schema.clone(), data(), &opts)
-            .await
-            .unwrap();
-        assert_eq!(again, first);
-        let publishes = ms
-            .events(&EventQuery {
-                table: Some(ident.clone()),
-                namespace: Some(ident.namespace.clone()),
-                action: Some(Action::Publish),
-                ..Default::default()
-            })
-            .await
-            .unwrap()
-            .items;
-        assert_eq!(publishes.len(), 1);
-        let left = store.get(&leftover).await.unwrap().bytes().await.unwrap();
-        assert_eq!(
-            &left[..],
-            b"half a file",
-            "the leftover was not overwritten"
-        );
-        assert!(ms.verify().await.unwrap().is_clean());
     }
 }

@@ -1,9 +1,14 @@
-//! `meta put`: local files into one new batch of a partition (stage, write
-//! each file, publish). Anything that fails before the publish discards the
-//! staged batch, so a refused put changes nothing.
+//! `meta put`: local files into one new batch of a partition, in one
+//! facade store (stage, write each file, publish). Anything that fails
+//! before the publish discards the staged batch, so a refused put changes
+//! nothing.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use batchmeta::metastore::{Part, StoreMode, StoreOutcome};
 use batchmeta::model::{BatchId, Expect, PartitionSpec, SchemaMode, TableIdent};
-use batchmeta::{Error, PublishOptions, PublishSpec, Result, StageOptions};
+use batchmeta::{Result, StoreOptions, Stored};
 use serde::Serialize;
 
 use super::conflict_hint;
@@ -50,78 +55,42 @@ pub(crate) async fn run(s: &Session, a: &PutArgs) -> Result<()> {
         "client".to_owned(),
         format!("meta {}", env!("CARGO_PKG_VERSION")),
     );
-    let staged =
-        s.ms.stage(
-            &s.ctx,
-            &ident,
-            std::slice::from_ref(&spec),
-            &StageOptions {
-                idempotency_key: None,
-                message: a.message.clone(),
-                metadata,
-            },
-        )
-        .await?;
-    let batch = staged
-        .into_iter()
-        .next()
-        .ok_or_else(|| Error::Internal("stage returned no batch".into()))?;
+    let options = StoreOptions {
+        expect,
+        schema_mode: mode,
+        message: a.message.clone(),
+        metadata,
+        idempotency_key: None,
+    };
     let progress = Progress::start(&format!("put {ident} {partition}"));
     let total = inputs.len();
-    let result = async {
-        let mut rows = 0usize;
-        for (i, input) in inputs.into_iter().enumerate() {
+    let rows = Arc::new(AtomicUsize::new(0));
+    let parts = inputs
+        .into_iter()
+        .enumerate()
+        .map(|(i, input)| {
             let name = input.path.display().to_string();
             let schema = input.schema.clone();
-            let p = progress.clone();
-            let start = rows;
-            let mut seen = 0usize;
+            let (p, rows) = (progress.clone(), rows.clone());
             let batches = input.into_batches().inspect(move |r| {
                 if let Ok(rb) = r {
-                    seen += rb.num_rows();
-                    p.set(format!(
-                        "put {name} ({}/{total}): {} rows",
-                        i + 1,
-                        start + seen
-                    ));
+                    let seen = rows.fetch_add(rb.num_rows(), Ordering::Relaxed) + rb.num_rows();
+                    p.set(format!("put {name} ({}/{total}): {seen} rows", i + 1));
                 }
             });
-            let written =
-                s.ms.write(
-                    &ident,
-                    &batch.id,
-                    schema,
-                    futures::stream::iter(batches),
-                    mode,
-                )
-                .await?;
-            rows = usize::try_from(written.rows).unwrap_or(usize::MAX);
-        }
-        progress.set(format!("publishing {rows} rows"));
-        let spec = PublishSpec {
-            partition: spec.clone(),
-            batch: batch.id.clone(),
-            expect,
-        };
-        let opts = PublishOptions {
-            schema_mode: mode,
-            message: None,
-        };
-        s.ms.publish(&s.ctx, &ident, &[spec], &opts).await
-    }
-    .await;
+            Part::batches(schema, futures::stream::iter(batches))
+        })
+        .collect();
+    let result =
+        s.ms.store_parts(&s.ctx, &ident, &spec, parts, &options, StoreMode::default())
+            .await
+            .and_then(StoreOutcome::published);
     progress.finish();
-    let commit = match result {
-        Ok(c) => c,
-        Err(e) => {
-            s.ms.abandon_failed_store(&ident, &batch).await;
-            return Err(conflict_hint(
-                e,
-                &format!("meta put {ident} {} FILE...", partition.path()),
-            ));
-        }
-    };
-    let published = s.ms.batch(&ident, &batch.id).await?;
+    let Stored {
+        batch: published,
+        commit,
+    } = result
+        .map_err(|e| conflict_hint(e, &format!("meta put {ident} {} FILE...", partition.path())))?;
     if s.out.json() {
         return s.out.value(&PutView {
             batch: BatchView::from(&published),

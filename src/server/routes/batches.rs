@@ -5,6 +5,7 @@ use axum::http::{StatusCode, header};
 
 use super::{partition, table};
 use crate::Code;
+use crate::metastore::{Part, StoreMode, StoreOutcome};
 use crate::model::{Batch, BatchId, Commit, Event, Pin, RollbackRequest, TableIdent};
 use crate::server::api::{
     AddFilesBody, CommittedParams, PartitionPageParams, PublishBody, RollbackBody, StageBody,
@@ -13,7 +14,7 @@ use crate::server::api::{
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path, Query};
 use crate::server::{AppState, limits};
-use crate::{Error, PublishOptions, PublishSpec, StageOptions, Stored};
+use crate::{Error, PublishOptions, PublishSpec, StageOptions, StoreOptions, Stored};
 
 /// Stages one batch per partition.
 #[utoipa::path(operation_id = "stage", post, path = "/v1/namespaces/{namespace}/tables/{table}/stage", tag = "batches",
@@ -149,6 +150,21 @@ async fn upload(
     result.map_err(|e| limits::timeout_status(e.into()))
 }
 
+/// A request body as the data of a store: a Parquet file spooled and
+/// checked against the limits, or an Arrow IPC stream being decoded.
+async fn upload_part(s: &AppState, kind: Upload, req: Request) -> ApiResult<Part<'static>> {
+    let body = limits::upload_body(&s.config, req)?;
+    match kind {
+        Upload::Parquet => Ok(Part::Parquet(limits::spool_parquet(&s.config, body).await?)),
+        Upload::Arrow => {
+            let (schema, stream) = crate::decode_ipc(body)
+                .await
+                .map_err(|e| limits::timeout_status(e.into()))?;
+            Ok(Part::Batches { schema, stream })
+        }
+    }
+}
+
 /// Uploads data to a staged batch: a Parquet file or an Arrow IPC stream,
 /// streamed to the warehouse (413 past the server's limit).
 #[utoipa::path(operation_id = "upload_data", put, path = "/v1/namespaces/{namespace}/tables/{table}/batches/{batch_id}/data", tag = "batches",
@@ -183,56 +199,35 @@ pub(crate) async fn store(
 ) -> ApiResult<(StatusCode, Json<Stored>)> {
     let ident = table(&ns, &t)?;
     let part = partition(&q.partition)?;
-    let expect = parse_expect(q.expected_batch.as_deref())?;
-    upload_kind(&req)?;
-    let stage = StageOptions {
-        idempotency_key: q.idempotency_key.clone(),
-        message: q.message.clone(),
+    let options = StoreOptions {
+        expect: parse_expect(q.expected_batch.as_deref())?,
+        schema_mode: q.schema_mode.unwrap_or_default(),
+        message: q.message,
         metadata: Default::default(),
+        idempotency_key: q.idempotency_key,
     };
-    let batch =
-        s.ms.stage(&ctx, &ident, std::slice::from_ref(&part), &stage)
-            .await?
-            .remove(0);
-    let mode = q.schema_mode.unwrap_or_default();
-    let fresh = batch.state == crate::model::BatchState::Staged && batch.files.is_empty();
-    let result = async {
-        if fresh {
-            upload(&s, &ident, &batch.id, mode, req).await?;
-        }
-        let spec = PublishSpec {
-            partition: part.clone(),
-            batch: batch.id.clone(),
-            expect,
-        };
-        Ok::<_, ApiError>(
-            s.ms.publish(
-                &ctx,
-                &ident,
-                &[spec],
-                &PublishOptions {
-                    schema_mode: mode,
-                    message: None,
-                },
-            )
-            .await?,
+    let data = upload_part(&s, upload_kind(&req)?, req).await?;
+    let stored =
+        s.ms.store_parts(
+            &ctx,
+            &ident,
+            &part,
+            vec![data],
+            &options,
+            StoreMode::default(),
         )
-    }
-    .await;
-    match result {
-        Ok(commit) => {
-            s.metrics.publish(commit.events.len());
-            let batch = s.ms.batch(&ident, &batch.id).await?;
-            Ok((StatusCode::CREATED, Json(Stored { batch, commit })))
+        .await
+        .and_then(StoreOutcome::published);
+    match stored {
+        Ok(stored) => {
+            s.metrics.publish(stored.commit.events.len());
+            Ok((StatusCode::CREATED, Json(stored)))
         }
         Err(e) => {
-            if fresh {
-                s.ms.abandon_failed_store(&ident, &batch).await;
-            }
-            if matches!(&e, ApiError::Core(Error::Conflict { .. })) {
+            if matches!(e, Error::Conflict { .. }) {
                 s.metrics.conflict();
             }
-            Err(e)
+            Err(limits::timeout_status(e.into()))
         }
     }
 }
