@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import batchmeta as bm
-from catalogs import Server, free_port, meta, meta_binary, running_server
+from catalogs import Server, free_port, meta, running_server
 from hive_metastore import RealHiveMetastore
 
 
@@ -85,7 +85,6 @@ class HmsServer:
     warehouse: Path
     database_url: str
     client: bm.Client
-    binary: Path
 
     def meta(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Runs the `meta` CLI against this server."""
@@ -120,7 +119,6 @@ def hms_serving(root: Path) -> Iterator[HmsServer]:
             warehouse=srv.warehouse,
             database_url=srv.database_url,
             client=bm.Client(srv.url),
-            binary=meta_binary(),
         )
 
 
