@@ -302,6 +302,43 @@ def hms_section(case: dict[str, Any]) -> str:
     return text
 
 
+def r_frames_section(case: dict[str, Any]) -> str:
+    """Case r_frames: the R package beside saveRDS / readRDS, data.table and Python."""
+    if "skipped" in case:
+        return f"## 9. R data frames\n\nNot run: {case['skipped']}.\n"
+    ops = case["operations"]
+    store = ops["batchmeta store"]["median"]
+    load = ops["batchmeta load"]["median"]
+    pairs = [
+        ("batchmeta R", "batchmeta store", "batchmeta load", "batchmeta (Parquet, one batch)"),
+        ("batchmeta Python (pandas)", "batchmeta Python store (pandas)", "batchmeta Python load (pandas)", None),
+        ("saveRDS / readRDS (gzip)", "saveRDS (gzip)", "readRDS (gzip)", "RDS (gzip)"),
+        ("saveRDS / readRDS (uncompressed)", "saveRDS (uncompressed)", "readRDS (uncompressed)", "RDS (uncompressed)"),
+        (f"data.table fwrite / fread ({case['data_table_threads']} thread(s))", "data.table fwrite", "data.table fread", "CSV (fwrite)"),
+    ]
+    rows = []
+    for name, write, read, size in pairs:
+        w, r = ops[write], ops[read]
+        rows.append([
+            name,
+            f"{ms(w['median'])} (min {ms(w['min'])})",
+            f"{w['median'] / store:.2f}×",
+            f"{ms(r['median'])} (min {ms(r['min'])})",
+            f"{r['median'] / load:.2f}×",
+            f"{case['bytes'][size] / 2**20:.1f} MiB" if size else "",
+        ])
+    return (
+        "## 9. R data frames\n\n"
+        f"Case 1's frame, {case['rows']:,} rows × 8 columns ({case['arrow_mib']:.1f} MiB as Arrow), as an R data.frame "
+        f"(integer64, double, integer, character, POSIXct), written and read back by the R package (embedded catalog, "
+        f"one partition of an int-keyed table, the publish included) and by the baselines R has without arrow; "
+        f"{case['rounds']} interleaved rounds after one warm-up, in one R process ({case['r_version']}). Python's "
+        "store and load (pandas) of the same frame into the same catalog run after the R rounds. Medians (and minimums); "
+        "÷ batchmeta R: the operation's median over batchmeta R's.\n\n"
+        + table(["system", "write", "÷ batchmeta R", "read", "÷ batchmeta R", "on disk"], rows)
+    )
+
+
 SECTIONS = {
     "store_load": store_load_section,
     "small_publishes": small_publishes_section,
@@ -311,6 +348,7 @@ SECTIONS = {
     "memory": memory_section,
     "iceberg": iceberg_section,
     "hms": hms_section,
+    "r_frames": r_frames_section,
 }
 
 

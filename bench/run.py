@@ -19,11 +19,11 @@ import sys
 from typing import Any
 
 from bench import machine, report
-from bench.cases import big_table, concurrent, hms, http_resolve, iceberg, memory, small_publishes, store_load
+from bench.cases import big_table, concurrent, hms, http_resolve, iceberg, memory, r_frames, small_publishes, store_load
 from bench.config import MODES
 from bench.context import REPO_ROOT, BenchContext
 
-CASES = ["store_load", "small_publishes", "concurrent", "big_table", "http_resolve", "memory", "iceberg", "hms"]
+CASES = ["store_load", "small_publishes", "concurrent", "big_table", "http_resolve", "memory", "iceberg", "hms", "r_frames"]
 
 
 def parse_args() -> argparse.Namespace:
@@ -66,6 +66,9 @@ def run_cases(ctx: BenchContext, selected: list[str], results: dict[str, Any], s
         save()
     if "hms" in selected:
         results["hms"] = hms.run(ctx)
+        save()
+    if "r_frames" in selected:
+        results["r_frames"] = r_frames.run(ctx)
         save()
 
 

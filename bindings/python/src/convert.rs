@@ -6,12 +6,16 @@
 //! `str`, `int` or `datetime.date`. Results cross as plain Python objects
 //! built from the core's serde form; the typed layer in `batchmeta` wraps them.
 
+use batchmeta::Metastore;
 use batchmeta::data::{Filter, Scalar};
-use batchmeta::model::{BatchId, KeyType, PartitionSpec, SchemaMode};
+use batchmeta::model::{
+    Batch, BatchId, Expect, KeyType, PartitionSpec, SchemaMode, Table, TableIdent,
+};
 use chrono::{DateTime, Utc};
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyInt, PyList, PySet, PyString, PyTuple};
+use serde_json::{Value, json};
 
 use crate::errors::{IntoPyResult, invalid};
 
@@ -391,4 +395,109 @@ pub(crate) fn partition_rows<'py>(
         )
     });
     PyList::new(py, rows)
+}
+
+/// The table named by a namespace and a table name.
+pub(crate) fn ident(namespace: &str, table: &str) -> PyResult<TableIdent> {
+    TableIdent::new(namespace, table).py()
+}
+
+/// `expected_batch`: a batch ID, or `"none"` for a partition never published.
+pub(crate) fn expect(v: Option<&str>) -> PyResult<Option<Expect>> {
+    match v {
+        None => Ok(None),
+        Some("none") => Ok(Some(Expect::Empty)),
+        Some(b) => Ok(Some(Expect::Batch(batch_id(b)?))),
+    }
+}
+
+/// Exactly one partition spec (or none, for unpartitioned tables).
+pub(crate) fn one_spec(v: Option<&Bound<'_, PyAny>>, what: &str) -> PyResult<Option<SpecIn>> {
+    let Some(v) = v.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    let mut specs = specs(v)?;
+    if specs.len() != 1 {
+        return Err(invalid(
+            "invalid_partition",
+            format!(
+                "{what} takes exactly one partition, got {}: give one, e.g. partitions=[\"2016-10-31\"]{}",
+                specs.len(),
+                if what == "store_dataframe" {
+                    ", or split one frame into many with partition_by=[...]"
+                } else {
+                    ""
+                }
+            ),
+        ));
+    }
+    Ok(specs.pop())
+}
+
+/// The partition of a spec, or the one partition of an unpartitioned table.
+pub(crate) fn spec_or_unpartitioned(s: Option<SpecIn>) -> PartitionSpec {
+    s.map(|s| s.spec)
+        .unwrap_or_else(|| PartitionSpec::Positional(Vec::new()))
+}
+
+/// A batch as Python sees it: its files' full URIs, no schema.
+pub(crate) fn batch_json(ms: &Metastore, b: &Batch) -> Value {
+    let mut v = serde_json::to_value(b).unwrap_or(Value::Null);
+    if let Value::Object(m) = &mut v {
+        m.remove("schema");
+        m.insert(
+            "location".into(),
+            Value::String(batchmeta::storage::uri(ms.warehouse_url(), &b.location)),
+        );
+    }
+    v
+}
+
+/// A table as Python sees it: columns as name/type/nullable.
+pub(crate) fn table_json(ms: &Metastore, t: &Table) -> Value {
+    let columns: Vec<Value> = t
+        .schema
+        .fields()
+        .iter()
+        .map(|f| json!({"name": f.name(), "type": f.data_type().to_string(), "nullable": f.is_nullable()}))
+        .collect();
+    json!({
+        "namespace": t.ident.namespace.as_str(),
+        "name": t.ident.name.as_str(),
+        "columns": columns,
+        "partition_keys": t.partition_keys,
+        "schema_version": t.schema_version,
+        "location": batchmeta::storage::uri(ms.warehouse_url(), &t.location),
+        "description": t.description,
+        "owner": t.owner,
+        "properties": t.properties,
+        "created_at": t.created_at,
+        "updated_at": t.updated_at,
+    })
+}
+
+/// A partition key type by name (`string`, `int`, `date`).
+pub(crate) fn key_type(s: &str) -> PyResult<KeyType> {
+    KeyType::parse(s).py()
+}
+
+/// An optional partition argument: `None` (or Python `None`) is no spec.
+pub(crate) fn opt_spec(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<PartitionSpec>> {
+    v.filter(|p| !p.is_none())
+        .map(|p| spec(p).map(|s| s.spec))
+        .transpose()
+}
+
+/// A partition argument, `None` being the one partition of an
+/// unpartitioned table.
+pub(crate) fn partition(v: Option<&Bound<'_, PyAny>>) -> PyResult<PartitionSpec> {
+    Ok(opt_spec(v)?.unwrap_or_else(|| PartitionSpec::Positional(Vec::new())))
+}
+
+/// An optional `partitions` argument (one or several); `None` is every
+/// partition.
+pub(crate) fn opt_specs(v: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Vec<PartitionSpec>>> {
+    v.filter(|p| !p.is_none())
+        .map(|p| specs(p).map(|v| v.into_iter().map(|s| s.spec).collect()))
+        .transpose()
 }

@@ -1,22 +1,31 @@
 //! `batchmeta._native`: the Rust side of the `batchmeta` Python package.
 //!
 //! This file only registers the module. [`client`] holds the `Client`
-//! class (every operation of the core facade), [`convert`] turns Python
-//! values into core types and back, [`errors`] maps core errors to the
-//! exception classes of `batchmeta.errors`, and [`runtime`] owns the one
-//! process-wide tokio runtime.
+//! class (a connection) and what every operation shares; the operations are
+//! module functions that take the client first, by concern: [`writes`]
+//! (store, stage, publish, create), [`reads`] (load, files, listings, wait)
+//! and [`versions`] (rollback, history, pins, audit). [`convert`] turns
+//! Python values into core types and back, [`errors`] maps core errors to
+//! the exception classes of `batchmeta.errors`, and [`runtime`] owns the
+//! one process-wide tokio runtime.
 
 use pyo3::prelude::*;
 
 mod client;
 mod convert;
 mod errors;
+mod reads;
 mod runtime;
+mod versions;
+mod writes;
 
 /// The native module.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<client::Client>()?;
+    writes::register(m)?;
+    reads::register(m)?;
+    versions::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

@@ -37,3 +37,39 @@ pub(crate) fn rt() -> pyo3::PyResult<Arc<Runtime>> {
     *slot = Some((pid, rt.clone()));
     Ok(rt)
 }
+
+/// Fixes glibc malloc's mmap threshold at 4 MiB, once per process, before
+/// the first store or load.
+///
+/// glibc raises the threshold each time a block above it is freed (up to
+/// 32 MiB). A load frees a stream of such blocks (fetched column chunks,
+/// decompressed pages) while it allocates the long-lived columns of the
+/// result; once the threshold has risen, both come from the same heaps, and
+/// the freed space is scattered between live columns where it is neither
+/// reused nor returned. Measured on a 10,000,000-row frame (850 MiB): a
+/// load peaked 1.26x the frame above the baseline with the moving
+/// threshold and 1.12x with it fixed, at the same speed (fixed at 128 KiB
+/// it is 1.05x but slower). Setting it turns glibc's adjustment off for
+/// the whole process, so a user who sets `MALLOC_MMAP_THRESHOLD_` (or
+/// `BATCHMETA_KEEP_MALLOC=1`) keeps their own settings.
+pub(crate) fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    {
+        static ONCE: std::sync::Once = std::sync::Once::new();
+        ONCE.call_once(|| {
+            if std::env::var_os("MALLOC_MMAP_THRESHOLD_").is_some()
+                || std::env::var_os("BATCHMETA_KEEP_MALLOC").is_some_and(|v| v == "1")
+            {
+                return;
+            }
+            #[expect(
+                unsafe_code,
+                reason = "mallopt only sets a number in glibc's allocator state; it has no memory-safety preconditions"
+            )]
+            // SAFETY: mallopt takes two integers and touches no caller memory.
+            unsafe {
+                libc::mallopt(libc::M_MMAP_THRESHOLD, 4 << 20);
+            }
+        });
+    }
+}

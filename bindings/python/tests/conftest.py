@@ -6,10 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import socket
 import subprocess
-import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
@@ -19,79 +16,8 @@ from pathlib import Path
 import pytest
 
 import batchmeta as bm
+from catalogs import Server, free_port, meta, running_server
 from hive_metastore import RealHiveMetastore
-
-REPO = Path(__file__).resolve().parents[3]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    url: str
-    warehouse: Path
-
-
-def meta_binary() -> Path:
-    """The test build of `meta` (built by scripts/python-test)."""
-    binary = Path(os.environ.get("BATCHMETA_META_BIN", REPO / "target" / "debug" / "meta"))
-    if not binary.exists():
-        pytest.fail(f"{binary} is missing: run `cargo build -p batchmeta-cli` first")
-    return binary
-
-
-@contextlib.contextmanager
-def running_server(root: Path, *extra: str, also_wait_for: int | None = None) -> Iterator[Server]:
-    """A `meta serve` on a free loopback port with its catalog and
-    warehouse under `root`, stopped on exit; `also_wait_for`: a second port
-    (the Thrift endpoint's) that must accept connections first."""
-    warehouse = root / "warehouse"
-    port = _free_port()
-    log = open(root / "server.log", "wb")
-    proc = subprocess.Popen(
-        [
-            str(meta_binary()),
-            "serve",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--database-url",
-            f"sqlite://{root / 'catalog.db'}",
-            "--warehouse",
-            str(warehouse),
-            *extra,
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "RUST_LOG": "warn"},
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/healthz", timeout=1) as r:
-                if also_wait_for is not None:
-                    socket.create_connection(("127.0.0.1", also_wait_for), timeout=1).close()
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"meta serve did not start: {(root / 'server.log').read_text()}")
-        time.sleep(0.05)
-    try:
-        yield Server(url=url, warehouse=warehouse)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
 
 
 @pytest.fixture(scope="session")
@@ -159,17 +85,10 @@ class HmsServer:
     warehouse: Path
     database_url: str
     client: bm.Client
-    binary: Path
 
     def meta(self, *args: str) -> subprocess.CompletedProcess[str]:
         """Runs the `meta` CLI against this server."""
-        return subprocess.run(
-            [str(self.binary), "--url", self.url, *args],
-            capture_output=True,
-            text=True,
-            env={**os.environ, "RUST_BACKTRACE": "0"},
-            timeout=120,
-        )
+        return meta("--url", self.url, *args)
 
     def metrics(self) -> str:
         with urllib.request.urlopen(f"{self.url}/metrics", timeout=5) as r:
@@ -181,7 +100,7 @@ def hms_serving(root: Path) -> Iterator[HmsServer]:
     """A `meta serve` with the Thrift endpoint on, its catalog under
     `root`. A short idle timeout lets the idle-connection test finish
     quickly."""
-    thrift_port = _free_port()
+    thrift_port = free_port()
     extra = (
         "--hms-bind",
         f"127.0.0.1:{thrift_port}",
@@ -198,9 +117,8 @@ def hms_serving(root: Path) -> Iterator[HmsServer]:
             thrift_port=thrift_port,
             root=root,
             warehouse=srv.warehouse,
-            database_url=f"sqlite://{root / 'catalog.db'}",
+            database_url=srv.database_url,
             client=bm.Client(srv.url),
-            binary=meta_binary(),
         )
 
 

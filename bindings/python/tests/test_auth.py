@@ -5,10 +5,7 @@ another namespace. Nothing refused may change the catalog."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +15,7 @@ import pytest
 
 import batchmeta as bm
 
-from conftest import REPO, _free_port
+from catalogs import catalog_rows, local_catalog, meta, running_server
 
 
 @dataclass
@@ -28,28 +25,10 @@ class AuthServer:
     tokens: dict[str, str] = field(repr=False)
 
     def meta(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [
-                str(_binary()),
-                "--url",
-                f"sqlite://{self.root / 'catalog.db'}",
-                "--warehouse",
-                str(self.root / "warehouse"),
-                *args,
-            ],
-            capture_output=True,
-            text=True,
-            env={k: v for k, v in os.environ.items() if not k.startswith("BATCHMETA_")},
-        )
+        return meta(*local_catalog(self.root), *args)
 
     def event_count(self) -> int:
-        out = self.meta("--output", "json", "audit", "--limit", "100000")
-        assert out.returncode == 0, out.stderr
-        return len([line for line in out.stdout.splitlines() if line.strip()])
-
-
-def _binary() -> Path:
-    return Path(os.environ.get("BATCHMETA_META_BIN", REPO / "target" / "debug" / "meta"))
+        return catalog_rows(self.root / "catalog.db")[0]["events"]
 
 
 @pytest.fixture(scope="module")
@@ -75,40 +54,9 @@ def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AuthServer
             "--partition-by", "date:string",
         )
         assert out.returncode == 0, out.stderr
-    port = _free_port()
-    log = open(root / "server.log", "wb")
-    proc = subprocess.Popen(
-        [
-            str(_binary()),
-            "serve",
-            "--auth",
-            "tokens",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--database-url",
-            f"sqlite://{root / 'catalog.db'}",
-            "--warehouse",
-            str(root / "warehouse"),
-        ],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env={**os.environ, "RUST_LOG": "warn"},
-    )
-    srv.url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{srv.url}/healthz", timeout=1):
-                break
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                proc.kill()
-                raise RuntimeError((root / "server.log").read_text()) from None
-            time.sleep(0.05)
-    yield srv
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    with running_server(root, "--auth", "tokens") as s:
+        srv.url = s.url
+        yield srv
 
 
 def _frame() -> pd.DataFrame:

@@ -6,9 +6,6 @@ the warehouse listing are unchanged. Each run ends with `meta verify`."""
 from __future__ import annotations
 
 import datetime as dt
-import os
-import sqlite3
-import subprocess
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,7 +14,8 @@ import pandas as pd
 import pytest
 
 import batchmeta as bm
-from conftest import REPO, Env
+from catalogs import catalog_rows, meta
+from conftest import Env
 
 US = {"date": dt.date(2016, 10, 31), "region": "us"}
 EU = {"date": dt.date(2016, 10, 31), "region": "eu"}
@@ -31,19 +29,7 @@ def frame() -> pd.DataFrame:
 
 def state(env: Env) -> tuple[dict[str, int], int | None, list[tuple[str, int]]]:
     """Row counts of every catalog table, the newest event id, every file."""
-    db = env.warehouse.parent / "catalog.db"
-    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
-            )
-        ]
-        rows = {t: int(con.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]) for t in tables}
-        max_event = con.execute("SELECT max(id) FROM events").fetchone()[0]
-    finally:
-        con.close()
+    rows, max_event = catalog_rows(env.warehouse.parent / "catalog.db")
     files = sorted((str(p), p.stat().st_size) for p in env.warehouse.rglob("*") if p.is_file())
     return rows, max_event, files
 
@@ -174,9 +160,8 @@ def run(env: Env, cases: list[Case]) -> list[str]:
 
 
 def meta_verify(env: Env) -> str:
-    binary = Path(os.environ.get("BATCHMETA_META_BIN", REPO / "target" / "debug" / "meta"))
     url = env.client.url if env.mode != "embedded" else str(env.warehouse.parent)
-    out = subprocess.run([str(binary), "--url", str(url), "verify"], capture_output=True, text=True, check=False)
+    out = meta("--url", str(url), "verify")
     assert out.returncode == 0, out.stdout + out.stderr
     return out.stdout
 

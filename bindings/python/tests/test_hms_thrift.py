@@ -20,6 +20,7 @@ import pytest
 # Installed by scripts/python-build --test: missing is a failure, not a skip.
 from thriftpy2.thrift import TApplicationException
 
+from catalogs import meta
 from conftest import HmsServer
 from hive_metastore import connect as thrift_client
 from hive_metastore import thrift as hms
@@ -358,24 +359,16 @@ def test_200_idle_connections_are_closed_and_the_server_keeps_serving(hms_server
 
 
 def test_a_non_loopback_thrift_bind_needs_insecure(hms_server: HmsServer, tmp_path: Path) -> None:
-    import subprocess
-
-    r = subprocess.run(
-        [
-            str(hms_server.binary),
-            "serve",
-            "--bind",
-            "127.0.0.1:0",
-            "--database-url",
-            f"sqlite://{tmp_path / 'c.db'}",
-            "--warehouse",
-            str(tmp_path / "wh"),
-            "--hms-bind",
-            "0.0.0.0:0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
+    r = meta(
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--database-url",
+        f"sqlite://{tmp_path / 'c.db'}",
+        "--warehouse",
+        str(tmp_path / "wh"),
+        "--hms-bind",
+        "0.0.0.0:0",
     )
     assert r.returncode == 1
     assert "no authentication" in r.stderr and "--insecure" in r.stderr

@@ -24,7 +24,7 @@ import pytest
 
 import batchmeta as bm
 
-from conftest import meta_binary, running_server
+from catalogs import local_catalog, meta, running_server
 
 # Installed by scripts/python-build --test: a missing client is a failure,
 # never a skip.
@@ -53,12 +53,7 @@ class IceServer:
 
 
 def _meta(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(meta_binary()), "--url", f"sqlite://{root / 'catalog.db'}", "--warehouse", str(root / "warehouse"), *args],
-        capture_output=True,
-        text=True,
-        env={k: v for k, v in os.environ.items() if not k.startswith("BATCHMETA_")},
-    )
+    return meta(*local_catalog(root), *args)
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ every mode of the `env` fixture (embedded, through a server, uploads)."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 import sys
 import uuid
@@ -17,7 +16,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import batchmeta as bm
-from conftest import Env, meta_binary
+from catalogs import meta as run_meta
+from conftest import Env
 
 P = ["2016-10-31"]
 DAY = [{"date": "2016-10-31"}]
@@ -175,11 +175,9 @@ def test_meta_put_csv_casts_losslessly_and_refuses_lossy_values(tmp_path: Path) 
     """`meta put` of a CSV parses it in the table's types: `2` into float64
     is 2.0, `1.5` into int64 is refused naming its line and column, never
     truncated; and `table show --output json` feeds `table create --schema-json`."""
-    env = {**os.environ, "NO_COLOR": "1", "RUST_BACKTRACE": "0"}
-    env.pop("BATCHMETA_URL", None)
 
     def meta(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([str(meta_binary()), *args], cwd=tmp_path, env=env, capture_output=True, text=True)
+        return run_meta(*args, cwd=tmp_path)
 
     assert meta("ns", "create", "sales").returncode == 0
     assert meta("table", "create", "sales.t", "--columns", "qty:int64,price:float64", "--partition-by", "date:date").returncode == 0

@@ -22,7 +22,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import REPO, Server
+from catalogs import REPO, Server
 
 DOC = REPO / "docs" / "openapi.json"
 CONFIG = REPO / "docs" / "openapi-python-client.yaml"

@@ -7,10 +7,7 @@ them."""
 from __future__ import annotations
 
 import os
-import subprocess
-import time
 import urllib.parse
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +16,7 @@ import pandas as pd
 import pytest
 
 import batchmeta as bm
-from conftest import _free_port
+from catalogs import fresh_postgres_database, running_server
 
 PG = os.environ.get("BATCHMETA_TEST_POSTGRES_URL", "")
 S3 = os.environ.get("BATCHMETA_TEST_S3_URL", "")
@@ -28,13 +25,6 @@ pytestmark = pytest.mark.skipif(
     not (PG and S3),
     reason="BATCHMETA_TEST_POSTGRES_URL / BATCHMETA_TEST_S3_URL not set: run via scripts/with-services",
 )
-
-
-def _fresh_database() -> str:
-    name = "bm_py_" + uuid.uuid4().hex[:12]
-    subprocess.run(["psql", PG, "-q", "-c", f'CREATE DATABASE "{name}"'], check=True)
-    u = urllib.parse.urlsplit(PG)
-    return urllib.parse.urlunsplit((u.scheme, u.netloc, "/" + name, u.query, u.fragment))
 
 
 def _objects(prefix_url: str) -> list[str]:
@@ -53,36 +43,12 @@ def _objects(prefix_url: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def pg_s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
-    from conftest import REPO
-
-    binary = Path(os.environ.get("BATCHMETA_META_BIN", REPO / "target" / "debug" / "meta"))
-    database = _fresh_database()
     warehouse = f"{S3.rstrip('/')}/py-{uuid.uuid4().hex[:12]}"
-    root = tmp_path_factory.mktemp("pg_s3")
-    port = _free_port()
-    log = open(root / "server.log", "wb")
-    proc = subprocess.Popen(
-        [str(binary), "serve", "--bind", f"127.0.0.1:{port}",
-         "--database-url", database, "--warehouse", warehouse],
-        stdout=log, stderr=subprocess.STDOUT, cwd=root,
-    )
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError(f"meta serve did not start: {(root / 'server.log').read_text()}")
-        time.sleep(0.05)
-    yield url, warehouse
-    proc.terminate()
-    proc.wait(timeout=10)
-    log.close()
+    root: Path = tmp_path_factory.mktemp("pg_s3")
+    with running_server(
+        root, database_url=fresh_postgres_database(PG), warehouse=warehouse, ready="/readyz"
+    ) as srv:
+        yield srv.url, warehouse
 
 
 def frame(v: int) -> pd.DataFrame:

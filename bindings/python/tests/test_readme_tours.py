@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import batchmeta as bm
-from conftest import REPO, meta_binary, running_server
+from catalogs import REPO, meta_binary, running_server
 
 README = (REPO / "README.md").read_text()
 

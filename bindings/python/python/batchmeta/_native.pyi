@@ -1,5 +1,5 @@
 """Stubs of the native module (Rust, PyO3). Use the ``batchmeta`` package
-instead: it wraps these in typed results. Every method releases the GIL
+instead: it wraps these in typed results. Every function releases the GIL
 while it does I/O and raises ``batchmeta.errors`` classes."""
 
 from typing import Any
@@ -21,139 +21,143 @@ class Client:
     def url(self) -> str | None: ...
     @property
     def warehouse(self) -> str: ...
-    def store(
-        self,
-        data: Any,
-        namespace: str,
-        table: str,
-        partitions: list[Any] | None = None,
-        *,
-        partition_by: list[str] | None = None,
-        expected_batch: str | None = None,
-        schema_mode: str | None = None,
-        message: str | None = None,
-        metadata: dict[str, str] | None = None,
-        idempotency_key: str | None = None,
-        publish: bool = True,
-    ) -> dict[str, Any]: ...
-    def load(
-        self,
-        namespace: str,
-        table: str,
-        partitions: list[Any] | None = None,
-        *,
-        batch_id: str | None = None,
-        as_of: Any = None,
-        pin: str | None = None,
-        columns: list[str] | None = None,
-        filters: list[Any] | None = None,
-    ) -> Any: ...
-    def files(
-        self,
-        namespace: str,
-        table: str,
-        partitions: list[Any] | None = None,
-        *,
-        batch_id: str | None = None,
-        as_of: Any = None,
-        pin: str | None = None,
-    ) -> list[str]: ...
-    def rollback(
-        self,
-        namespace: str,
-        table: str,
-        partition: Any = None,
-        *,
-        to: str | None = None,
-        expected_batch: str | None = None,
-        message: str | None = None,
-    ) -> dict[str, Any]: ...
-    def history(
-        self, namespace: str, table: str, partition: Any = None, *, limit: int | None = None
-    ) -> list[dict[str, Any]]: ...
-    def batches(self, namespace: str, table: str, partition: Any = None) -> list[dict[str, Any]]: ...
-    def partitions(
-        self, namespace: str, table: str, *, prefix: str | None = None, limit: int | None = None
-    ) -> list[tuple[str, str, int, int]]: ...
-    def tables(self, namespace: str) -> list[dict[str, Any]]: ...
-    def table(self, namespace: str, table: str) -> dict[str, Any]: ...
-    def namespaces(self) -> list[dict[str, Any]]: ...
-    def create_namespace(
-        self,
-        namespace: str,
-        *,
-        description: str | None = None,
-        owner: str | None = None,
-        properties: dict[str, str] | None = None,
-        exist_ok: bool = False,
-    ) -> dict[str, Any]: ...
-    def create_table(
-        self,
-        namespace: str,
-        table: str,
-        schema: Any,
-        partition_keys: list[tuple[str, str | None]],
-        *,
-        description: str | None = None,
-        owner: str | None = None,
-        properties: dict[str, str] | None = None,
-        exist_ok: bool = False,
-    ) -> dict[str, Any]: ...
-    def pin(
-        self,
-        namespace: str,
-        table: str,
-        name: str,
-        partition: Any = None,
-        *,
-        batch_id: str | None = None,
-        as_of: Any = None,
-        owner: str | None = None,
-        reason: str | None = None,
-        expires_at: Any = None,
-    ) -> dict[str, Any]: ...
-    def unpin(self, namespace: str, table: str, name: str) -> None: ...
-    def pins(self, namespace: str | None = None, table: str | None = None) -> list[dict[str, Any]]: ...
-    def events(
-        self,
-        namespace: str | None = None,
-        table: str | None = None,
-        partition: Any = None,
-        *,
-        action: str | None = None,
-        principal: str | None = None,
-        since: Any = None,
-        until: Any = None,
-        after: int | None = None,
-        limit: int | None = None,
-    ) -> dict[str, list[Any]]: ...
-    def stage(
-        self,
-        namespace: str,
-        table: str,
-        partitions: list[Any],
-        *,
-        message: str | None = None,
-        metadata: dict[str, str] | None = None,
-        idempotency_key: str | None = None,
-    ) -> list[dict[str, Any]]: ...
-    def add_files(self, namespace: str, table: str, batch_id: str, paths: list[str]) -> dict[str, Any]: ...
-    def publish(
-        self,
-        namespace: str,
-        table: str,
-        batches: list[Any],
-        *,
-        expected_batch: str | None = None,
-        schema_mode: str | None = None,
-        message: str | None = None,
-    ) -> dict[str, Any]: ...
-    def wait(
-        self,
-        namespace: str,
-        table: str,
-        partition: Any = None,
-        *,
-        after: str | None = None,
-        timeout: float = 60.0,
-    ) -> dict[str, Any] | None: ...
+
+# The operations: module functions that take the client first
+# (src/writes.rs, src/reads.rs, src/versions.rs).
+
+def store(
+    client: Client,
+    data: Any,
+    namespace: str,
+    table: str,
+    partitions: list[Any] | None = None,
+    *,
+    partition_by: list[str] | None = None,
+    expected_batch: str | None = None,
+    schema_mode: str | None = None,
+    message: str | None = None,
+    metadata: dict[str, str] | None = None,
+    idempotency_key: str | None = None,
+    publish: bool = True,
+) -> dict[str, Any]: ...
+def load(
+    client: Client,
+    namespace: str,
+    table: str,
+    partitions: list[Any] | None = None,
+    *,
+    batch_id: str | None = None,
+    as_of: Any = None,
+    pin: str | None = None,
+    columns: list[str] | None = None,
+    filters: list[Any] | None = None,
+) -> Any: ...
+def files(
+    client: Client,
+    namespace: str,
+    table: str,
+    partitions: list[Any] | None = None,
+    *,
+    batch_id: str | None = None,
+    as_of: Any = None,
+    pin: str | None = None,
+) -> list[str]: ...
+def rollback(
+    client: Client,
+    namespace: str,
+    table: str,
+    partition: Any = None,
+    *,
+    to: str | None = None,
+    expected_batch: str | None = None,
+    message: str | None = None,
+) -> dict[str, Any]: ...
+def history(
+    client: Client, namespace: str, table: str, partition: Any = None, *, limit: int | None = None
+) -> list[dict[str, Any]]: ...
+def batches(client: Client, namespace: str, table: str, partition: Any = None) -> list[dict[str, Any]]: ...
+def partitions(
+    client: Client, namespace: str, table: str, *, prefix: str | None = None, limit: int | None = None
+) -> list[tuple[str, str, int, int]]: ...
+def tables(client: Client, namespace: str) -> list[dict[str, Any]]: ...
+def table(client: Client, namespace: str, table: str) -> dict[str, Any]: ...
+def namespaces(client: Client) -> list[dict[str, Any]]: ...
+def create_namespace(
+    client: Client,
+    namespace: str,
+    *,
+    description: str | None = None,
+    owner: str | None = None,
+    properties: dict[str, str] | None = None,
+    exist_ok: bool = False,
+) -> dict[str, Any]: ...
+def create_table(
+    client: Client,
+    namespace: str,
+    table: str,
+    schema: Any,
+    partition_keys: list[tuple[str, str | None]],
+    *,
+    description: str | None = None,
+    owner: str | None = None,
+    properties: dict[str, str] | None = None,
+    exist_ok: bool = False,
+) -> dict[str, Any]: ...
+def pin(
+    client: Client,
+    namespace: str,
+    table: str,
+    name: str,
+    partition: Any = None,
+    *,
+    batch_id: str | None = None,
+    as_of: Any = None,
+    owner: str | None = None,
+    reason: str | None = None,
+    expires_at: Any = None,
+) -> dict[str, Any]: ...
+def unpin(client: Client, namespace: str, table: str, name: str) -> None: ...
+def pins(client: Client, namespace: str | None = None, table: str | None = None) -> list[dict[str, Any]]: ...
+def events(
+    client: Client,
+    namespace: str | None = None,
+    table: str | None = None,
+    partition: Any = None,
+    *,
+    action: str | None = None,
+    principal: str | None = None,
+    since: Any = None,
+    until: Any = None,
+    after: int | None = None,
+    limit: int | None = None,
+) -> dict[str, list[Any]]: ...
+def stage(
+    client: Client,
+    namespace: str,
+    table: str,
+    partitions: list[Any],
+    *,
+    message: str | None = None,
+    metadata: dict[str, str] | None = None,
+    idempotency_key: str | None = None,
+) -> list[dict[str, Any]]: ...
+def add_files(client: Client, namespace: str, table: str, batch_id: str, paths: list[str]) -> dict[str, Any]: ...
+def publish(
+    client: Client,
+    namespace: str,
+    table: str,
+    batches: list[Any],
+    *,
+    expected_batch: str | None = None,
+    schema_mode: str | None = None,
+    message: str | None = None,
+) -> dict[str, Any]: ...
+def wait(
+    client: Client,
+    namespace: str,
+    table: str,
+    partition: Any = None,
+    *,
+    after: str | None = None,
+    timeout: float = 60.0,
+) -> dict[str, Any] | None: ...

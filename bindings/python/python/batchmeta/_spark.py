@@ -13,6 +13,7 @@ import urllib.parse as _parse
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from batchmeta import _native
 from batchmeta.errors import BatchmetaError, InvalidInputError, NotFoundError
 from batchmeta.results import BatchInfo, StoreResult
 
@@ -233,7 +234,8 @@ def store(
                     f"Spark wrote no Parquet file to {path}; hint: nothing was published",
                     code="empty_batch",
                 )
-            raw = client._native.add_files(
+            raw = _native.add_files(
+                client._native,
                 db, table, batch.batch_id, [_key(client, batch.location, n) for n in names]
             )
             registered.append(BatchInfo._from(raw))

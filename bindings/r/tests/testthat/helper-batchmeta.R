@@ -38,32 +38,68 @@ http_ok <- function(url) {
 
 .servers <- new.env()
 
-# A `meta serve` with its catalog and warehouse in a temp dir (one per
-# `key`), stopped when the tests end.
-test_server <- function(key = "default", extra = character()) {
+# A `meta serve` (one per `key`, started on first use, stopped when the
+# tests end) on a free loopback port: its catalog is `database_url` and its
+# warehouse `warehouse`, by default SQLite and a directory under a temp dir;
+# `extra` are more flags (`--auth tokens`). Up when GET `ready` answers.
+test_server <- function(key = "default", extra = character(), database_url = NULL,
+                        warehouse = NULL, ready = "/healthz") {
   if (!is.null(.servers[[key]])) return(.servers[[key]])
   root <- tempfile("server")
   dir.create(root)
+  if (is.null(database_url)) database_url <- paste0("sqlite://", file.path(root, "catalog.db"))
+  if (is.null(warehouse)) warehouse <- file.path(root, "warehouse")
   port <- free_port()
   url <- sprintf("http://127.0.0.1:%d", port)
-  args <- c("serve", "--bind", sprintf("127.0.0.1:%d", port),
-            "--database-url", paste0("sqlite://", file.path(root, "catalog.db")),
-            "--warehouse", file.path(root, "warehouse"), extra)
+  args <- c("serve", "--bind", sprintf("127.0.0.1:%d", port), "--database-url", database_url,
+            "--warehouse", warehouse, extra)
   cmd <- sprintf("RUST_LOG=warn exec %s %s > %s 2>&1 & echo $!", shQuote(meta_bin()),
                  paste(shQuote(args), collapse = " "), shQuote(file.path(root, "server.log")))
   pid <- as.integer(system2("sh", c("-c", shQuote(cmd)), stdout = TRUE))
   deadline <- Sys.time() + 60
-  while (!http_ok(paste0(url, "/healthz"))) {
+  while (!http_ok(paste0(url, ready))) {
     if (Sys.time() > deadline) {
       tools::pskill(pid)
       stop("meta serve did not start: ", paste(readLines(file.path(root, "server.log")), collapse = "\n"))
     }
     Sys.sleep(0.05)
   }
-  srv <- list(url = url, pid = pid, root = root, warehouse = file.path(root, "warehouse"))
+  srv <- list(url = url, pid = pid, root = root, database_url = database_url, warehouse = warehouse)
   .servers[[key]] <- srv
   withr::defer(tools::pskill(pid), envir = testthat::teardown_env())
   srv
+}
+
+# The `meta` CLI: its stdout lines, with attribute "status" when it failed
+# and "stderr" (its stderr lines).
+meta_cli <- function(args) {
+  err <- tempfile()
+  on.exit(unlink(err))
+  out <- suppressWarnings(system2(meta_bin(), shQuote(args), stdout = TRUE, stderr = err,
+                                  env = "RUST_BACKTRACE=0"))
+  attr(out, "stderr") <- readLines(err)
+  out
+}
+
+# The PostgreSQL and S3 (moto) that scripts/with-services starts, or NULL
+# (then the tests that need them skip, saying why).
+services <- function() {
+  pg <- Sys.getenv("BATCHMETA_TEST_POSTGRES_URL")
+  s3 <- Sys.getenv("BATCHMETA_TEST_S3_URL")
+  if (!nzchar(pg) || !nzchar(s3)) return(NULL)
+  list(postgres = pg, s3 = s3)
+}
+
+# A new, empty database on the PostgreSQL of `admin_url`: its URL.
+fresh_postgres_database <- function(admin_url) {
+  name <- paste0("bm_r_", paste(sample(c(letters, 0:9), 12, replace = TRUE), collapse = ""))
+  psql <- file.path(Sys.getenv("BATCHMETA_TEST_PG_BINDIR"), "psql")
+  if (!file.exists(psql)) psql <- "psql"
+  out <- suppressWarnings(system2(psql, c(shQuote(admin_url), "-q", "-c",
+                                          shQuote(sprintf('CREATE DATABASE "%s"', name))),
+                                  stdout = TRUE, stderr = TRUE))
+  if (!is.null(attr(out, "status"))) stop("CREATE DATABASE failed: ", paste(out, collapse = "\n"))
+  sub("/[^/?]*(\\?.*)?$", paste0("/", name, "\\1"), admin_url)
 }
 
 MODES <- c("embedded", "remote", "remote_upload")

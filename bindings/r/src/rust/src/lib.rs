@@ -3,11 +3,13 @@
 //! Every function the R code calls (`bindings/r/R/native.R`) is registered
 //! here and answers either its value or a condition object built by
 //! [`errors`]: the R wrapper signals it with `stop()`, so no R error ever
-//! unwinds through Rust frames. [`client`] holds the operations of the core
-//! facade, [`frame`] converts R data frames to Arrow and back, [`values`]
-//! turns partition specs, times and results into core types and R values,
-//! [`interrupt`] lets Ctrl-C stop a long call, and [`runtime`] owns the one
-//! process-wide tokio runtime.
+//! unwinds through Rust frames. [`client`] holds the connection and what
+//! every operation shares; the operations of the core facade are by
+//! concern in [`writes`], [`reads`] and [`versions`]; [`frame`] converts R
+//! data frames to Arrow and back, [`values`] turns partition specs, times
+//! and results into core types and R values, [`interrupt`] lets Ctrl-C
+//! stop a long call, and [`runtime`] owns the one process-wide tokio
+//! runtime.
 
 // extendr's macros generate `extern "C"` wrappers with unsafe blocks, and
 // reading R vectors needs the R API; every unsafe block is in `interrupt`
@@ -20,10 +22,16 @@ mod client;
 mod errors;
 mod frame;
 mod interrupt;
+mod reads;
 mod runtime;
 mod values;
+mod versions;
+mod writes;
 
 extendr_module! {
     mod batchmeta;
     use client;
+    use writes;
+    use reads;
+    use versions;
 }
