@@ -817,10 +817,12 @@ async fn postgres_restart_during_a_big_publish() {
             Err(e) => e.code().to_owned(),
         };
         // All or nothing: every partition shows this round, or none does.
+        // Bounded: PostgreSQL is back within seconds, or the test fails.
+        let reread_until = Instant::now() + Duration::from_secs(120);
         let reread = loop {
             match ms.read(&ident, &batchmeta::ReadRequest::default()).await {
                 Ok(r) => break r,
-                Err(e) if e.code() == "database_unavailable" => {
+                Err(e) if e.code() == "database_unavailable" && Instant::now() < reread_until => {
                     tokio::time::sleep(Duration::from_millis(200)).await;
                 }
                 Err(e) => panic!("read after round {round}: {e}"),
