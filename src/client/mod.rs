@@ -39,10 +39,7 @@ pub(crate) fn table_path(t: &TableIdent) -> String {
 }
 
 fn expect_param(e: &Option<Expect>) -> Option<String> {
-    e.as_ref().map(|e| match e {
-        Expect::Empty => "none".to_owned(),
-        Expect::Batch(b) => b.to_string(),
-    })
+    e.as_ref().map(Expect::as_param)
 }
 
 fn version_body(v: &Version) -> serde_json::Value {

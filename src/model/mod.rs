@@ -9,6 +9,7 @@ mod partition;
 mod schema;
 pub mod time;
 mod token;
+mod version;
 mod virtual_table;
 
 pub use batch_id::BatchId;
@@ -31,4 +32,5 @@ pub use token::{
     Access, Grant, IssuedToken, MAX_TOKEN_NAME, NewToken, Role, Secret, StoredToken, Token,
     check_token_name,
 };
+pub use version::{Expect, Version};
 pub use virtual_table::VirtualTable;

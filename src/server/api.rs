@@ -9,8 +9,8 @@ pub use crate::model::ServerInfo;
 use super::error::ApiError;
 use crate::Code;
 use crate::model::{
-    Action, BatchId, EventQuery, Expect, NamespaceName, Order, PartitionSpec, PinName, Properties,
-    SchemaMode, TableIdent, Version, time,
+    Action, EventQuery, NamespaceName, Order, PartitionSpec, Properties, SchemaMode, TableIdent,
+    Version, time,
 };
 
 /// `POST /v1/namespaces`.
@@ -158,16 +158,11 @@ pub struct VersionParams {
 impl VersionParams {
     /// The version these parameters name.
     pub fn version(&self) -> Result<Version, ApiError> {
-        match (&self.batch_id, &self.as_of, &self.pin) {
-            (None, None, None) => Ok(Version::Current),
-            (Some(b), None, None) => Ok(Version::Batch(BatchId::parse(b)?)),
-            (None, Some(t), None) => Ok(Version::AsOf(time::parse_past(t)?)),
-            (None, None, Some(p)) => Ok(Version::Pin(PinName::new(p.as_str())?)),
-            _ => Err(ApiError::bad_request(
-                Code::InvalidVersion,
-                "give at most one of batch_id, as_of and pin",
-            )),
-        }
+        Ok(Version::parse(
+            self.batch_id.as_deref(),
+            self.as_of.as_deref(),
+            self.pin.as_deref(),
+        )?)
     }
 }
 
@@ -349,15 +344,6 @@ pub struct EventsParams {
     pub cursor: Option<String>,
     /// Page size (1-1000).
     pub limit: Option<u32>,
-}
-
-/// Parses an `expected_batch` value: `none` or a batch ID.
-pub fn parse_expect(s: Option<&str>) -> Result<Option<Expect>, ApiError> {
-    match s {
-        None => Ok(None),
-        Some("none") => Ok(Some(Expect::Empty)),
-        Some(b) => Ok(Some(Expect::Batch(BatchId::parse(b)?))),
-    }
 }
 
 impl EventsParams {

@@ -6,10 +6,10 @@ use axum::http::{StatusCode, header};
 use super::{partition, table};
 use crate::Code;
 use crate::metastore::{Part, StoreMode, StoreOutcome};
-use crate::model::{Batch, BatchId, Commit, Event, Pin, RollbackRequest, TableIdent};
+use crate::model::{Batch, BatchId, Commit, Event, Expect, Pin, RollbackRequest, TableIdent};
 use crate::server::api::{
     AddFilesBody, CommittedParams, PartitionPageParams, PublishBody, RollbackBody, StageBody,
-    StoreParams, UploadParams, parse_expect,
+    StoreParams, UploadParams,
 };
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path, Query};
@@ -200,7 +200,7 @@ pub(crate) async fn store(
     let ident = table(&ns, &t)?;
     let part = partition(&q.partition)?;
     let options = StoreOptions {
-        expect: parse_expect(q.expected_batch.as_deref())?,
+        expect: Expect::parse_opt(q.expected_batch.as_deref())?,
         schema_mode: q.schema_mode.unwrap_or_default(),
         message: q.message,
         metadata: Default::default(),
@@ -250,7 +250,7 @@ pub(crate) async fn publish(
             Ok(PublishSpec {
                 partition: partition(&i.partition)?,
                 batch: BatchId::parse(&i.batch_id)?,
-                expect: parse_expect(i.expected_batch.as_deref())?,
+                expect: Expect::parse_opt(i.expected_batch.as_deref())?,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;
