@@ -14,7 +14,8 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
 
 use super::Metastore;
-use super::writes::{Known, PublishOptions, PublishSpec, StageOptions, check_schema, data_schema};
+use super::publish::{Known, PublishOptions, PublishSpec};
+use super::writes::{StageOptions, check_schema, data_schema};
 use crate::ErrorKind;
 use crate::error::{Code, Error, Result};
 use crate::model::{
