@@ -356,6 +356,12 @@ impl SlowReport {
                 self.slow_head_bytes
             ));
         }
+        if !self.slow_body_answer.contains(" 408 ") || self.slow_body_closed.is_none() {
+            out.push(format!(
+                "the slow body ({} bytes sent) was not cut off with a 408 (answer {:?}, closed after {:?} s)",
+                self.slow_body_bytes, self.slow_body_answer, self.slow_body_closed
+            ));
+        }
         if self.server_sockets_open < IDLE {
             out.push(format!(
                 "the server held only {} sockets with the {IDLE} idle connections open: it never got the others",
@@ -455,16 +461,20 @@ async fn trickle(
     }
 }
 
-/// 500 idle connections, a slow head and a slow body against a server with
-/// `header_secs` of header read timeout (and a 2 s body timeout), and other
-/// clients reading and writing meanwhile; everything bounded by `window`.
-async fn slow_clients(header_secs: u64, window: Duration) -> SlowReport {
+/// 500 idle connections, a slow head and a slow body (one byte a second,
+/// never a pause long enough for the idle timeout) against a server with
+/// `header_secs` of header read timeout, a 2 s body timeout and a minimum
+/// body rate of `min_body_rate` bytes a second, and other clients reading
+/// and writing meanwhile; everything bounded by `window`.
+async fn slow_clients(header_secs: u64, min_body_rate: u64, window: Duration) -> SlowReport {
     use tokio::io::AsyncReadExt;
     let server = Server::start(&[
         "--header-read-timeout-secs",
         &header_secs.to_string(),
         "--body-read-timeout-secs",
         "2",
+        "--min-body-rate",
+        &min_body_rate.to_string(),
     ]);
     let addr = server.base.trim_start_matches("http://").to_owned();
     let http = reqwest::Client::builder()
@@ -526,7 +536,7 @@ async fn slow_clients(header_secs: u64, window: Duration) -> SlowReport {
                 &addr,
                 b"POST /v1/namespaces HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{\"name\": \"",
                 b"abcdefghij",
-                Duration::from_secs(5).min(window),
+                Duration::from_secs(8).min(window),
             )
             .await
         })
@@ -603,7 +613,7 @@ async fn slow_clients(header_secs: u64, window: Duration) -> SlowReport {
 async fn idle_connections_and_slow_clients_do_not_starve_others() {
     // 5 s: time enough, on a loaded machine, to open the 500 connections
     // and run the other clients before the first is cut off.
-    let r = slow_clients(5, Duration::from_secs(20)).await;
+    let r = slow_clients(5, 500, Duration::from_secs(20)).await;
     assert!(
         r.problems().is_empty(),
         "{:#?}\n{}",
@@ -612,18 +622,19 @@ async fn idle_connections_and_slow_clients_do_not_starve_others() {
     );
 }
 
-/// The negative control: with a header read timeout of an hour the idle
-/// connections and the slow head outlast the window, and the same check
-/// says so.
+/// The negative control: with a header read timeout of an hour and no
+/// minimum body rate the idle connections, the slow head and the slow body
+/// outlast the window, and the same check says so.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn negative_control_a_huge_header_timeout_keeps_idle_connections_open() {
-    let r = slow_clients(3600, Duration::from_secs(8)).await;
+    let r = slow_clients(3600, 0, Duration::from_secs(8)).await;
     let problems = r.problems();
     assert!(
         problems
             .iter()
             .any(|p| p.contains("idle connections still open"))
-            && problems.iter().any(|p| p.contains("slow head")),
+            && problems.iter().any(|p| p.contains("slow head"))
+            && problems.iter().any(|p| p.contains("slow body")),
         "the check did not notice: {problems:#?}\n{}",
         r.summary()
     );

@@ -40,3 +40,20 @@ pub(crate) const POSTGRES: &[Migration] = &[
         sql: include_str!("../../migrations/postgres/0002_tokens.sql"),
     },
 ];
+
+/// The migrations still to apply to a catalog at version `applied` (none
+/// yet: `None`), refusing one that a newer batchmeta migrated further.
+pub(crate) fn pending(
+    migrations: &[Migration],
+    applied: Option<i64>,
+) -> crate::Result<&[Migration]> {
+    let applied = applied.unwrap_or(0);
+    if let Some(newer) = migrations.last().filter(|m| m.version < applied) {
+        return Err(crate::Error::Internal(format!(
+            "the catalog was migrated to version {applied} by a newer batchmeta (this one knows up to {}): upgrade batchmeta",
+            newer.version
+        )));
+    }
+    let from = migrations.partition_point(|m| m.version <= applied);
+    Ok(&migrations[from..])
+}

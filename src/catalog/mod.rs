@@ -10,25 +10,31 @@
 //! Every implementation runs the conformance suite in `tests/it/`.
 
 mod clock;
+mod errors;
 mod migrate;
+mod page;
 pub mod postgres;
+mod row;
 pub(crate) mod rules;
 pub mod sqlite;
+mod tokens;
+mod verify;
 
 use async_trait::async_trait;
 
 pub use clock::{Clock, SystemClock};
 pub use postgres::{PostgresCatalog, PostgresOptions};
 pub use sqlite::SqliteCatalog;
+pub use tokens::{TokenStore, Tokens};
 
 use std::sync::Arc;
 
 use crate::error::{Code, Error, Result};
 use crate::model::{
-    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, IssuedToken, MetadataUpdate,
-    Namespace, NamespaceName, NewNamespace, NewPin, NewTable, NewToken, Page, PartitionInfo,
-    PartitionQuery, PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest,
-    StageRequest, StoredToken, Table, TableIdent, Token, Version, Violation, WrittenFiles,
+    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
+    NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
+    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest, Table,
+    TableIdent, Version, Violation, WrittenFiles,
 };
 
 /// Connects to the catalog a database URL names: `sqlite://path` (or
@@ -238,39 +244,12 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         }
     }
 
-    /// Stores a token the facade minted (only its secret's hash). The
-    /// catalog's clock sets `created_at`; a live token of the same name is
-    /// `token_exists`.
-    async fn create_token(&self, token: &StoredToken) -> Result<Token>;
-    /// The token with this public id, for authentication.
-    async fn token_by_id(&self, id: &str) -> Result<Option<StoredToken>>;
-    /// Lists tokens by name; revoked ones too when `include_revoked`.
-    async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<Token>>;
-    /// Revokes the live token of this name (`token_not_found` if none).
-    async fn revoke_token(&self, ctx: &Context, name: &str) -> Result<Token>;
-    /// Mints a token, stores its hash and returns it with its secret (shown
-    /// once). A remote catalog asks the server, which mints it.
-    async fn issue_token(&self, ctx: &Context, new: &NewToken) -> Result<IssuedToken> {
-        new.validate()?;
-        let minted = crate::auth::mint()?;
-        let token = self
-            .create_token(&StoredToken {
-                token: Token {
-                    id: minted.id,
-                    name: new.name.clone(),
-                    grants: new.grants.clone(),
-                    created_at: chrono::Utc::now(),
-                    created_by: ctx.principal.clone(),
-                    expires_at: new.expires_at,
-                    revoked_at: None,
-                },
-                secret_hash: minted.secret_hash,
-            })
-            .await?;
-        Ok(IssuedToken {
-            token,
-            secret: minted.bearer,
-        })
+    /// The catalog's tokens (see [`Tokens`]).
+    fn tokens(&self) -> &dyn Tokens;
+    /// Where the catalog keeps token hashes, if it does: a remote catalog
+    /// does not, they stay on the server.
+    fn token_store(&self) -> Option<&dyn TokenStore> {
+        None
     }
 
     /// Checks the metadata invariants (pointers, event replay, batch states)

@@ -13,24 +13,15 @@ use async_trait::async_trait;
 pub use http::RemoteCatalog;
 
 use crate::api;
-use crate::catalog::Catalog;
-use crate::error::{Code, Result};
+use crate::catalog::{Catalog, Tokens};
+use crate::error::Result;
 use crate::model::time;
 use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, Expect, IssuedToken,
     MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewPin, NewTable, NewToken, Page,
     PartitionInfo, PartitionQuery, PartitionValues, Pin, PinName, PinTarget, PublishPlan, Resolved,
-    RollbackRequest, StageRequest, StoredToken, Table, TableIdent, Token, Version, Violation,
+    RollbackRequest, StageRequest, Table, TableIdent, Token, Version, Violation,
 };
-
-/// Hashes never leave the server: storing or looking one up is the
-/// server's own business.
-fn tokens_local_only() -> crate::Error {
-    crate::Error::invalid(
-        Code::NotSupportedRemotely,
-        "token hashes stay on the server: create tokens with `meta token create` (it asks the server to mint one)",
-    )
-}
 
 /// An empty query string.
 pub(crate) const NO_QUERY: &[(&str, &str)] = &[];
@@ -403,14 +394,25 @@ impl Catalog for RemoteCatalog {
         Ok(report.violations)
     }
 
-    async fn create_token(&self, _token: &StoredToken) -> Result<Token> {
-        Err(tokens_local_only())
+    fn tokens(&self) -> &dyn Tokens {
+        self
     }
 
-    async fn token_by_id(&self, _id: &str) -> Result<Option<StoredToken>> {
-        Err(tokens_local_only())
+    async fn committed_batches(&self, after: Option<&BatchId>, limit: u32) -> Result<Vec<Batch>> {
+        self.get(
+            "/v1/batches",
+            &api::CommittedParams {
+                after: after.map(ToString::to_string),
+                limit: Some(limit),
+            },
+        )
+        .await
     }
+}
 
+/// The server mints, lists and revokes; the hashes stay there.
+#[async_trait]
+impl Tokens for RemoteCatalog {
     async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<Token>> {
         self.get(
             "/v1/tokens",
@@ -432,16 +434,5 @@ impl Catalog for RemoteCatalog {
     async fn issue_token(&self, ctx: &Context, new: &NewToken) -> Result<IssuedToken> {
         new.validate()?;
         self.post(ctx, "/v1/tokens", new).await
-    }
-
-    async fn committed_batches(&self, after: Option<&BatchId>, limit: u32) -> Result<Vec<Batch>> {
-        self.get(
-            "/v1/batches",
-            &api::CommittedParams {
-                after: after.map(ToString::to_string),
-                limit: Some(limit),
-            },
-        )
-        .await
     }
 }

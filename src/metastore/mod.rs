@@ -10,6 +10,7 @@ mod partitioned;
 mod publish;
 mod reads;
 mod store;
+mod tokens;
 mod transfer;
 mod verify;
 mod writes;
@@ -36,7 +37,7 @@ pub use publish::{PublishOptions, PublishSpec};
 pub use reads::{ReadRequest, ResolveRequest};
 pub use store::{Part, Publish, StoreMode, StoreOptions, StoreOutcome, Stored};
 pub use transfer::{Body, decode_ipc, encode_ipc};
-pub use verify::VerifyReport;
+pub use verify::{VerifyReport, VerifyScope};
 pub use writes::StageOptions;
 
 /// The directory of the embedded default: `.batchmeta/` in the working directory.
@@ -180,11 +181,6 @@ impl Metastore {
     pub fn with_write_options(mut self, options: WriteOptions) -> Self {
         self.write_options = options;
         self
-    }
-
-    /// The catalog.
-    pub fn catalog(&self) -> &Arc<dyn Catalog> {
-        &self.catalog
     }
 
     /// The warehouse, when this process reaches it directly.

@@ -23,6 +23,15 @@ pub struct VerifyReport {
     pub violations: Vec<Violation>,
 }
 
+/// What [`Metastore::verify_scoped`] checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerifyScope {
+    /// The catalog's invariants and every committed file in the store.
+    All,
+    /// The catalog's invariants only (no store access needed).
+    Catalog,
+}
+
 impl VerifyReport {
     /// Whether nothing is wrong.
     pub fn is_clean(&self) -> bool {
@@ -35,6 +44,18 @@ impl Metastore {
     /// replay reproduces every pointer (3), and every file of every committed
     /// batch exists in the store with its recorded size (1, 2).
     pub async fn verify(&self) -> Result<VerifyReport> {
+        self.verify_scoped(VerifyScope::All).await
+    }
+
+    /// [`Metastore::verify`] of the catalog alone (invariants 2 and 3), or of
+    /// the catalog and every file in the store.
+    pub async fn verify_scoped(&self, scope: VerifyScope) -> Result<VerifyReport> {
+        if scope == VerifyScope::Catalog {
+            return Ok(VerifyReport {
+                violations: self.catalog.check_invariants().await?,
+                ..VerifyReport::default()
+            });
+        }
         #[cfg(feature = "client")]
         if let super::DataAccess::Server { client, .. } = &self.data {
             return client.verify().await;
@@ -83,5 +104,15 @@ impl Metastore {
             }
         }
         Ok(report)
+    }
+
+    /// Committed batches with their files, in batch-ID order after `after`
+    /// (at most `limit`), for checks against a store elsewhere.
+    pub async fn committed_batches(
+        &self,
+        after: Option<&BatchId>,
+        limit: u32,
+    ) -> Result<Vec<crate::model::Batch>> {
+        self.catalog.committed_batches(after, limit).await
     }
 }

@@ -417,7 +417,7 @@ pub(crate) async fn authenticate(State(s): State<AppState>, req: Request, next: 
                     Some("invalid_token"),
                 );
             };
-            let stored = match s.ms.catalog().token_by_id(presented.id).await {
+            let stored = match s.ms.token_by_id(presented.id).await {
                 Ok(t) => t,
                 Err(e) => return ApiError::from(e).into_response(),
             };

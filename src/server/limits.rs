@@ -526,7 +526,64 @@ pub async fn serve_with(
 
 #[cfg(test)]
 mod tests {
-    use super::check_depth;
+    use super::{BodyPace, ServerConfig, Stalled, check_depth};
+    use bytes::Bytes;
+    use futures::StreamExt as _;
+    use std::time::Duration;
+
+    /// A body of `n` one-byte chunks, one every `every`.
+    fn trickle(
+        n: usize,
+        every: Duration,
+    ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
+        Box::pin(futures::stream::iter(0..n).then(move |_| async move {
+            tokio::time::sleep(every).await;
+            Ok(Bytes::from_static(b"x"))
+        }))
+    }
+
+    async fn read_all(cfg: &ServerConfig, n: usize, every: Duration) -> Result<u64, Stalled> {
+        let mut pace = BodyPace::new(cfg);
+        let mut body = trickle(n, every);
+        let mut got = 0;
+        while let Some(chunk) = pace.next(&mut body).await? {
+            got += chunk.map(|c| c.len() as u64).unwrap_or(0);
+        }
+        let _ = body.next().await;
+        Ok(got)
+    }
+
+    #[tokio::test]
+    async fn a_trickle_is_cut_off_after_the_grace_unless_the_minimum_rate_is_off() {
+        let cfg = ServerConfig {
+            body_read_timeout: Duration::from_millis(500),
+            min_body_rate: 500,
+            ..ServerConfig::default()
+        };
+        let slow = Duration::from_millis(200);
+        // Five bytes a second never pause for 500 ms, but are far below 500 B/s.
+        match read_all(&cfg, 10, slow).await {
+            Err(Stalled::TooSlow { received, .. }) => assert!(received <= 3, "{received}"),
+            Err(Stalled::Paused(_)) => panic!("cut off as paused, not as too slow"),
+            Ok(n) => panic!("a 1 byte/s body of {n} bytes was read whole"),
+        }
+        // A fast body of the same size goes through; so does the trickle
+        // with the minimum rate off (the idle timeout alone never fires).
+        assert_eq!(
+            read_all(&cfg, 10, Duration::from_millis(1)).await.ok(),
+            Some(10)
+        );
+        let off = ServerConfig {
+            min_body_rate: 0,
+            ..cfg.clone()
+        };
+        assert_eq!(read_all(&off, 10, slow).await.ok(), Some(10));
+        // A pause past the idle timeout is a pause, whatever the rate.
+        assert!(matches!(
+            read_all(&off, 3, Duration::from_millis(1500)).await,
+            Err(Stalled::Paused(_))
+        ));
+    }
 
     #[test]
     fn depth_counts_nesting_outside_strings() {

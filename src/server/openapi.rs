@@ -35,11 +35,19 @@ fn error(description: &str) -> RefOr<Response> {
 
 /// Documents `status` with the error body, unless the route already does.
 fn add(op: &mut Operation, status: &str) {
+    add_described(op, status, default_description(status));
+}
+
+/// [`add`] with a description of its own.
+fn add_described(op: &mut Operation, status: &str, description: &str) {
     op.responses
         .responses
         .entry(status.to_owned())
-        .or_insert_with(|| error(default_description(status)));
+        .or_insert_with(|| error(description));
 }
+
+/// A 503 of an API operation: a dependency, not the server, is down.
+const DEPENDENCY_UNAVAILABLE: &str = "The catalog database or the object store is unreachable or read-only (`database_unavailable`, `storage_unavailable`): nothing was changed; retry after `Retry-After` seconds";
 
 fn operations(item: &mut PathItem) -> Vec<(axum::http::Method, &mut Operation)> {
     use axum::http::Method;
@@ -77,6 +85,9 @@ fn default_description(status: &str) -> &'static str {
         "429" => "The token is over its request rate; retry after `Retry-After` seconds",
         "500" => "Internal error (the body carries only the request id)",
         "503" => "Not ready",
+        "507" => {
+            "The disk or quota under the catalog or the warehouse is full (`insufficient_storage`): nothing was published"
+        }
         other => other
             .parse::<u16>()
             .ok()
@@ -142,6 +153,14 @@ pub(super) fn document_common_responses(doc: &mut OpenApi) {
                 add(op, "415");
             }
             add(op, "500");
+            // Every API operation reads the catalog; every change may
+            // also meet a full disk.
+            if path.starts_with("/v1/") {
+                add_described(op, "503", DEPENDENCY_UNAVAILABLE);
+                if method != axum::http::Method::GET {
+                    add(op, "507");
+                }
+            }
             describe_and_type(op);
         }
     }

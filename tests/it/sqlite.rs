@@ -8,8 +8,6 @@ use batchmeta::Metastore;
 use batchmeta::catalog::{Clock, SqliteCatalog, SystemClock};
 use batchmeta::model::Context;
 use batchmeta::storage::Storage;
-use sqlx::sqlite::SqliteConnectOptions;
-use sqlx::{ConnectOptions, Row};
 
 use crate::harness::{Backend, Env};
 
@@ -20,24 +18,21 @@ pub struct SqliteBackend {
 #[async_trait]
 impl Backend for SqliteBackend {
     async fn row_counts(&self) -> BTreeMap<String, i64> {
-        let mut conn = SqliteConnectOptions::new()
-            .filename(&self.path)
-            .connect()
-            .await
+        let conn = rusqlite::Connection::open(&self.path).unwrap();
+        let tables: Vec<String> = conn
+            .prepare(
+                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+            )
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
             .unwrap();
-        let tables: Vec<String> = sqlx::query_scalar(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .unwrap();
         let mut out = BTreeMap::new();
         for t in tables {
-            let n: i64 = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM \"{t}\"")))
-                .fetch_one(&mut conn)
-                .await
-                .unwrap()
-                .get(0);
+            let n: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM \"{t}\""), [], |r| r.get(0))
+                .unwrap();
             out.insert(t, n);
         }
         out

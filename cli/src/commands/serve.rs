@@ -50,7 +50,7 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         ..Config::default()
     };
     let ms = Metastore::open(&config).await?;
-    if mode == AuthMode::Tokens && ms.catalog().list_tokens(false).await?.is_empty() {
+    if mode == AuthMode::Tokens && ms.list_tokens(false).await?.is_empty() {
         eprintln!(
             "warning: --auth tokens but the catalog has no live token; nobody can call the API until you run: meta token create NAME --role admin"
         );

@@ -34,7 +34,7 @@ pub(crate) async fn run(s: &Session, cmd: &TokenCommand) -> Result<()> {
                     .collect::<Result<_>>()?,
                 expires_at: expires.as_deref().map(time::parse_future).transpose()?,
             };
-            let issued = s.ms.catalog().issue_token(&s.ctx, &new).await?;
+            let issued = s.ms.issue_token(&s.ctx, &new).await?;
             if s.out.json() {
                 return s.out.value(&issued);
             }
@@ -48,7 +48,7 @@ pub(crate) async fn run(s: &Session, cmd: &TokenCommand) -> Result<()> {
             Ok(())
         }
         TokenCommand::Ls { all } => {
-            let tokens = s.ms.catalog().list_tokens(*all).await?;
+            let tokens = s.ms.list_tokens(*all).await?;
             if s.out.json() {
                 return s.out.value(&tokens);
             }
@@ -71,7 +71,7 @@ pub(crate) async fn run(s: &Session, cmd: &TokenCommand) -> Result<()> {
         }
         TokenCommand::Revoke { name } => {
             batchmeta::model::check_token_name(name)?;
-            let revoked = s.ms.catalog().revoke_token(&s.ctx, name).await?;
+            let revoked = s.ms.revoke_token(&s.ctx, name).await?;
             if s.out.json() {
                 return s.out.value(&revoked);
             }

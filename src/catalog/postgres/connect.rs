@@ -7,7 +7,8 @@ use std::time::Duration;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{Connection, PgConnection, PgPool};
 
-use super::super::migrate::Migration;
+use super::statements as sql;
+use crate::catalog::migrate::{Migration, pending};
 use crate::error::{Code, Error, Result};
 use crate::redact;
 
@@ -152,7 +153,7 @@ pub(super) async fn check_durability(
 ) -> Result<()> {
     let mut settings = BTreeMap::new();
     for name in DURABILITY_SETTINGS {
-        let value: String = sqlx::query_scalar("SELECT current_setting($1)")
+        let value: String = sqlx::query_scalar(sql::CURRENT_SETTING)
             .bind(name)
             .fetch_one(pool)
             .await?;
@@ -185,35 +186,23 @@ pub(super) async fn check_durability(
 /// that replicas starting at once apply each migration exactly once.
 pub(super) async fn migrate(pool: &PgPool, migrations: &[Migration]) -> Result<()> {
     let mut tx = pool.begin().await?;
-    sqlx::query("SELECT pg_advisory_xact_lock($1)")
+    sqlx::query(sql::ADVISORY_LOCK)
         .bind(MIGRATION_LOCK)
         .execute(&mut *tx)
         .await?;
-    sqlx::raw_sql(
-        "CREATE TABLE IF NOT EXISTS batchmeta_migrations (
-            version bigint PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL)",
-    )
-    .execute(&mut *tx)
-    .await?;
-    let applied: Option<i64> = sqlx::query_scalar("SELECT max(version) FROM batchmeta_migrations")
-        .fetch_one(&mut *tx)
-        .await?;
-    let applied = applied.unwrap_or(0);
-    if let Some(newer) = migrations.last().filter(|m| m.version < applied) {
-        return Err(Error::Internal(format!(
-            "the catalog was migrated to version {applied} by a newer batchmeta (this one knows up to {}): upgrade batchmeta",
-            newer.version
-        )));
-    }
-    for m in migrations.iter().filter(|m| m.version > applied) {
-        sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
-        sqlx::query(
-            "INSERT INTO batchmeta_migrations (version, name, applied_at) VALUES ($1, $2, now())",
-        )
-        .bind(m.version)
-        .bind(m.name)
+    sqlx::raw_sql(sql::CREATE_MIGRATIONS)
         .execute(&mut *tx)
         .await?;
+    let applied: Option<i64> = sqlx::query_scalar(sql::LAST_MIGRATION)
+        .fetch_one(&mut *tx)
+        .await?;
+    for m in pending(migrations, applied)? {
+        sqlx::raw_sql(m.sql).execute(&mut *tx).await?;
+        sqlx::query(sql::RECORD_MIGRATION)
+            .bind(m.version)
+            .bind(m.name)
+            .execute(&mut *tx)
+            .await?;
     }
     tx.commit().await?;
     Ok(())

@@ -1,27 +1,18 @@
 //! Namespaces and tables.
 
-use sqlx::postgres::PgRow;
-use sqlx::{PgConnection, Row};
+use sqlx::PgConnection;
 
 use super::PostgresCatalog;
-use super::rows::{self, NewEvent, TABLE_COLUMNS, TableLock, TableRow, json_col, to_json};
-use crate::error::{Error, Object, Result};
+use super::rows::{self, TableLock, jsonb};
+use super::statements as sql;
+use crate::catalog::row::{self, NewEvent};
+use crate::catalog::{errors, rules};
+use crate::error::{Object, Result};
 use crate::model::{
-    Action, Context, MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewTable, Properties,
-    Table, TableIdent,
+    Action, Context, MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewTable, Table,
+    TableIdent,
 };
 use crate::storage;
-
-fn namespace_from_row(row: &PgRow) -> Result<Namespace> {
-    Ok(Namespace {
-        name: NamespaceName::new(row.try_get::<String, _>("name")?)?,
-        description: row.try_get("description")?,
-        owner: row.try_get("owner")?,
-        properties: json_col(row, "properties")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-    })
-}
 
 /// A namespace; with `lock`, locked against concurrent updates.
 async fn namespace_row(
@@ -30,35 +21,16 @@ async fn namespace_row(
     lock: bool,
 ) -> Result<Namespace> {
     rows::namespace_id(conn, name).await?;
-    let sql = if lock {
-        "SELECT * FROM namespaces WHERE name = $1 FOR NO KEY UPDATE"
+    let statement = if lock {
+        sql::NAMESPACE_FOR_UPDATE
     } else {
-        "SELECT * FROM namespaces WHERE name = $1"
+        sql::NAMESPACE
     };
-    let row = sqlx::query(sql)
+    let r = sqlx::query(statement)
         .bind(name.as_str())
         .fetch_one(&mut *conn)
         .await?;
-    namespace_from_row(&row)
-}
-
-/// Applies an update to description, owner and properties.
-fn apply(
-    update: &MetadataUpdate,
-    description: &mut Option<String>,
-    owner: &mut Option<String>,
-    properties: &mut Properties,
-) {
-    if let Some(d) = &update.description {
-        *description = Some(d.clone());
-    }
-    if let Some(o) = &update.owner {
-        *owner = Some(o.clone());
-    }
-    for k in &update.remove_properties {
-        properties.remove(k);
-    }
-    properties.extend(update.set_properties.clone());
+    row::namespace(&r)
 }
 
 impl PostgresCatalog {
@@ -69,23 +41,17 @@ impl PostgresCatalog {
     ) -> Result<Namespace> {
         let mut tx = self.write().await?;
         let now = self.now();
-        let inserted = sqlx::query(
-            "INSERT INTO namespaces (name, description, owner, properties, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(ns.name.as_str())
-        .bind(&ns.description)
-        .bind(&ns.owner)
-        .bind(to_json(&ns.properties))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let inserted = sqlx::query(sql::INSERT_NAMESPACE)
+            .bind(ns.name.as_str())
+            .bind(&ns.description)
+            .bind(&ns.owner)
+            .bind(jsonb(&ns.properties))
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         if inserted.rows_affected() == 0 {
-            return Err(Error::AlreadyExists {
-                object: Object::Namespace,
-                name: ns.name.to_string(),
-            });
+            return Err(errors::already_exists(Object::Namespace, ns.name.as_str()));
         }
         let mut e = NewEvent::new(ctx, Action::CreateNamespace);
         e.namespace = Some(ns.name.as_str());
@@ -102,10 +68,8 @@ impl PostgresCatalog {
 
     pub(super) async fn list_namespaces_impl(&self) -> Result<Vec<Namespace>> {
         let mut tx = self.read().await?;
-        let rows = sqlx::query("SELECT * FROM namespaces ORDER BY name")
-            .fetch_all(&mut *tx)
-            .await?;
-        rows.iter().map(namespace_from_row).collect()
+        let rs = sqlx::query(sql::NAMESPACES).fetch_all(&mut *tx).await?;
+        rs.iter().map(row::namespace).collect()
     }
 
     pub(super) async fn update_namespace_impl(
@@ -116,23 +80,20 @@ impl PostgresCatalog {
     ) -> Result<Namespace> {
         let mut tx = self.write().await?;
         let mut ns = namespace_row(&mut tx, name, true).await?;
-        apply(
+        rules::apply_update(
             update,
             &mut ns.description,
             &mut ns.owner,
             &mut ns.properties,
         );
-        sqlx::query(
-            "UPDATE namespaces SET description = $1, owner = $2, properties = $3, updated_at = $4 \
-             WHERE name = $5",
-        )
-        .bind(&ns.description)
-        .bind(&ns.owner)
-        .bind(to_json(&ns.properties))
-        .bind(self.now())
-        .bind(name.as_str())
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(sql::UPDATE_NAMESPACE)
+            .bind(&ns.description)
+            .bind(&ns.owner)
+            .bind(jsonb(&ns.properties))
+            .bind(self.now())
+            .bind(name.as_str())
+            .execute(&mut *tx)
+            .await?;
         let mut e = NewEvent::new(ctx, Action::UpdateNamespace);
         e.namespace = Some(name.as_str());
         e.details = Some(serde_json::to_value(update).unwrap_or_default());
@@ -146,37 +107,28 @@ impl PostgresCatalog {
         let mut tx = self.write().await?;
         let ns_id = rows::namespace_id(&mut tx, &t.ident.namespace).await?;
         let now = self.now();
-        // The partial unique index decides a race between two creators.
-        let inserted = sqlx::query(
-            "INSERT INTO tables (namespace_id, name, location, schema, schema_version, partition_keys, \
-             description, owner, properties, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8, $9, $10) \
-             ON CONFLICT (namespace_id, name) WHERE dropped_at IS NULL DO NOTHING",
-        )
-        .bind(ns_id)
-        .bind(t.ident.name.as_str())
-        .bind(storage::table_location(&t.ident))
-        .bind(to_json(&t.schema))
-        .bind(to_json(&t.partition_keys))
-        .bind(&t.description)
-        .bind(&t.owner)
-        .bind(to_json(&t.properties))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        let inserted = sqlx::query(sql::INSERT_TABLE)
+            .bind(ns_id)
+            .bind(t.ident.name.as_str())
+            .bind(storage::table_location(&t.ident))
+            .bind(jsonb(&t.schema))
+            .bind(jsonb(&t.partition_keys))
+            .bind(&t.description)
+            .bind(&t.owner)
+            .bind(jsonb(&t.properties))
+            .bind(now)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
         if inserted.rows_affected() == 0 {
-            return Err(Error::AlreadyExists {
-                object: Object::Table,
-                name: t.ident.to_string(),
-            });
+            return Err(errors::already_exists(Object::Table, t.ident.to_string()));
         }
-        let row = rows::live_table(&mut tx, &t.ident, TableLock::None).await?;
-        let mut e = NewEvent::new(ctx, Action::CreateTable).on_table(&row);
-        e.schema_fingerprint_details(&row);
+        let created = rows::live_table(&mut tx, &t.ident, TableLock::None).await?;
+        let mut e = NewEvent::new(ctx, Action::CreateTable).on_table(&created);
+        e.details = Some(rules::table_created_details(&created));
         rows::insert_event(&mut tx, self.now(), e).await?;
         tx.commit().await?;
-        Ok(row.table)
+        Ok(created.table)
     }
 
     pub(super) async fn get_table_impl(&self, ident: &TableIdent) -> Result<Table> {
@@ -189,17 +141,11 @@ impl PostgresCatalog {
     pub(super) async fn list_tables_impl(&self, namespace: &NamespaceName) -> Result<Vec<Table>> {
         let mut tx = self.read().await?;
         let ns_id = rows::namespace_id(&mut tx, namespace).await?;
-        let sql = format!(
-            "SELECT {TABLE_COLUMNS} FROM tables t JOIN namespaces n ON n.id = t.namespace_id \
-             WHERE t.namespace_id = $1 AND t.dropped_at IS NULL ORDER BY t.name"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let rs = sqlx::query(sql::TABLES)
             .bind(ns_id)
             .fetch_all(&mut *tx)
             .await?;
-        rows.iter()
-            .map(|r| Ok(rows::table_from_row(r)?.table))
-            .collect()
+        rs.iter().map(|r| Ok(row::table(r)?.table)).collect()
     }
 
     pub(super) async fn update_table_impl(
@@ -209,21 +155,18 @@ impl PostgresCatalog {
         update: &MetadataUpdate,
     ) -> Result<Table> {
         let mut tx = self.write().await?;
-        let mut row = rows::live_table(&mut tx, ident, TableLock::Update).await?;
-        let t = &mut row.table;
-        apply(update, &mut t.description, &mut t.owner, &mut t.properties);
-        sqlx::query(
-            "UPDATE tables SET description = $1, owner = $2, properties = $3, updated_at = $4 \
-             WHERE id = $5",
-        )
-        .bind(&t.description)
-        .bind(&t.owner)
-        .bind(to_json(&t.properties))
-        .bind(self.now())
-        .bind(row.id)
-        .execute(&mut *tx)
-        .await?;
-        let mut e = NewEvent::new(ctx, Action::UpdateTable).on_table(&row);
+        let mut found = rows::live_table(&mut tx, ident, TableLock::Update).await?;
+        let t = &mut found.table;
+        rules::apply_update(update, &mut t.description, &mut t.owner, &mut t.properties);
+        sqlx::query(sql::UPDATE_TABLE)
+            .bind(&t.description)
+            .bind(&t.owner)
+            .bind(jsonb(&t.properties))
+            .bind(self.now())
+            .bind(found.id)
+            .execute(&mut *tx)
+            .await?;
+        let mut e = NewEvent::new(ctx, Action::UpdateTable).on_table(&found);
         e.details = Some(serde_json::to_value(update).unwrap_or_default());
         rows::insert_event(&mut tx, self.now(), e).await?;
         let out = rows::live_table(&mut tx, ident, TableLock::None).await?;
@@ -233,26 +176,15 @@ impl PostgresCatalog {
 
     pub(super) async fn drop_table_impl(&self, ctx: &Context, ident: &TableIdent) -> Result<()> {
         let mut tx = self.write().await?;
-        let row = rows::live_table(&mut tx, ident, TableLock::Update).await?;
-        sqlx::query("UPDATE tables SET dropped_at = $1 WHERE id = $2")
+        let found = rows::live_table(&mut tx, ident, TableLock::Update).await?;
+        sqlx::query(sql::DROP_TABLE)
             .bind(self.now())
-            .bind(row.id)
+            .bind(found.id)
             .execute(&mut *tx)
             .await?;
-        let e = NewEvent::new(ctx, Action::DropTable).on_table(&row);
+        let e = NewEvent::new(ctx, Action::DropTable).on_table(&found);
         rows::insert_event(&mut tx, self.now(), e).await?;
         tx.commit().await?;
         Ok(())
-    }
-}
-
-impl NewEvent<'_> {
-    /// Records the table's schema fingerprint and partition keys as details.
-    fn schema_fingerprint_details(&mut self, row: &TableRow) {
-        self.details = Some(serde_json::json!({
-            "schema_fingerprint": crate::model::fingerprint(&row.table.schema),
-            "schema_version": row.table.schema_version,
-            "partition_keys": row.table.partition_keys,
-        }));
     }
 }

@@ -18,10 +18,12 @@
 
 mod connect;
 mod meta;
+mod pages;
 mod pins;
 mod pointer;
 mod reads;
 mod rows;
+mod statements;
 mod tokens;
 mod verify;
 mod writes;
@@ -33,13 +35,13 @@ use async_trait::async_trait;
 use sqlx::{PgPool, Postgres, Transaction};
 
 use super::migrate::POSTGRES;
-use super::{Catalog, Clock, SystemClock};
+use super::{Catalog, Clock, SystemClock, TokenStore, Tokens};
 use crate::error::{Code, Error, Result};
 use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
     NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
-    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest,
-    StoredToken, Table, TableIdent, Token, Version, Violation,
+    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest, Table,
+    TableIdent, Version, Violation,
 };
 use crate::redact;
 
@@ -115,7 +117,7 @@ impl PostgresCatalog {
 
     /// The clock's time, at the database's precision (microseconds).
     pub(super) fn now(&self) -> chrono::DateTime<chrono::Utc> {
-        rows::micros(self.clock.now())
+        super::row::micros(self.clock.now())
     }
 
     /// Closes the pool (waits for connections to be returned).
@@ -296,17 +298,11 @@ impl Catalog for PostgresCatalog {
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
         self.events_impl(query).await.map_err(refine)
     }
-    async fn create_token(&self, token: &StoredToken) -> Result<Token> {
-        self.create_token_impl(token).await
+    fn tokens(&self) -> &dyn Tokens {
+        self
     }
-    async fn token_by_id(&self, id: &str) -> Result<Option<StoredToken>> {
-        self.token_by_id_impl(id).await
-    }
-    async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<Token>> {
-        self.list_tokens_impl(include_revoked).await
-    }
-    async fn revoke_token(&self, _ctx: &Context, name: &str) -> Result<Token> {
-        self.revoke_token_impl(name).await
+    fn token_store(&self) -> Option<&dyn TokenStore> {
+        Some(self)
     }
     async fn check_invariants(&self) -> Result<Vec<Violation>> {
         self.check_invariants_impl().await.map_err(refine)

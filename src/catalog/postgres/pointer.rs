@@ -1,69 +1,214 @@
-//! The compare-and-swap of one partition pointer, and the conflict it reports.
+//! The pointer moves: publish and roll back, each a compare-and-swap of
+//! partition pointers and their events in one transaction (DESIGN §4).
+//!
+//! A pointer is read under its partition row's lock, so a compare-and-swap
+//! decides on the committed pointer, and the conditional `UPDATE ... WHERE
+//! version = $n` must still change exactly one row.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgConnection, Row};
+use sqlx::{PgConnection, Postgres, Transaction};
 
-use super::rows::{self, NewEvent, TableRow};
-use crate::error::Result;
-use crate::model::{Action, Batch, BatchId, Context, Event, PartitionValues};
+use super::PostgresCatalog;
+use super::rows::{self, TableLock, jsonb};
+use super::statements as sql;
+use crate::catalog::row::{self, NewEvent, PartitionRow, TableRow};
+use crate::catalog::rules::{self, Retried};
+use crate::error::{Error, Result};
+use crate::model::{
+    Action, BatchId, Commit, Context, Event, PartitionValues, PublishPlan, RollbackRequest,
+    TableIdent,
+};
 
-/// One pointer move: from the locked partition row to `to`.
-pub(super) struct PointerMove<'a> {
-    pub(super) ctx: &'a Context,
-    pub(super) t: &'a TableRow,
-    pub(super) partition_id: i64,
-    pub(super) partition: &'a PartitionValues,
-    pub(super) version: i64,
-    pub(super) from: Option<&'a BatchId>,
-    pub(super) to: &'a Batch,
-    pub(super) action: Action,
-    pub(super) commit_id: Option<&'a str>,
-    pub(super) message: Option<&'a str>,
-}
-
-/// The compare-and-swap of one pointer and its event, in the caller's
-/// transaction: exactly one row must change, or it is a conflict.
-pub(super) async fn move_pointer(
+/// Appends the event `e` (which moves partition `p`'s pointer to `e.to`)
+/// and compare-and-swaps the pointer in the caller's transaction: exactly
+/// one row must change, or another writer moved it first.
+async fn move_pointer(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
-    m: PointerMove<'_>,
+    t: &TableRow,
+    values: &PartitionValues,
+    p: &PartitionRow,
+    e: NewEvent<'_>,
 ) -> Result<Event> {
-    let mut e = NewEvent::new(m.ctx, m.action).on_table(m.t);
-    e.partition_id = Some(m.partition_id);
-    e.partition = Some(m.partition.path());
-    e.from = m.from;
-    e.to = Some(&m.to.id);
-    e.commit_id = m.commit_id;
-    e.message = m.message;
-    e.batch = Some(m.to);
+    let to =
+        e.to.ok_or_else(|| Error::Internal("a pointer move without a target".into()))?
+            .clone();
     let event = rows::insert_event(conn, now, e).await?;
-    let sql = if crate::faults::active("read_then_update_publish") {
-        // The negative control: the pointer moves whatever it is now.
-        "UPDATE partitions SET current_batch = $1, version = version + 1, updated_at = $2 \
-         WHERE id = $3 AND $4::bigint IS NOT NULL"
+    let statement = if crate::faults::active("read_then_update_publish") {
+        sql::MOVE_POINTER_UNCHECKED
     } else {
-        "UPDATE partitions SET current_batch = $1, version = version + 1, updated_at = $2 \
-         WHERE id = $3 AND version = $4"
+        sql::MOVE_POINTER
     };
-    let updated = sqlx::query(sql)
-        .bind(m.to.id.as_str())
+    let updated = sqlx::query(statement)
+        .bind(to.as_str())
         .bind(event.at)
-        .bind(m.partition_id)
-        .bind(m.version)
+        .bind(p.id)
+        .bind(p.version)
         .execute(&mut *conn)
         .await?;
     if updated.rows_affected() != 1 {
-        let current: Option<String> =
-            sqlx::query("SELECT current_batch FROM partitions WHERE id = $1")
-                .bind(m.partition_id)
-                .fetch_one(&mut *conn)
-                .await?
-                .try_get(0)?;
-        return Err(crate::catalog::rules::lost_race(
-            &m.t.table.ident,
-            m.partition,
+        let current: Option<String> = sqlx::query_scalar(sql::CURRENT_BATCH)
+            .bind(p.id)
+            .fetch_one(&mut *conn)
+            .await?;
+        return Err(crate::catalog::errors::lost_race(
+            &t.table.ident,
+            values,
             current.map(|c| BatchId::parse(&c)).transpose()?,
         ));
     }
     Ok(event)
+}
+
+/// Commits, or under the `ack_before_commit` fault (the crash loop's
+/// negative control) answers first and commits later (the row locks stay
+/// held until then).
+pub(super) async fn commit<T>(tx: Transaction<'static, Postgres>, out: T) -> Result<T> {
+    if crate::faults::active("ack_before_commit") {
+        tokio::spawn(async move {
+            tokio::time::sleep(crate::faults::ACK_BEFORE_COMMIT_DELAY).await;
+            if let Err(e) = tx.commit().await {
+                tracing::error!(error = %e, "fault ack_before_commit: the late commit failed");
+            }
+        });
+        return Ok(out);
+    }
+    tx.commit().await?;
+    Ok(out)
+}
+
+impl PostgresCatalog {
+    pub(super) async fn publish_impl(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        plan: &PublishPlan,
+    ) -> Result<Commit> {
+        rules::plan_is_well_formed(plan)?;
+        let mut tx = self.write().await?;
+        // A schema change rewrites the table row: lock it for update up
+        // front, so that two merging publishes queue instead of deadlocking.
+        let lock = if plan.schema_change.is_some() {
+            TableLock::Update
+        } else {
+            TableLock::Share
+        };
+        let t = rows::live_table(&mut tx, ident, lock).await?;
+        let mut found = Vec::with_capacity(plan.items.len());
+        for item in &plan.items {
+            let b = rows::load_batch_row(&mut tx, &t, &item.batch).await?;
+            rules::in_its_partition(&t.table.ident, item, &b.batch)?;
+            found.push(b);
+        }
+        // Lock the partitions and the batches, then read the batches again:
+        // everything below decides on committed, locked rows.
+        let pids: Vec<i64> = found.iter().map(|b| b.partition_id).collect();
+        let parts = rows::lock_partitions(&mut tx, &pids).await?;
+        if crate::faults::active("read_then_update_publish") {
+            // Hold the window between the read and the write open until
+            // another writer has read the same pointer: the lost update
+            // then happens every run, not only when timing allows.
+            for p in &parts {
+                crate::faults::rendezvous_read(&self.pool, p.id, p.version).await;
+            }
+        }
+        let pks: Vec<i64> = found.iter().map(|b| b.pk).collect();
+        rows::lock_batches(&mut tx, &pks).await?;
+        let mut batches = Vec::with_capacity(plan.items.len());
+        for item in &plan.items {
+            batches.push(rows::load_batch_row(&mut tx, &t, &item.batch).await?);
+        }
+        match rules::retried(plan, &batches) {
+            Retried::No => {}
+            Retried::Answer(commit_id) => {
+                let rs = sqlx::query(sql::COMMIT_EVENTS)
+                    .bind(commit_id)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                let events = rs.iter().map(row::event).collect::<Result<Vec<_>>>()?;
+                return Ok(Commit {
+                    commit_id: commit_id.to_owned(),
+                    events,
+                });
+            }
+            Retried::Conflict(item, expect) => {
+                let current = rows::find_partition(&mut tx, t.id, &item.partition, false)
+                    .await?
+                    .and_then(|p| p.current);
+                return Err(crate::catalog::errors::conflict(
+                    &t.table.ident,
+                    &item.partition,
+                    expect,
+                    current.as_ref(),
+                ));
+            }
+        }
+        rules::publishable(&t, plan, &batches)?;
+        let now = self.now();
+        if let Some(change) = &plan.schema_change {
+            let changed = sqlx::query(sql::CHANGE_SCHEMA)
+                .bind(jsonb(&change.schema))
+                .bind(now)
+                .bind(t.id)
+                .bind(change.from_version)
+                .execute(&mut *tx)
+                .await?;
+            if changed.rows_affected() != 1 {
+                return Err(Error::SchemaChanged);
+            }
+            let mut e = NewEvent::new(ctx, Action::UpdateSchema).on_table(&t);
+            e.details = Some(rules::schema_change_details(change));
+            rows::insert_event(&mut tx, now, e).await?;
+        }
+        let commit_id = uuid::Uuid::new_v4().to_string();
+        let mut events = Vec::with_capacity(batches.len());
+        for (item, b) in plan.items.iter().zip(&batches) {
+            let p = parts
+                .iter()
+                .find(|p| p.id == b.partition_id)
+                .ok_or_else(|| Error::Internal("a staged batch without its partition".into()))?;
+            rules::check_cas(&t.table.ident, item, p.current.as_ref())?;
+            let mut e =
+                NewEvent::pointer_move(ctx, Action::Publish, &t, p, &item.partition, &b.batch);
+            e.commit_id = Some(&commit_id);
+            e.message = rules::publish_message(plan, &b.batch);
+            let event = move_pointer(&mut tx, now, &t, &item.partition, p, e).await?;
+            sqlx::query(sql::COMMIT_BATCH)
+                .bind(p.current.as_ref().map(BatchId::as_str))
+                .bind(event.at)
+                .bind(&commit_id)
+                .bind(b.pk)
+                .execute(&mut *tx)
+                .await?;
+            events.push(event);
+        }
+        crate::faults::crash_point("crash_before_commit");
+        commit(tx, Commit { commit_id, events }).await
+    }
+
+    pub(super) async fn rollback_impl(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+        req: &RollbackRequest,
+    ) -> Result<Event> {
+        let mut tx = self.write().await?;
+        let t = rows::live_table(&mut tx, ident, TableLock::Share).await?;
+        let (p, current) = rows::published_partition(&mut tx, &t, partition, true).await?;
+        rules::rollback_expectation(&t.table.ident, partition, req, &current)?;
+        let target_id = match &req.to {
+            Some(to) => to.clone(),
+            None => {
+                let parent = rows::load_batch(&mut tx, &t, &current).await?.parent;
+                rules::previous(&t.table.ident, partition, &current, parent)?
+            }
+        };
+        let target = rows::load_batch(&mut tx, &t, &target_id).await?;
+        rules::rollback_target(&t.table.ident, partition, &target, &current)?;
+        let mut e = NewEvent::pointer_move(ctx, Action::Rollback, &t, &p, partition, &target);
+        e.message = req.message.as_deref();
+        let event = move_pointer(&mut tx, self.now(), &t, partition, &p, e).await?;
+        commit(tx, event).await
+    }
 }

@@ -1,54 +1,62 @@
 //! API tokens (hashes only).
 
-use chrono::{DateTime, Utc};
-use sqlx::Row;
-use sqlx::postgres::PgRow;
+use async_trait::async_trait;
 use sqlx::types::Json;
 
 use super::PostgresCatalog;
-use super::rows::{json_col, micros};
-use crate::error::{Error, Object, Result};
-use crate::model::{StoredToken, Token};
+use super::statements as sql;
+use crate::catalog::row::{self, micros};
+use crate::catalog::{TokenStore, Tokens, errors, tokens};
+use crate::error::{Object, Result};
+use crate::model::{Context, IssuedToken, NewToken, StoredToken, Token};
 
-const COLUMNS: &str =
-    "id, name, secret_hash, grants, created_at, created_by, expires_at, revoked_at";
+#[async_trait]
+impl Tokens for PostgresCatalog {
+    async fn issue_token(&self, ctx: &Context, new: &NewToken) -> Result<IssuedToken> {
+        tokens::issue(self, ctx, new).await
+    }
 
-fn from_row(row: &PgRow) -> Result<StoredToken> {
-    Ok(StoredToken {
-        token: Token {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            grants: json_col(row, "grants")?,
-            created_at: row.try_get("created_at")?,
-            created_by: row.try_get("created_by")?,
-            expires_at: row.try_get::<Option<DateTime<Utc>>, _>("expires_at")?,
-            revoked_at: row.try_get::<Option<DateTime<Utc>>, _>("revoked_at")?,
-        },
-        secret_hash: row.try_get("secret_hash")?,
-    })
+    async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<Token>> {
+        let statement = if include_revoked {
+            sql::TOKENS
+        } else {
+            sql::LIVE_TOKENS
+        };
+        sqlx::query(statement)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(|r| row::token(r).map(|s| s.token))
+            .collect()
+    }
+
+    async fn revoke_token(&self, _ctx: &Context, name: &str) -> Result<Token> {
+        let r = sqlx::query(sql::REVOKE_TOKEN)
+            .bind(micros(self.now()))
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or_else(|| errors::token_not_found(name))?;
+        Ok(row::token(&r)?.token)
+    }
 }
 
-impl PostgresCatalog {
-    pub(super) async fn create_token_impl(&self, t: &StoredToken) -> Result<Token> {
+#[async_trait]
+impl TokenStore for PostgresCatalog {
+    async fn create_token(&self, t: &StoredToken) -> Result<Token> {
         let now = micros(self.now());
-        let inserted = sqlx::query(
-            "INSERT INTO tokens (id, name, secret_hash, grants, created_at, created_by, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING",
-        )
-        .bind(&t.token.id)
-        .bind(&t.token.name)
-        .bind(&t.secret_hash)
-        .bind(Json(&t.token.grants))
-        .bind(now)
-        .bind(&t.token.created_by)
-        .bind(t.token.expires_at.map(micros))
-        .execute(&self.pool)
-        .await?;
+        let inserted = sqlx::query(sql::INSERT_TOKEN)
+            .bind(&t.token.id)
+            .bind(&t.token.name)
+            .bind(&t.secret_hash)
+            .bind(Json(&t.token.grants))
+            .bind(now)
+            .bind(&t.token.created_by)
+            .bind(t.token.expires_at.map(micros))
+            .execute(&self.pool)
+            .await?;
         if inserted.rows_affected() == 0 {
-            return Err(Error::AlreadyExists {
-                object: Object::Token,
-                name: t.token.name.clone(),
-            });
+            return Err(errors::already_exists(Object::Token, t.token.name.clone()));
         }
         Ok(Token {
             created_at: now,
@@ -58,41 +66,12 @@ impl PostgresCatalog {
         })
     }
 
-    pub(super) async fn token_by_id_impl(&self, id: &str) -> Result<Option<StoredToken>> {
-        let sql = format!("SELECT {COLUMNS} FROM tokens WHERE id = $1");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
+    async fn token_by_id(&self, id: &str) -> Result<Option<StoredToken>> {
+        sqlx::query(sql::TOKEN)
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
-            .map(|r| from_row(&r))
+            .map(|r| row::token(&r))
             .transpose()
-    }
-
-    pub(super) async fn list_tokens_impl(&self, include_revoked: bool) -> Result<Vec<Token>> {
-        let filter = if include_revoked {
-            ""
-        } else {
-            "WHERE revoked_at IS NULL"
-        };
-        let sql = format!("SELECT {COLUMNS} FROM tokens {filter} ORDER BY name, created_at");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| from_row(r).map(|s| s.token))
-            .collect()
-    }
-
-    pub(super) async fn revoke_token_impl(&self, name: &str) -> Result<Token> {
-        let sql = format!(
-            "UPDATE tokens SET revoked_at = $1 WHERE name = $2 AND revoked_at IS NULL RETURNING {COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(micros(self.now()))
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or_else(|| crate::catalog::rules::token_not_found(name))?;
-        Ok(from_row(&row)?.token)
     }
 }

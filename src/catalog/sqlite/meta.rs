@@ -1,241 +1,163 @@
 //! Namespaces and tables.
 
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use chrono::{DateTime, Utc};
 
-use super::SqliteCatalog;
-use super::rows::{self, NewEvent, TABLE_COLUMNS, TableRow, from_json, micros, time, to_json};
+use super::connect::Tx;
+use super::rows::micros;
+use super::statements as sql;
+use crate::catalog::row::{self, NewEvent, to_json};
+use crate::catalog::{errors, rules};
 use crate::error::{Error, Object, Result};
 use crate::model::{
-    Action, Context, MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewTable, Properties,
-    Table, TableIdent,
+    Action, Context, MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewTable, Table,
+    TableIdent,
 };
 use crate::storage;
 
-fn namespace_from_row(row: &SqliteRow) -> Result<Namespace> {
-    Ok(Namespace {
-        name: NamespaceName::new(row.try_get::<String, _>("name")?)?,
-        description: row.try_get("description")?,
-        owner: row.try_get("owner")?,
-        properties: from_json(&row.try_get::<String, _>("properties")?)?,
-        created_at: time(row.try_get("created_at")?),
-        updated_at: time(row.try_get("updated_at")?),
-    })
-}
-
-async fn namespace_row(conn: &mut SqliteConnection, name: &NamespaceName) -> Result<Namespace> {
-    rows::namespace_id(conn, name).await?;
-    let row = sqlx::query("SELECT * FROM namespaces WHERE name = ?")
-        .bind(name.as_str())
-        .fetch_one(&mut *conn)
-        .await?;
-    namespace_from_row(&row)
-}
-
-/// Applies an update to description, owner and properties.
-fn apply(
-    update: &MetadataUpdate,
-    description: &mut Option<String>,
-    owner: &mut Option<String>,
-    properties: &mut Properties,
-) {
-    if let Some(d) = &update.description {
-        *description = Some(d.clone());
+impl Tx<'_> {
+    pub(super) fn namespace(&self, name: &NamespaceName) -> Result<Namespace> {
+        self.namespace_id(name)?;
+        self.first(sql::NAMESPACE, [name.as_str()], |r| row::namespace(r))?
+            .ok_or_else(|| Error::Internal(format!("namespace {name} vanished")))
     }
-    if let Some(o) = &update.owner {
-        *owner = Some(o.clone());
-    }
-    for k in &update.remove_properties {
-        properties.remove(k);
-    }
-    properties.extend(update.set_properties.clone());
-}
 
-impl SqliteCatalog {
-    pub(super) async fn create_namespace_impl(
+    pub(super) fn namespaces(&self) -> Result<Vec<Namespace>> {
+        self.all(sql::NAMESPACES, [], |r| row::namespace(r))
+    }
+
+    pub(super) fn create_namespace(
         &self,
+        now: DateTime<Utc>,
         ctx: &Context,
         ns: &NewNamespace,
     ) -> Result<Namespace> {
-        let mut w = self.write().await?;
-        let now = micros(self.now());
-        let inserted = sqlx::query(
-            "INSERT INTO namespaces (name, description, owner, properties, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(ns.name.as_str())
-        .bind(&ns.description)
-        .bind(&ns.owner)
-        .bind(to_json(&ns.properties)?)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *w.tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(Error::AlreadyExists {
-                object: Object::Namespace,
-                name: ns.name.to_string(),
-            });
+        let at = micros(now);
+        let inserted = self.run(
+            sql::INSERT_NAMESPACE,
+            (
+                ns.name.as_str(),
+                &ns.description,
+                &ns.owner,
+                to_json(&ns.properties)?,
+                at,
+                at,
+            ),
+        )?;
+        if inserted == 0 {
+            return Err(errors::already_exists(Object::Namespace, ns.name.as_str()));
         }
         let mut e = NewEvent::new(ctx, Action::CreateNamespace);
         e.namespace = Some(ns.name.as_str());
-        rows::insert_event(&mut w.tx, self.now(), e).await?;
-        let out = namespace_row(&mut w.tx, &ns.name).await?;
-        w.tx.commit().await?;
-        Ok(out)
+        self.insert_event(now, e)?;
+        self.namespace(&ns.name)
     }
 
-    pub(super) async fn get_namespace_impl(&self, name: &NamespaceName) -> Result<Namespace> {
-        let mut tx = self.read().await?;
-        namespace_row(&mut tx, name).await
-    }
-
-    pub(super) async fn list_namespaces_impl(&self) -> Result<Vec<Namespace>> {
-        let mut tx = self.read().await?;
-        let rows = sqlx::query("SELECT * FROM namespaces ORDER BY name")
-            .fetch_all(&mut *tx)
-            .await?;
-        rows.iter().map(namespace_from_row).collect()
-    }
-
-    pub(super) async fn update_namespace_impl(
+    pub(super) fn update_namespace(
         &self,
+        now: DateTime<Utc>,
         ctx: &Context,
         name: &NamespaceName,
         update: &MetadataUpdate,
     ) -> Result<Namespace> {
-        let mut w = self.write().await?;
-        let mut ns = namespace_row(&mut w.tx, name).await?;
-        apply(
+        let mut ns = self.namespace(name)?;
+        rules::apply_update(
             update,
             &mut ns.description,
             &mut ns.owner,
             &mut ns.properties,
         );
-        sqlx::query(
-            "UPDATE namespaces SET description = ?, owner = ?, properties = ?, updated_at = ? WHERE name = ?",
-        )
-        .bind(&ns.description)
-        .bind(&ns.owner)
-        .bind(to_json(&ns.properties)?)
-        .bind(micros(self.now()))
-        .bind(name.as_str())
-        .execute(&mut *w.tx)
-        .await?;
+        self.run(
+            sql::UPDATE_NAMESPACE,
+            (
+                &ns.description,
+                &ns.owner,
+                to_json(&ns.properties)?,
+                micros(now),
+                name.as_str(),
+            ),
+        )?;
         let mut e = NewEvent::new(ctx, Action::UpdateNamespace);
         e.namespace = Some(name.as_str());
         e.details = Some(serde_json::to_value(update).unwrap_or_default());
-        rows::insert_event(&mut w.tx, self.now(), e).await?;
-        let out = namespace_row(&mut w.tx, name).await?;
-        w.tx.commit().await?;
-        Ok(out)
+        self.insert_event(now, e)?;
+        self.namespace(name)
     }
 
-    pub(super) async fn create_table_impl(&self, ctx: &Context, t: &NewTable) -> Result<Table> {
-        let mut w = self.write().await?;
-        let ns_id = rows::namespace_id(&mut w.tx, &t.ident.namespace).await?;
-        let exists: Option<i64> = sqlx::query_scalar(
-            "SELECT id FROM tables WHERE namespace_id = ? AND name = ? AND dropped_at IS NULL",
-        )
-        .bind(ns_id)
-        .bind(t.ident.name.as_str())
-        .fetch_optional(&mut *w.tx)
-        .await?;
-        if exists.is_some() {
-            return Err(Error::AlreadyExists {
-                object: Object::Table,
-                name: t.ident.to_string(),
-            });
-        }
-        let now = micros(self.now());
-        sqlx::query(
-            "INSERT INTO tables (namespace_id, name, location, schema, schema_version, partition_keys, \
-             description, owner, properties, created_at, updated_at) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(ns_id)
-        .bind(t.ident.name.as_str())
-        .bind(storage::table_location(&t.ident))
-        .bind(to_json(&t.schema)?)
-        .bind(to_json(&t.partition_keys)?)
-        .bind(&t.description)
-        .bind(&t.owner)
-        .bind(to_json(&t.properties)?)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *w.tx)
-        .await?;
-        let row = rows::live_table(&mut w.tx, &t.ident).await?;
-        let mut e = NewEvent::new(ctx, Action::CreateTable).on_table(&row);
-        e.schema_fingerprint_details(&row);
-        rows::insert_event(&mut w.tx, self.now(), e).await?;
-        w.tx.commit().await?;
-        Ok(row.table)
-    }
-
-    pub(super) async fn list_tables_impl(&self, namespace: &NamespaceName) -> Result<Vec<Table>> {
-        let mut tx = self.read().await?;
-        let ns_id = rows::namespace_id(&mut tx, namespace).await?;
-        let sql = format!(
-            "SELECT {TABLE_COLUMNS} FROM tables t JOIN namespaces n ON n.id = t.namespace_id \
-             WHERE t.namespace_id = ? AND t.dropped_at IS NULL ORDER BY t.name"
-        );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(ns_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        rows.iter()
-            .map(|r| Ok(rows::table_from_row(r)?.table))
-            .collect()
-    }
-
-    pub(super) async fn update_table_impl(
+    pub(super) fn create_table(
         &self,
+        now: DateTime<Utc>,
+        ctx: &Context,
+        t: &NewTable,
+    ) -> Result<Table> {
+        let ns_id = self.namespace_id(&t.ident.namespace)?;
+        let exists: Option<i64> = self.value(sql::LIVE_TABLE_ID, (ns_id, t.ident.name.as_str()))?;
+        if exists.is_some() {
+            return Err(errors::already_exists(Object::Table, t.ident.to_string()));
+        }
+        let at = micros(now);
+        self.run(
+            sql::INSERT_TABLE,
+            rusqlite::params![
+                ns_id,
+                t.ident.name.as_str(),
+                storage::table_location(&t.ident),
+                to_json(&t.schema)?,
+                to_json(&t.partition_keys)?,
+                &t.description,
+                &t.owner,
+                to_json(&t.properties)?,
+                at,
+                at,
+            ],
+        )?;
+        let created = self.live_table(&t.ident)?;
+        let mut e = NewEvent::new(ctx, Action::CreateTable).on_table(&created);
+        e.details = Some(rules::table_created_details(&created));
+        self.insert_event(now, e)?;
+        Ok(created.table)
+    }
+
+    pub(super) fn tables(&self, namespace: &NamespaceName) -> Result<Vec<Table>> {
+        let ns_id = self.namespace_id(namespace)?;
+        self.all(sql::TABLES, [ns_id], |r| Ok(row::table(r)?.table))
+    }
+
+    pub(super) fn update_table(
+        &self,
+        now: DateTime<Utc>,
         ctx: &Context,
         ident: &TableIdent,
         update: &MetadataUpdate,
     ) -> Result<Table> {
-        let mut w = self.write().await?;
-        let mut row = rows::live_table(&mut w.tx, ident).await?;
-        let t = &mut row.table;
-        apply(update, &mut t.description, &mut t.owner, &mut t.properties);
-        sqlx::query("UPDATE tables SET description = ?, owner = ?, properties = ?, updated_at = ? WHERE id = ?")
-            .bind(&t.description)
-            .bind(&t.owner)
-            .bind(to_json(&t.properties)?)
-            .bind(micros(self.now()))
-            .bind(row.id)
-            .execute(&mut *w.tx)
-            .await?;
-        let mut e = NewEvent::new(ctx, Action::UpdateTable).on_table(&row);
+        let mut found = self.live_table(ident)?;
+        let t = &mut found.table;
+        rules::apply_update(update, &mut t.description, &mut t.owner, &mut t.properties);
+        self.run(
+            sql::UPDATE_TABLE,
+            (
+                &t.description,
+                &t.owner,
+                to_json(&t.properties)?,
+                micros(now),
+                found.id,
+            ),
+        )?;
+        let mut e = NewEvent::new(ctx, Action::UpdateTable).on_table(&found);
         e.details = Some(serde_json::to_value(update).unwrap_or_default());
-        rows::insert_event(&mut w.tx, self.now(), e).await?;
-        let out = rows::live_table(&mut w.tx, ident).await?;
-        w.tx.commit().await?;
-        Ok(out.table)
+        self.insert_event(now, e)?;
+        Ok(self.live_table(ident)?.table)
     }
 
-    pub(super) async fn drop_table_impl(&self, ctx: &Context, ident: &TableIdent) -> Result<()> {
-        let mut w = self.write().await?;
-        let row = rows::live_table(&mut w.tx, ident).await?;
-        sqlx::query("UPDATE tables SET dropped_at = ? WHERE id = ?")
-            .bind(micros(self.now()))
-            .bind(row.id)
-            .execute(&mut *w.tx)
-            .await?;
-        let e = NewEvent::new(ctx, Action::DropTable).on_table(&row);
-        rows::insert_event(&mut w.tx, self.now(), e).await?;
-        w.tx.commit().await?;
+    pub(super) fn drop_table(
+        &self,
+        now: DateTime<Utc>,
+        ctx: &Context,
+        ident: &TableIdent,
+    ) -> Result<()> {
+        let found = self.live_table(ident)?;
+        self.run(sql::DROP_TABLE, (micros(now), found.id))?;
+        let e = NewEvent::new(ctx, Action::DropTable).on_table(&found);
+        self.insert_event(now, e)?;
         Ok(())
-    }
-}
-
-impl NewEvent<'_> {
-    /// Records the table's schema fingerprint and partition keys as details.
-    fn schema_fingerprint_details(&mut self, row: &TableRow) {
-        self.details = Some(serde_json::json!({
-            "schema_fingerprint": crate::model::fingerprint(&row.table.schema),
-            "schema_version": row.table.schema_version,
-            "partition_keys": row.table.partition_keys,
-        }));
     }
 }

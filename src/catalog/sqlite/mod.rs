@@ -1,76 +1,50 @@
-//! The SQLite catalog: the embedded default.
+//! The SQLite catalog: the embedded default, on plain SQLite connections
+//! (`connect`) run on the calling thread.
 //!
 //! WAL journal, `synchronous=FULL` (NORMAL only for staging and recording
 //! files, which the publish's commit then makes durable: a store costs one
-//! WAL fsync instead of three), `foreign_keys=on`. The hot paths (resolve,
-//! get a table or batch; stage, record files, publish) run on plain SQLite
-//! connections, see `direct.rs`; the rest through sqlx. Every write runs in a
+//! WAL fsync instead of three), `foreign_keys=on`. Every write runs in a
 //! `BEGIN IMMEDIATE` transaction (a deferred `BEGIN` fails with SQLITE_BUSY
 //! under contention instead of waiting) and, within one process, behind one
 //! async mutex so that only other processes ever meet the busy handler.
 
-mod direct;
+mod connect;
 mod meta;
+mod pages;
 mod pins;
 mod plans;
+mod pointer;
 mod reads;
 mod rows;
+mod statements;
 mod tokens;
 mod verify;
 mod writes;
 
 use std::path::Path;
-use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
-use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
-};
-use sqlx::{Sqlite, Transaction};
 use tokio::sync::Mutex;
 
-use super::migrate::{Migration, SQLITE};
-use super::{Catalog, Clock, SystemClock};
+use self::connect::{Conns, Durability, Tx, commit, commit_or_ack_early};
+use self::statements as sql;
+use super::migrate::{SQLITE, pending};
+use super::{Catalog, Clock, SystemClock, TokenStore, Tokens, rules};
 use crate::error::{Code, Error, Result};
 use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
     NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
-    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest,
-    StoredToken, Table, TableIdent, Token, Version, Violation, WrittenFiles,
+    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest, Table,
+    TableIdent, Version, Violation, WrittenFiles,
 };
-use writes::plan_is_well_formed;
-
-/// How long a writer waits for another process's write transaction.
-const BUSY_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The busy timeout of every connection: [`BUSY_TIMEOUT`], or none at all
-/// under the `sqlite_no_busy_timeout` fault (the negative control of the
-/// two-processes test, `cli/tests/scale_out.rs`).
-fn busy_timeout() -> Duration {
-    if crate::faults::active("sqlite_no_busy_timeout") {
-        Duration::ZERO
-    } else {
-        BUSY_TIMEOUT
-    }
-}
 
 /// A catalog in one SQLite file.
 #[derive(Debug, Clone)]
 pub struct SqliteCatalog {
-    pool: SqlitePool,
+    conns: Arc<Conns>,
     clock: Arc<dyn Clock>,
     writer: Arc<Mutex<()>>,
-    /// Plain connections for the hot reads, run on the calling thread
-    /// (see `direct`).
-    direct: Arc<direct::Direct>,
-}
-
-/// A write transaction and the in-process writer lock it holds.
-pub(super) struct WriteTx {
-    pub(super) tx: Transaction<'static, Sqlite>,
-    _guard: tokio::sync::OwnedMutexGuard<()>,
 }
 
 impl SqliteCatalog {
@@ -107,149 +81,62 @@ impl SqliteCatalog {
                 )
             })?;
         }
-        let options = SqliteConnectOptions::from_str("sqlite://")?
-            .filename(path)
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
-            .foreign_keys(true)
-            .busy_timeout(busy_timeout());
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
-            .await?;
         let catalog = Self {
-            pool,
+            conns: Arc::new(in_place(|| Conns::open(path))?),
             clock,
             writer: Arc::new(Mutex::new(())),
-            direct: Arc::new(direct::Direct::new(path)),
         };
-        catalog.migrate(SQLITE).await?;
+        catalog.write(Durability::Full, migrate).await?;
         Ok(catalog)
     }
 
-    async fn migrate(&self, migrations: &[Migration]) -> Result<()> {
-        let mut w = self.write().await?;
-        sqlx::raw_sql(
-            "CREATE TABLE IF NOT EXISTS batchmeta_migrations (
-                version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)",
-        )
-        .execute(&mut *w.tx)
-        .await?;
-        let applied: Option<i64> =
-            sqlx::query_scalar("SELECT max(version) FROM batchmeta_migrations")
-                .fetch_one(&mut *w.tx)
-                .await?;
-        let applied = applied.unwrap_or(0);
-        if let Some(newer) = migrations.last().filter(|m| m.version < applied) {
-            return Err(Error::Internal(format!(
-                "the catalog was migrated to version {applied} by a newer batchmeta (this one knows up to {}): upgrade batchmeta",
-                newer.version
-            )));
-        }
-        // When a migration ran is a fact about this machine, not part of the
-        // catalog's timeline: the wall clock, as PostgreSQL's `now()`.
-        let now = chrono::Utc::now();
-        for m in migrations.iter().filter(|m| m.version > applied) {
-            sqlx::raw_sql(m.sql).execute(&mut *w.tx).await?;
-            sqlx::query(
-                "INSERT INTO batchmeta_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-            )
-            .bind(m.version)
-            .bind(m.name)
-            .bind(rows::micros(now))
-            .execute(&mut *w.tx)
-            .await?;
-        }
-        w.tx.commit().await?;
-        Ok(())
-    }
-
-    /// Starts a write transaction: the in-process lock, then `BEGIN IMMEDIATE`.
-    pub(super) async fn write(&self) -> Result<WriteTx> {
-        let guard = self.writer.clone().lock_owned().await;
-        let tx = self
-            .pool
-            .begin_with("BEGIN IMMEDIATE")
-            .await
-            .map_err(|e| crate::unavailable::at_catalog_file(e.into(), self.direct.path()))?;
-        Ok(WriteTx { tx, _guard: guard })
-    }
-
-    /// Starts a read transaction: one consistent snapshot (WAL).
-    pub(super) async fn read(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin().await?)
-    }
-
-    pub(super) fn now(&self) -> chrono::DateTime<chrono::Utc> {
+    fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.clock.now()
     }
 
-    /// Closes the pool (waits for connections to be returned).
+    /// Closes the connections.
     pub async fn close(&self) {
-        self.direct.close();
-        self.pool.close().await;
+        self.conns.close();
     }
-}
 
-impl SqliteCatalog {
-    /// One durable write transaction: records `written`, then publishes
-    /// `plan` (see `Direct::publish`).
-    async fn publish_with(
-        &self,
-        ctx: &Context,
-        ident: &TableIdent,
-        written: Vec<WrittenFiles>,
-        plan: &PublishPlan,
-    ) -> Result<Commit> {
-        plan_is_well_formed(plan)?;
-        if crate::faults::active("ack_before_commit") {
-            return self.publish_acked_early(ctx, ident, written, plan).await;
-        }
+    /// Runs `f` in one write transaction behind the writer lock, on the
+    /// calling thread, and commits.
+    async fn write<T>(&self, sync: Durability, f: impl FnOnce(&Tx<'_>) -> Result<T>) -> Result<T> {
         let _guard = self.writer.lock().await;
-        in_place(|| {
-            self.direct
-                .publish(&*self.clock, ctx, ident, &written, plan, |_| {})
-        })?
-        .ok_or_else(|| Error::Internal("a publish answered early".into()))
+        in_place(|| self.conns.write(sync, f, commit))
     }
 
-    /// The publish of the `ack_before_commit` fault (the crash loop's
-    /// negative control): it answers, then commits in the background.
-    async fn publish_acked_early(
+    /// A durable write that the `ack_before_commit` fault (the crash loop's
+    /// negative control) answers before it commits: then it runs on a
+    /// blocking thread, holding the writer lock until it has committed, and
+    /// answers with its result (before its commit).
+    async fn acked<T: Send + 'static>(
         &self,
-        ctx: &Context,
-        ident: &TableIdent,
-        written: Vec<WrittenFiles>,
-        plan: &PublishPlan,
-    ) -> Result<Commit> {
-        let (ctx, ident, plan) = (ctx.clone(), ident.clone(), plan.clone());
-        self.acked_early(move |direct, clock, early| {
-            direct.publish(clock, &ctx, &ident, &written, &plan, early)
-        })
-        .await
-    }
-
-    /// Runs a write of the `ack_before_commit` fault on a blocking thread,
-    /// holding the writer lock until it has committed, and answers with
-    /// what it handed to `early` (before its commit).
-    async fn acked_early<T: Send + 'static>(
-        &self,
-        write: impl FnOnce(&direct::Direct, &dyn Clock, Box<dyn FnOnce(T) + Send>) -> Result<Option<T>>
-        + Send
-        + 'static,
+        f: impl FnOnce(&Tx<'_>, &dyn Clock) -> Result<T> + Send + 'static,
     ) -> Result<T> {
         let guard = self.writer.clone().lock_owned().await;
-        let (direct, clock) = (self.direct.clone(), self.clock.clone());
+        if !crate::faults::active("ack_before_commit") {
+            let _guard = guard;
+            return in_place(|| {
+                self.conns.write(
+                    Durability::Full,
+                    |w| f(w, &*self.clock),
+                    |tx, out| commit(tx, out),
+                )
+            });
+        }
+        let (conns, clock) = (self.conns.clone(), self.clock.clone());
         let (early_tx, early_rx) = tokio::sync::oneshot::channel();
         let done = tokio::task::spawn_blocking(move || {
             let _guard = guard;
-            write(
-                &direct,
-                &*clock,
-                Box::new(move |out| {
-                    let _ = early_tx.send(out);
-                }),
+            conns.write(
+                Durability::Full,
+                |w| f(w, &*clock),
+                |tx, out| {
+                    commit_or_ack_early(tx, out, move |out| {
+                        let _ = early_tx.send(out);
+                    })
+                },
             )
         });
         if let Ok(out) = early_rx.await {
@@ -262,6 +149,20 @@ impl SqliteCatalog {
             Err(e) => Err(Error::Internal(format!("the write task failed: {e}"))),
         }
     }
+}
+
+/// Applies pending migrations. When a migration ran is a fact about this
+/// machine, not part of the catalog's timeline: the wall clock, as
+/// PostgreSQL's `now()`.
+fn migrate(w: &Tx<'_>) -> Result<()> {
+    w.conn.execute_batch(sql::CREATE_MIGRATIONS)?;
+    let applied: Option<i64> = w.value(sql::LAST_MIGRATION, [])?.flatten();
+    let now = rows::micros(chrono::Utc::now());
+    for m in pending(SQLITE, applied)? {
+        w.conn.execute_batch(m.sql)?;
+        w.run(sql::RECORD_MIGRATION, (m.version, m.name, now))?;
+    }
+    Ok(())
 }
 
 /// Runs a short blocking catalog call (a write transaction, its commit's
@@ -282,13 +183,16 @@ fn in_place<T>(f: impl FnOnce() -> T) -> T {
 #[async_trait]
 impl Catalog for SqliteCatalog {
     async fn create_namespace(&self, ctx: &Context, ns: &NewNamespace) -> Result<Namespace> {
-        self.create_namespace_impl(ctx, ns).await
+        self.write(Durability::Full, |w| {
+            w.create_namespace(self.now(), ctx, ns)
+        })
+        .await
     }
     async fn get_namespace(&self, name: &NamespaceName) -> Result<Namespace> {
-        self.get_namespace_impl(name).await
+        self.conns.read(|r| r.namespace(name))
     }
     async fn list_namespaces(&self) -> Result<Vec<Namespace>> {
-        self.list_namespaces_impl().await
+        self.conns.read(|r| r.namespaces())
     }
     async fn update_namespace(
         &self,
@@ -296,16 +200,20 @@ impl Catalog for SqliteCatalog {
         name: &NamespaceName,
         update: &MetadataUpdate,
     ) -> Result<Namespace> {
-        self.update_namespace_impl(ctx, name, update).await
+        self.write(Durability::Full, |w| {
+            w.update_namespace(self.now(), ctx, name, update)
+        })
+        .await
     }
     async fn create_table(&self, ctx: &Context, table: &NewTable) -> Result<Table> {
-        self.create_table_impl(ctx, table).await
+        self.write(Durability::Full, |w| w.create_table(self.now(), ctx, table))
+            .await
     }
     async fn get_table(&self, ident: &TableIdent) -> Result<Table> {
-        self.direct.get_table(ident)
+        self.get_table_impl(ident)
     }
     async fn list_tables(&self, namespace: &NamespaceName) -> Result<Vec<Table>> {
-        self.list_tables_impl(namespace).await
+        self.conns.read(|r| r.tables(namespace))
     }
     async fn update_table(
         &self,
@@ -313,10 +221,14 @@ impl Catalog for SqliteCatalog {
         ident: &TableIdent,
         update: &MetadataUpdate,
     ) -> Result<Table> {
-        self.update_table_impl(ctx, ident, update).await
+        self.write(Durability::Full, |w| {
+            w.update_table(self.now(), ctx, ident, update)
+        })
+        .await
     }
     async fn drop_table(&self, ctx: &Context, ident: &TableIdent) -> Result<()> {
-        self.drop_table_impl(ctx, ident).await
+        self.write(Durability::Full, |w| w.drop_table(self.now(), ctx, ident))
+            .await
     }
     async fn stage(
         &self,
@@ -324,8 +236,8 @@ impl Catalog for SqliteCatalog {
         ident: &TableIdent,
         req: &StageRequest,
     ) -> Result<Vec<Batch>> {
-        let _guard = self.writer.lock().await;
-        in_place(|| self.direct.stage(&*self.clock, ctx, ident, req))
+        self.write(Durability::Normal, |w| w.stage(self.now(), ctx, ident, req))
+            .await
     }
     async fn record_files(
         &self,
@@ -334,14 +246,17 @@ impl Catalog for SqliteCatalog {
         files: &[DataFile],
         schema: &arrow_schema::Schema,
     ) -> Result<Batch> {
-        let _guard = self.writer.lock().await;
-        in_place(|| self.direct.record_files(ident, batch, files, schema))
+        self.write(Durability::Normal, |w| {
+            w.record_files(ident, batch, files, schema)
+        })
+        .await
     }
     async fn discard(&self, ident: &TableIdent, batch: &BatchId) -> Result<()> {
-        self.discard_impl(ident, batch).await
+        self.write(Durability::Full, |w| w.discard(ident, batch))
+            .await
     }
     async fn get_batch(&self, ident: &TableIdent, batch: &BatchId) -> Result<Batch> {
-        self.direct.get_batch(ident, batch)
+        self.get_batch_impl(ident, batch)
     }
     async fn publish(
         &self,
@@ -349,7 +264,7 @@ impl Catalog for SqliteCatalog {
         ident: &TableIdent,
         plan: &PublishPlan,
     ) -> Result<Commit> {
-        self.publish_with(ctx, ident, Vec::new(), plan).await
+        self.record_and_publish(ctx, ident, &[], plan).await
     }
     async fn record_and_publish(
         &self,
@@ -358,7 +273,15 @@ impl Catalog for SqliteCatalog {
         written: &[WrittenFiles],
         plan: &PublishPlan,
     ) -> Result<Commit> {
-        self.publish_with(ctx, ident, written.to_vec(), plan).await
+        rules::plan_is_well_formed(plan)?;
+        let (ctx, ident, written, plan) =
+            (ctx.clone(), ident.clone(), written.to_vec(), plan.clone());
+        self.acked(move |w, clock| {
+            let commit = w.publish(clock.now(), &ctx, &ident, &written, &plan)?;
+            crate::faults::crash_point("crash_before_commit");
+            Ok(commit)
+        })
+        .await
     }
     async fn rollback(
         &self,
@@ -367,21 +290,10 @@ impl Catalog for SqliteCatalog {
         partition: &PartitionValues,
         req: &RollbackRequest,
     ) -> Result<Event> {
-        if crate::faults::active("ack_before_commit") {
-            let (ctx, ident, partition, req) =
-                (ctx.clone(), ident.clone(), partition.clone(), req.clone());
-            return self
-                .acked_early(move |direct, clock, early| {
-                    direct.rollback(clock, &ctx, &ident, &partition, &req, early)
-                })
-                .await;
-        }
-        let _guard = self.writer.lock().await;
-        in_place(|| {
-            self.direct
-                .rollback(&*self.clock, ctx, ident, partition, req, |_| {})
-        })?
-        .ok_or_else(|| Error::Internal("a rollback answered early".into()))
+        let (ctx, ident, partition, req) =
+            (ctx.clone(), ident.clone(), partition.clone(), req.clone());
+        self.acked(move |w, clock| w.rollback(clock.now(), &ctx, &ident, &partition, &req))
+            .await
     }
     async fn resolve(
         &self,
@@ -389,18 +301,14 @@ impl Catalog for SqliteCatalog {
         partitions: Option<&[PartitionValues]>,
         version: &Version,
     ) -> Result<Vec<Resolved>> {
-        match version {
-            // A pin is read (and its expiry checked) on the sqlx path.
-            Version::Pin(_) => self.resolve_impl(ident, partitions, version).await,
-            _ => self.direct.resolve(ident, partitions, version),
-        }
+        self.resolve_impl(ident, partitions, version)
     }
     async fn list_partitions(
         &self,
         ident: &TableIdent,
         query: &PartitionQuery,
     ) -> Result<Page<PartitionInfo>> {
-        self.direct.list_partitions(ident, query)
+        self.list_partitions_impl(ident, query)
     }
     async fn history(
         &self,
@@ -409,49 +317,52 @@ impl Catalog for SqliteCatalog {
         cursor: Option<&str>,
         limit: Option<u32>,
     ) -> Result<Page<Event>> {
-        self.direct.history(ident, partition, cursor, limit)
+        self.history_impl(ident, partition, cursor, limit)
     }
     async fn list_batches(
         &self,
         ident: &TableIdent,
         partition: &PartitionValues,
     ) -> Result<Vec<Batch>> {
-        self.list_batches_impl(ident, partition).await
+        self.list_batches_impl(ident, partition)
     }
     async fn create_pin(&self, ctx: &Context, ident: &TableIdent, pin: &NewPin) -> Result<Pin> {
-        self.create_pin_impl(ctx, ident, pin).await
+        let (ctx, ident, pin) = (ctx.clone(), ident.clone(), pin.clone());
+        self.acked(move |w, clock| w.create_pin(clock.now(), &ctx, &ident, &pin))
+            .await
     }
     async fn get_pin(&self, ident: &TableIdent, name: &PinName) -> Result<Pin> {
-        self.get_pin_impl(ident, name).await
+        self.conns.read(|r| {
+            let t = r.live_table(ident)?;
+            r.pin(&t, name)
+        })
     }
     async fn list_pins(&self, ident: Option<&TableIdent>) -> Result<Vec<Pin>> {
-        self.list_pins_impl(ident).await
+        self.conns.read(|r| r.pins(ident))
     }
     async fn delete_pin(&self, ctx: &Context, ident: &TableIdent, name: &PinName) -> Result<()> {
-        self.delete_pin_impl(ctx, ident, name).await
+        self.write(Durability::Full, |w| {
+            w.delete_pin(self.now(), ctx, ident, name)
+        })
+        .await
     }
     async fn pins_holding(&self, ident: &TableIdent, batch: &BatchId) -> Result<Vec<Pin>> {
-        self.pins_holding_impl(ident, batch).await
+        self.conns
+            .read(|r| r.pins_holding(self.now(), ident, batch))
     }
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
-        self.direct.events(query)
+        self.events_impl(query)
     }
-    async fn create_token(&self, token: &StoredToken) -> Result<Token> {
-        self.create_token_impl(token).await
+    fn tokens(&self) -> &dyn Tokens {
+        self
     }
-    async fn token_by_id(&self, id: &str) -> Result<Option<StoredToken>> {
-        self.token_by_id_impl(id).await
-    }
-    async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<Token>> {
-        self.list_tokens_impl(include_revoked).await
-    }
-    async fn revoke_token(&self, _ctx: &Context, name: &str) -> Result<Token> {
-        self.revoke_token_impl(name).await
+    fn token_store(&self) -> Option<&dyn TokenStore> {
+        Some(self)
     }
     async fn check_invariants(&self) -> Result<Vec<Violation>> {
-        self.check_invariants_impl().await
+        self.conns.read(|r| r.check_invariants())
     }
     async fn committed_batches(&self, after: Option<&BatchId>, limit: u32) -> Result<Vec<Batch>> {
-        self.committed_batches_impl(after, limit).await
+        self.committed_batches_impl(after, limit)
     }
 }

@@ -1,55 +1,34 @@
 //! API tokens (hashes only).
 
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 
 use super::SqliteCatalog;
-use super::rows::{from_json, micros, time, to_json};
-use crate::error::{Error, Object, Result};
-use crate::model::{StoredToken, Token};
+use super::connect::{Durability, Tx};
+use super::rows::{micros, time};
+use super::statements as sql;
+use crate::catalog::row::{self, to_json};
+use crate::catalog::{TokenStore, Tokens, errors, tokens};
+use crate::error::{Object, Result};
+use crate::model::{Context, IssuedToken, NewToken, StoredToken, Token};
 
-const COLUMNS: &str =
-    "id, name, secret_hash, grants, created_at, created_by, expires_at, revoked_at";
-
-fn from_row(row: &SqliteRow) -> Result<StoredToken> {
-    Ok(StoredToken {
-        token: Token {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            grants: from_json(&row.try_get::<String, _>("grants")?)?,
-            created_at: time(row.try_get("created_at")?),
-            created_by: row.try_get("created_by")?,
-            expires_at: row.try_get::<Option<i64>, _>("expires_at")?.map(time),
-            revoked_at: row.try_get::<Option<i64>, _>("revoked_at")?.map(time),
-        },
-        secret_hash: row.try_get("secret_hash")?,
-    })
-}
-
-impl SqliteCatalog {
-    pub(super) async fn create_token_impl(&self, t: &StoredToken) -> Result<Token> {
-        let mut w = self.write().await?;
-        let now = self.now();
-        let inserted = sqlx::query(
-            "INSERT INTO tokens (id, name, secret_hash, grants, created_at, created_by, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-        )
-        .bind(&t.token.id)
-        .bind(&t.token.name)
-        .bind(&t.secret_hash)
-        .bind(to_json(&t.token.grants)?)
-        .bind(micros(now))
-        .bind(&t.token.created_by)
-        .bind(t.token.expires_at.map(micros))
-        .execute(&mut *w.tx)
-        .await?;
-        if inserted.rows_affected() == 0 {
-            return Err(Error::AlreadyExists {
-                object: Object::Token,
-                name: t.token.name.clone(),
-            });
+impl Tx<'_> {
+    pub(super) fn create_token(&self, now: DateTime<Utc>, t: &StoredToken) -> Result<Token> {
+        let inserted = self.run(
+            sql::INSERT_TOKEN,
+            (
+                &t.token.id,
+                &t.token.name,
+                &t.secret_hash,
+                to_json(&t.token.grants)?,
+                micros(now),
+                &t.token.created_by,
+                t.token.expires_at.map(micros),
+            ),
+        )?;
+        if inserted == 0 {
+            return Err(errors::already_exists(Object::Token, t.token.name.clone()));
         }
-        w.tx.commit().await?;
         Ok(Token {
             created_at: time(micros(now)),
             revoked_at: None,
@@ -57,44 +36,48 @@ impl SqliteCatalog {
         })
     }
 
-    pub(super) async fn token_by_id_impl(&self, id: &str) -> Result<Option<StoredToken>> {
-        let sql = format!("SELECT {COLUMNS} FROM tokens WHERE id = ?");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .map(|r| from_row(&r))
-            .transpose()
+    pub(super) fn token(&self, id: &str) -> Result<Option<StoredToken>> {
+        self.first(sql::TOKEN, [id], |r| row::token(r))
     }
 
-    pub(super) async fn list_tokens_impl(&self, include_revoked: bool) -> Result<Vec<Token>> {
-        let filter = if include_revoked {
-            ""
+    pub(super) fn tokens(&self, include_revoked: bool) -> Result<Vec<Token>> {
+        let statement = if include_revoked {
+            sql::TOKENS
         } else {
-            "WHERE revoked_at IS NULL"
+            sql::LIVE_TOKENS
         };
-        let sql = format!("SELECT {COLUMNS} FROM tokens {filter} ORDER BY name, created_at");
-        sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| from_row(r).map(|s| s.token))
-            .collect()
+        self.all(statement, [], |r| Ok(row::token(r)?.token))
     }
 
-    pub(super) async fn revoke_token_impl(&self, name: &str) -> Result<Token> {
-        let mut w = self.write().await?;
-        let sql = format!(
-            "UPDATE tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL RETURNING {COLUMNS}"
-        );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(micros(self.now()))
-            .bind(name)
-            .fetch_optional(&mut *w.tx)
-            .await?
-            .ok_or_else(|| crate::catalog::rules::token_not_found(name))?;
-        let out = from_row(&row)?.token;
-        w.tx.commit().await?;
-        Ok(out)
+    pub(super) fn revoke_token(&self, now: DateTime<Utc>, name: &str) -> Result<Token> {
+        self.first(sql::REVOKE_TOKEN, (micros(now), name), |r| {
+            Ok(row::token(r)?.token)
+        })?
+        .ok_or_else(|| errors::token_not_found(name))
+    }
+}
+
+#[async_trait]
+impl Tokens for SqliteCatalog {
+    async fn issue_token(&self, ctx: &Context, new: &NewToken) -> Result<IssuedToken> {
+        tokens::issue(self, ctx, new).await
+    }
+    async fn list_tokens(&self, include_revoked: bool) -> Result<Vec<Token>> {
+        self.conns.read(|r| r.tokens(include_revoked))
+    }
+    async fn revoke_token(&self, _ctx: &Context, name: &str) -> Result<Token> {
+        self.write(Durability::Full, |w| w.revoke_token(self.now(), name))
+            .await
+    }
+}
+
+#[async_trait]
+impl TokenStore for SqliteCatalog {
+    async fn create_token(&self, token: &StoredToken) -> Result<Token> {
+        self.write(Durability::Full, |w| w.create_token(self.now(), token))
+            .await
+    }
+    async fn token_by_id(&self, id: &str) -> Result<Option<StoredToken>> {
+        self.conns.read(|r| r.token(id))
     }
 }

@@ -1,65 +1,114 @@
-//! Discard, and the checks the publish and the rollback (in `direct`)
-//! share: the write protocol of DESIGN §4. Stage, record files, publish and
-//! roll back run on plain connections, see `direct/writes.rs`.
+//! Stage, record files, discard: the first steps of the write protocol of
+//! DESIGN §4 (the publish and the rollback are in `pointer`). Each runs in
+//! one `BEGIN IMMEDIATE` transaction behind the catalog's writer lock, so
+//! one writer at a time needs no row locks.
 
-use std::collections::HashSet;
+use arrow_schema::Schema;
+use chrono::{DateTime, Utc};
 
-use super::SqliteCatalog;
-use super::rows;
-use crate::error::{Code, Error, Result};
-use crate::model::{BatchId, BatchState, PublishPlan, TableIdent};
+use super::connect::Tx;
+use super::rows::micros;
+use super::statements as sql;
+use crate::catalog::row::{TableRow, to_json};
+use crate::catalog::rules;
+use crate::error::Result;
+use crate::model::{
+    Batch, BatchId, Context, DataFile, PartitionValues, StageRequest, TableIdent, fingerprint,
+};
+use crate::storage;
 
-/// The checks of a publish plan that need no database: at least one
-/// partition, none twice.
-pub(super) fn plan_is_well_formed(plan: &PublishPlan) -> Result<()> {
-    if plan.items.is_empty() {
-        return Err(Error::invalid(
-            Code::EmptyPublish,
-            "a publish needs at least one partition",
-        ));
-    }
-    let mut seen = HashSet::new();
-    if let Some(dup) = plan.items.iter().find(|i| !seen.insert(i.partition.path())) {
-        return Err(Error::invalid(
-            Code::DuplicatePartition,
-            format!("partition {} appears twice in one publish", dup.partition),
-        ));
-    }
-    Ok(())
-}
-
-impl SqliteCatalog {
-    pub(super) async fn discard_impl(&self, ident: &TableIdent, id: &BatchId) -> Result<()> {
-        let mut w = self.write().await?;
-        let t = rows::live_table(&mut w.tx, ident).await?;
-        let b = rows::load_batch_row(&mut w.tx, &t, id).await?;
-        if b.batch.state != BatchState::Staged {
-            return Err(Error::invalid(
-                Code::BatchNotStaged,
-                format!("batch {id} was published; published batches are never discarded"),
-            ));
+impl Tx<'_> {
+    pub(super) fn stage(
+        &self,
+        now: DateTime<Utc>,
+        ctx: &Context,
+        ident: &TableIdent,
+        req: &StageRequest,
+    ) -> Result<Vec<Batch>> {
+        let t = self.live_table(ident)?;
+        let mut ids = Vec::with_capacity(req.partitions.len());
+        for values in &req.partitions {
+            let pid = self.ensure_partition(&t, values, micros(now))?;
+            if let Some(key) = &req.idempotency_key {
+                let existing: Option<String> = self.value(sql::IDEMPOTENT_BATCH, (pid, key))?;
+                if let Some(id) = existing {
+                    ids.push(BatchId::parse(&id)?);
+                    continue;
+                }
+            }
+            let last: Option<String> = self.value(sql::LAST_BATCH_ID, [])?.flatten();
+            let last = last.map(|s| BatchId::parse(&s)).transpose()?;
+            let id = BatchId::mint(now, last.as_ref());
+            self.run(
+                sql::INSERT_BATCH,
+                rusqlite::params![
+                    id.as_str(),
+                    pid,
+                    storage::batch_location(&t.table.location, values, &id),
+                    &ctx.principal,
+                    &req.message,
+                    to_json(&req.metadata)?,
+                    &req.idempotency_key,
+                    micros(now),
+                ],
+            )?;
+            ids.push(id);
         }
-        let pid: i64 = sqlx::query_scalar("SELECT partition_id FROM batches WHERE id = ?")
-            .bind(b.pk)
-            .fetch_one(&mut *w.tx)
-            .await?;
-        sqlx::query("DELETE FROM batch_files WHERE batch_pk = ?")
-            .bind(b.pk)
-            .execute(&mut *w.tx)
-            .await?;
-        sqlx::query("DELETE FROM batches WHERE id = ? AND state = 'staged'")
-            .bind(b.pk)
-            .execute(&mut *w.tx)
-            .await?;
-        sqlx::query(
-            "DELETE FROM partitions WHERE id = ? AND current_batch IS NULL AND version = 0 \
-             AND NOT EXISTS (SELECT 1 FROM batches WHERE partition_id = ?)",
-        )
-        .bind(pid)
-        .bind(pid)
-        .execute(&mut *w.tx)
-        .await?;
-        w.tx.commit().await?;
+        ids.iter().map(|id| self.load_batch(&t, id)).collect()
+    }
+
+    /// The partition row id for `values`, created (unpublished) if missing.
+    fn ensure_partition(&self, t: &TableRow, values: &PartitionValues, now: i64) -> Result<i64> {
+        let path = values.path();
+        self.run(
+            sql::INSERT_PARTITION,
+            (t.id, &path, values.sort_key(&t.table.partition_keys), now),
+        )?;
+        self.partition_id(t.id, values)?
+            .ok_or_else(|| crate::Error::Internal("a partition row vanished".into()))
+    }
+
+    pub(super) fn record_files(
+        &self,
+        ident: &TableIdent,
+        id: &BatchId,
+        files: &[DataFile],
+        schema: &Schema,
+    ) -> Result<Batch> {
+        let t = self.live_table(ident)?;
+        self.record(&t, id, files, schema)?;
+        self.load_batch(&t, id)
+    }
+
+    /// Records files of a staged batch (see `Catalog::record_files`).
+    pub(super) fn record(
+        &self,
+        t: &TableRow,
+        id: &BatchId,
+        files: &[DataFile],
+        schema: &Schema,
+    ) -> Result<()> {
+        let b = self.load_batch_row(t, id)?;
+        for f in rules::files_to_record(&b.batch, files, schema)? {
+            self.run(
+                sql::INSERT_FILE,
+                (b.pk, &f.path, f.size as i64, f.rows as i64),
+            )?;
+        }
+        self.run(
+            sql::UPDATE_TOTALS,
+            (b.pk, to_json(schema)?, fingerprint(schema)),
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn discard(&self, ident: &TableIdent, id: &BatchId) -> Result<()> {
+        let t = self.live_table(ident)?;
+        let b = self.load_batch_row(&t, id)?;
+        rules::discardable(&b.batch)?;
+        self.run(sql::DELETE_FILES, [b.pk])?;
+        self.run(sql::DELETE_BATCH, [b.pk])?;
+        self.run(sql::DELETE_UNUSED_PARTITION, [b.partition_id])?;
         Ok(())
     }
 }

@@ -362,9 +362,5 @@ pub(crate) async fn committed(
         .limit
         .unwrap_or(crate::model::DEFAULT_PAGE)
         .clamp(1, crate::model::MAX_PAGE);
-    Ok(Json(
-        s.ms.catalog()
-            .committed_batches(after.as_ref(), limit)
-            .await?,
-    ))
+    Ok(Json(s.ms.committed_batches(after.as_ref(), limit).await?))
 }

@@ -3,6 +3,7 @@
 use axum::extract::State;
 
 use crate::VerifyReport;
+use crate::metastore::VerifyScope;
 use axum::http::StatusCode;
 
 use crate::Code;
@@ -88,10 +89,7 @@ pub(crate) async fn verify(
 ) -> ApiResult<Json<VerifyReport>> {
     match q.scope.as_deref() {
         None | Some("all") => Ok(Json(s.ms.verify().await?)),
-        Some("catalog") => Ok(Json(VerifyReport {
-            violations: s.ms.catalog().check_invariants().await?,
-            ..VerifyReport::default()
-        })),
+        Some("catalog") => Ok(Json(s.ms.verify_scoped(VerifyScope::Catalog).await?)),
         Some(other) => Err(ApiError::bad_request(
             Code::InvalidQuery,
             format!("unknown verify scope {other:?}: use all or catalog"),

@@ -37,10 +37,7 @@ pub(crate) async fn list(
     auth: Authenticated,
     Query(q): Query<ListTokensParams>,
 ) -> ApiResult<Json<Vec<Token>>> {
-    let all =
-        s.ms.catalog()
-            .list_tokens(q.include_revoked.unwrap_or(false))
-            .await?;
+    let all = s.ms.list_tokens(q.include_revoked.unwrap_or(false)).await?;
     Ok(Json(
         all.into_iter()
             .filter(|t| auth.access.covers(&t.grants))
@@ -62,7 +59,7 @@ pub(crate) async fn create(
     if !auth.access.covers(&body.grants) {
         return Err(out_of_scope("this token may not grant those roles"));
     }
-    let issued = s.ms.catalog().issue_token(&ctx, &body).await?;
+    let issued = s.ms.issue_token(&ctx, &body).await?;
     tracing::info!(token = %issued.token.name, by = %ctx.principal, "token created");
     Ok((StatusCode::CREATED, Json(issued)))
 }
@@ -79,14 +76,14 @@ pub(crate) async fn revoke(
     Path(name): Path<String>,
 ) -> ApiResult<Json<Token>> {
     crate::model::check_token_name(&name)?;
-    let live = s.ms.catalog().list_tokens(false).await?;
+    let live = s.ms.list_tokens(false).await?;
     if live
         .iter()
         .any(|t| t.name == name && !auth.access.covers(&t.grants))
     {
         return Err(out_of_scope("this token may not revoke that token"));
     }
-    let revoked = s.ms.catalog().revoke_token(&ctx, &name).await?;
+    let revoked = s.ms.revoke_token(&ctx, &name).await?;
     tracing::info!(token = %revoked.name, by = %ctx.principal, "token revoked");
     Ok(Json(revoked))
 }

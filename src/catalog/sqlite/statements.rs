@@ -1,0 +1,281 @@
+//! Every statement the SQLite catalog runs, by name; `plans` checks the hot
+//! ones' query plans. The column lists are shared with PostgreSQL
+//! (`catalog::row`); the `?n` placeholders and the lack of row locks (one
+//! writer at a time) are SQLite's.
+
+use crate::catalog::page::EventFilter;
+use crate::catalog::row::{
+    batch_columns, event_columns, file_columns, namespace_columns, partition_columns, pin_columns,
+    table_columns, token_columns,
+};
+use crate::model::Order;
+
+// Transactions and migrations.
+
+pub(super) const BEGIN: &str = "BEGIN";
+pub(super) const COMMIT: &str = "COMMIT";
+pub(super) const ROLLBACK: &str = "ROLLBACK";
+pub(super) const CREATE_MIGRATIONS: &str = "CREATE TABLE IF NOT EXISTS batchmeta_migrations (
+    version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)";
+pub(super) const LAST_MIGRATION: &str = "SELECT max(version) FROM batchmeta_migrations";
+pub(super) const RECORD_MIGRATION: &str =
+    "INSERT INTO batchmeta_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)";
+
+// Namespaces.
+
+pub(super) const NAMESPACE_ID: &str = "SELECT id FROM namespaces WHERE name = ?1";
+pub(super) const NAMESPACE_NAMES: &str = "SELECT name FROM namespaces";
+pub(super) const NAMESPACE: &str = concat!(
+    "SELECT ",
+    namespace_columns!(),
+    " FROM namespaces WHERE name = ?1"
+);
+pub(super) const NAMESPACES: &str = concat!(
+    "SELECT ",
+    namespace_columns!(),
+    " FROM namespaces ORDER BY name"
+);
+pub(super) const INSERT_NAMESPACE: &str = "INSERT INTO namespaces \
+    (name, description, owner, properties, created_at, updated_at) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (name) DO NOTHING";
+pub(super) const UPDATE_NAMESPACE: &str = "UPDATE namespaces SET description = ?1, owner = ?2, \
+    properties = ?3, updated_at = ?4 WHERE name = ?5";
+
+// Tables.
+
+pub(super) const LIVE_TABLE: &str = concat!(
+    "SELECT ",
+    table_columns!(),
+    " FROM tables t JOIN namespaces n ON n.id = t.namespace_id \
+     WHERE n.name = ?1 AND t.name = ?2 AND t.dropped_at IS NULL"
+);
+pub(super) const TABLE_BY_ID: &str = concat!(
+    "SELECT ",
+    table_columns!(),
+    " FROM tables t JOIN namespaces n ON n.id = t.namespace_id WHERE t.id = ?1"
+);
+pub(super) const TABLES: &str = concat!(
+    "SELECT ",
+    table_columns!(),
+    " FROM tables t JOIN namespaces n ON n.id = t.namespace_id \
+     WHERE t.namespace_id = ?1 AND t.dropped_at IS NULL ORDER BY t.name"
+);
+pub(super) const LIVE_TABLE_ID: &str =
+    "SELECT id FROM tables WHERE namespace_id = ?1 AND name = ?2 AND dropped_at IS NULL";
+pub(super) const INSERT_TABLE: &str = "INSERT INTO tables (namespace_id, name, location, schema, \
+    schema_version, partition_keys, description, owner, properties, created_at, updated_at) \
+    VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10)";
+pub(super) const UPDATE_TABLE: &str = "UPDATE tables SET description = ?1, owner = ?2, \
+    properties = ?3, updated_at = ?4 WHERE id = ?5";
+pub(super) const DROP_TABLE: &str = "UPDATE tables SET dropped_at = ?1 WHERE id = ?2";
+pub(super) const CHANGE_SCHEMA: &str = "UPDATE tables SET schema = ?1, \
+    schema_version = schema_version + 1, updated_at = ?2 WHERE id = ?3 AND schema_version = ?4";
+
+// Partitions.
+
+pub(super) const PARTITION: &str = concat!(
+    "SELECT ",
+    partition_columns!(),
+    " FROM partitions WHERE table_id = ?1 AND path = ?2"
+);
+pub(super) const PARTITION_ID: &str = "SELECT id FROM partitions WHERE table_id = ?1 AND path = ?2";
+pub(super) const INSERT_PARTITION: &str = "INSERT INTO partitions \
+    (table_id, path, sort_key, version, updated_at) VALUES (?1, ?2, ?3, 0, ?4) \
+    ON CONFLICT (table_id, path) DO NOTHING";
+pub(super) const MOVE_POINTER: &str = "UPDATE partitions SET current_batch = ?1, \
+    version = version + 1, updated_at = ?2 WHERE id = ?3 AND version = ?4";
+pub(super) const CURRENT_BATCH: &str = "SELECT current_batch FROM partitions WHERE id = ?1";
+pub(super) const DELETE_UNUSED_PARTITION: &str = "DELETE FROM partitions WHERE id = ?1 \
+    AND current_batch IS NULL AND version = 0 \
+    AND NOT EXISTS (SELECT 1 FROM batches WHERE partition_id = ?1)";
+pub(super) const CURRENT_PARTITIONS: &str = "SELECT path, current_batch AS batch FROM partitions \
+    WHERE table_id = ?1 AND current_batch IS NOT NULL ORDER BY sort_key";
+pub(super) const PARTITIONS_AS_OF: &str = "SELECT p.path, (SELECT e.to_batch FROM events e \
+    WHERE e.partition_id = p.id AND e.at <= ?1 ORDER BY e.at DESC, e.id DESC LIMIT 1) AS batch \
+    FROM partitions p WHERE p.table_id = ?2 ORDER BY p.sort_key";
+const PARTITION_PAGE: &str = "SELECT path, sort_key, current_batch, version, \
+    updated_at FROM partitions WHERE table_id = ?1 AND current_batch IS NOT NULL";
+
+/// A page of a table's partitions (the table is `?1`) with a bound on
+/// `sort_key` per comparison in `ops` (`?2`, ...), then the limit.
+pub(super) fn partition_page<'a>(ops: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::from(PARTITION_PAGE);
+    let mut n = 1;
+    for op in ops {
+        n += 1;
+        out.push_str(&format!(" AND sort_key {op} ?{n}"));
+    }
+    out.push_str(&format!(" ORDER BY sort_key LIMIT ?{}", n + 1));
+    out
+}
+
+// Batches and files.
+
+pub(super) const BATCH: &str = concat!(
+    "SELECT ",
+    batch_columns!(),
+    " FROM batches b JOIN partitions p ON p.id = b.partition_id \
+     WHERE b.batch_id = ?1 AND p.table_id = ?2"
+);
+pub(super) const CURRENT_BATCH_OF: &str = concat!(
+    "SELECT ",
+    batch_columns!(),
+    " FROM partitions p JOIN batches b ON b.batch_id = p.current_batch \
+     WHERE p.table_id = ?1 AND p.path = ?2"
+);
+pub(super) const PARTITION_BATCHES: &str = concat!(
+    "SELECT ",
+    batch_columns!(),
+    " FROM batches b JOIN partitions p ON p.id = b.partition_id \
+     WHERE b.partition_id = ?1 ORDER BY b.batch_id DESC"
+);
+pub(super) const COMMITTED_BATCHES: &str = "SELECT b.batch_id, p.table_id FROM batches b \
+    JOIN partitions p ON p.id = b.partition_id \
+    WHERE b.state = 'committed' AND b.batch_id > ?1 ORDER BY b.batch_id LIMIT ?2";
+pub(super) const FILES: &str = concat!(
+    "SELECT ",
+    file_columns!(),
+    " FROM batch_files WHERE batch_pk = ?1 ORDER BY path"
+);
+pub(super) const IDEMPOTENT_BATCH: &str =
+    "SELECT batch_id FROM batches WHERE partition_id = ?1 AND idempotency_key = ?2";
+pub(super) const LAST_BATCH_ID: &str = "SELECT max(batch_id) FROM batches";
+pub(super) const INSERT_BATCH: &str = "INSERT INTO batches (batch_id, partition_id, location, \
+    state, principal, message, metadata, idempotency_key, created_at) \
+    VALUES (?1, ?2, ?3, 'staged', ?4, ?5, ?6, ?7, ?8)";
+pub(super) const INSERT_FILE: &str =
+    "INSERT INTO batch_files (batch_pk, path, size, rows) VALUES (?1, ?2, ?3, ?4)";
+pub(super) const UPDATE_TOTALS: &str = "UPDATE batches SET \
+    rows = (SELECT coalesce(sum(rows), 0) FROM batch_files WHERE batch_pk = ?1), \
+    bytes = (SELECT coalesce(sum(size), 0) FROM batch_files WHERE batch_pk = ?1), \
+    file_count = (SELECT count(*) FROM batch_files WHERE batch_pk = ?1), \
+    schema = ?2, schema_fingerprint = ?3 WHERE id = ?1";
+pub(super) const COMMIT_BATCH: &str = "UPDATE batches SET state = 'committed', \
+    parent_batch = ?1, committed_at = ?2, commit_id = ?3 WHERE id = ?4 AND state = 'staged'";
+pub(super) const DELETE_FILES: &str = "DELETE FROM batch_files WHERE batch_pk = ?1";
+pub(super) const DELETE_BATCH: &str = "DELETE FROM batches WHERE id = ?1 AND state = 'staged'";
+
+// Events.
+
+pub(super) const LAST_EVENT_TIME: &str = "SELECT max(at) FROM events";
+pub(super) const INSERT_EVENT: &str = concat!(
+    "INSERT INTO events (at, principal, action, namespace, table_name, table_id, partition_id, \
+     partition, from_batch, to_batch, commit_id, message, rows, bytes, files, schema_fingerprint, \
+     metadata, request_id, details) \
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19) \
+     RETURNING ",
+    event_columns!()
+);
+pub(super) const COMMIT_EVENTS: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM events WHERE commit_id = ?1 ORDER BY id"
+);
+pub(super) const BATCH_AS_OF: &str = "SELECT to_batch FROM events WHERE partition_id = ?1 \
+    AND at <= ?2 ORDER BY at DESC, id DESC LIMIT 1";
+pub(super) const HISTORY: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM events WHERE partition_id = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3"
+);
+const EVENT_PAGE: &str = concat!("SELECT ", event_columns!(), " FROM events WHERE 1 = 1");
+
+/// A page of events with `filters` (`?1`, ...) in `order`, then the limit.
+pub(super) fn event_page(filters: impl IntoIterator<Item = EventFilter>, order: Order) -> String {
+    let mut out = String::from(EVENT_PAGE);
+    let mut n = 0;
+    for f in filters {
+        n += 1;
+        let (before, after) = event_filter(f);
+        out.push_str(&format!("{before}?{n}{after}"));
+    }
+    out.push_str(match order {
+        Order::NewestFirst => " ORDER BY id DESC",
+        Order::OldestFirst => " ORDER BY id ASC",
+    });
+    out.push_str(&format!(" LIMIT ?{}", n + 1));
+    out
+}
+
+/// An events filter around its placeholder: the SQL before and after it.
+fn event_filter(f: EventFilter) -> (&'static str, &'static str) {
+    match f {
+        EventFilter::Namespace => (" AND namespace = ", ""),
+        EventFilter::Table => (" AND table_name = ", ""),
+        EventFilter::Partition => (" AND partition = ", ""),
+        EventFilter::Principal => (" AND principal = ", ""),
+        EventFilter::Action => (" AND action = ", ""),
+        EventFilter::Since => (
+            " AND id >= coalesce((SELECT id FROM events WHERE at >= ",
+            " ORDER BY at, id LIMIT 1), 9223372036854775807)",
+        ),
+        EventFilter::Until => (
+            " AND id < coalesce((SELECT id FROM events WHERE at >= ",
+            " ORDER BY at, id LIMIT 1), 9223372036854775807)",
+        ),
+        EventFilter::After => (" AND id > ", ""),
+        EventFilter::Before => (" AND id < ", ""),
+    }
+}
+
+// Pins.
+
+macro_rules! pins {
+    ($filter:literal) => {
+        concat!(
+            "SELECT ",
+            pin_columns!(),
+            " FROM pins pn LEFT JOIN partitions p ON p.id = pn.partition_id WHERE ",
+            $filter
+        )
+    };
+}
+pub(super) const PIN: &str = pins!("pn.table_id = ?1 AND pn.name = ?2");
+pub(super) const TABLE_PINS: &str = pins!("pn.table_id = ?1 ORDER BY pn.name");
+pub(super) const PINS_HOLDING: &str = pins!(
+    "pn.table_id = ?1 AND (pn.batch_id = ?2 OR pn.as_of IS NOT NULL) \
+     AND (pn.expires_at IS NULL OR pn.expires_at > ?3) ORDER BY pn.name"
+);
+pub(super) const PINNED_TABLES: &str = "SELECT DISTINCT pn.table_id FROM pins pn \
+    JOIN tables t ON t.id = pn.table_id WHERE t.dropped_at IS NULL";
+pub(super) const INSERT_PIN: &str = "INSERT INTO pins (table_id, name, owner, reason, \
+    partition_id, batch_id, as_of, created_at, expires_at) \
+    VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (table_id, name) DO NOTHING";
+pub(super) const DELETE_PIN: &str = "DELETE FROM pins WHERE table_id = ?1 AND name = ?2";
+
+// Tokens.
+
+pub(super) const INSERT_TOKEN: &str = "INSERT INTO tokens (id, name, secret_hash, grants, \
+    created_at, created_by, expires_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING";
+pub(super) const TOKEN: &str = concat!("SELECT ", token_columns!(), " FROM tokens WHERE id = ?1");
+pub(super) const TOKENS: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    " FROM tokens ORDER BY name, created_at"
+);
+pub(super) const LIVE_TOKENS: &str = concat!(
+    "SELECT ",
+    token_columns!(),
+    " FROM tokens WHERE revoked_at IS NULL ORDER BY name, created_at"
+);
+pub(super) const REVOKE_TOKEN: &str = concat!(
+    "UPDATE tokens SET revoked_at = ?1 WHERE name = ?2 AND revoked_at IS NULL RETURNING ",
+    token_columns!()
+);
+
+// Verify (see `catalog::verify` for the columns).
+
+pub(super) const VERIFY_POINTERS: &str = "SELECT p.id, p.path, p.current_batch, p.version, \
+    n.name || '.' || t.name AS tname, b.state, b.partition_id FROM partitions p \
+    JOIN tables t ON t.id = p.table_id JOIN namespaces n ON n.id = t.namespace_id \
+    LEFT JOIN batches b ON b.batch_id = p.current_batch ORDER BY p.id";
+pub(super) const VERIFY_MOVES: &str = "SELECT id, partition_id, from_batch, to_batch FROM events \
+    WHERE partition_id IS NOT NULL ORDER BY partition_id, id";
+pub(super) const VERIFY_TOTALS: &str = "SELECT b.batch_id, b.file_count, b.rows, b.bytes, \
+    b.committed_at, \
+    (SELECT count(*) FROM batch_files f WHERE f.batch_pk = b.id) AS n, \
+    (SELECT coalesce(sum(rows), 0) FROM batch_files f WHERE f.batch_pk = b.id) AS r, \
+    (SELECT coalesce(sum(size), 0) FROM batch_files f WHERE f.batch_pk = b.id) AS s \
+    FROM batches b WHERE b.state = 'committed' ORDER BY b.id";
+pub(super) const VERIFY_FILES: &str = "SELECT b.batch_id, b.location, f.path FROM batch_files f \
+    JOIN batches b ON b.id = f.batch_pk ORDER BY b.id, f.path";
