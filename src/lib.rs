@@ -14,6 +14,8 @@
 //! - `server` and `hms` (feature `server`): the HTTP service and the
 //!   read-only Hive Metastore Thrift edge.
 
+#[cfg(any(feature = "server", feature = "client"))]
+pub mod api;
 pub mod auth;
 pub mod catalog;
 #[cfg(feature = "client")]

@@ -7,13 +7,11 @@ use arrow_schema::SchemaRef;
 use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
 use reqwest::Method;
-use serde_json::json;
 
 use super::{RemoteCatalog, table_path};
+use crate::api;
 use crate::error::{Code, Error, Result};
-use crate::model::{
-    Batch, BatchId, Context, PartitionValues, SchemaMode, ServerInfo, TableIdent, Version,
-};
+use crate::model::{Batch, BatchId, Context, PartitionValues, SchemaMode, ServerInfo, TableIdent};
 use crate::{ReadRequest, VerifyReport, decode_ipc, encode_ipc};
 
 impl RemoteCatalog {
@@ -37,17 +35,15 @@ impl RemoteCatalog {
         // reqwest needs a 'static body: feed it through a channel.
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<bytes::Bytes>>(4);
         let body = reqwest::Body::wrap_stream(tokio_stream(rx));
-        let mode = match mode {
-            SchemaMode::Strict => "strict",
-            SchemaMode::Merge => "merge",
-        };
         let rb = self
             .request(
                 &Context::new("anonymous"),
                 Method::PUT,
                 &format!("{}/batches/{batch}/data", table_path(ident)),
             )
-            .query(&[("schema_mode", mode)])
+            .query(&api::UploadParams {
+                schema_mode: Some(mode),
+            })
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/vnd.apache.arrow.stream",
@@ -97,7 +93,9 @@ impl RemoteCatalog {
         self.post(
             &Context::new("anonymous"),
             &format!("{}/batches/{batch}/files", table_path(ident)),
-            &json!({ "paths": paths }),
+            &api::AddFilesBody {
+                paths: paths.to_vec(),
+            },
         )
         .await
     }
@@ -109,17 +107,11 @@ impl RemoteCatalog {
         partitions: Option<&[PartitionValues]>,
         req: &ReadRequest,
     ) -> Result<(SchemaRef, BoxStream<'static, Result<RecordBatch>>)> {
-        let mut body = match &req.resolve.version {
-            Version::Current => json!({}),
-            Version::Batch(b) => json!({ "batch_id": b }),
-            Version::AsOf(t) => json!({ "as_of": t }),
-            Version::Pin(p) => json!({ "pin": p }),
+        let body = api::ReadBody {
+            resolve: super::resolve_body(partitions, &req.resolve.version),
+            columns: req.columns.clone(),
+            filters: req.filters.clone(),
         };
-        if let Some(ps) = partitions {
-            body["partitions"] = json!(ps.iter().map(PartitionValues::path).collect::<Vec<_>>());
-        }
-        body["columns"] = json!(req.columns);
-        body["filters"] = json!(req.filters);
         let res = self
             .execute(
                 self.request(
@@ -144,7 +136,7 @@ impl RemoteCatalog {
 
     /// The server's full verification (catalog and warehouse).
     pub async fn verify(&self) -> Result<VerifyReport> {
-        self.post(&Context::new("anonymous"), "/v1/verify", &json!({}))
+        self.send::<_, ()>(&Context::new("anonymous"), Method::POST, "/v1/verify", None)
             .await
     }
 }

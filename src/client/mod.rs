@@ -9,12 +9,13 @@ use std::time::Duration;
 
 use arrow_schema::Schema;
 use async_trait::async_trait;
-use serde_json::json;
 
 pub use http::RemoteCatalog;
 
+use crate::api;
 use crate::catalog::{Catalog, Tokens};
 use crate::error::Result;
+use crate::model::time;
 use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, Expect, IssuedToken,
     MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewPin, NewTable, NewToken, Page,
@@ -29,28 +30,35 @@ pub(crate) fn table_path(t: &TableIdent) -> String {
     format!("/v1/namespaces/{}/tables/{}", t.namespace, t.name)
 }
 
-fn expect_param(e: &Option<Expect>) -> Option<String> {
-    e.as_ref().map(|e| match e {
-        Expect::Empty => "none".to_owned(),
-        Expect::Batch(b) => b.to_string(),
-    })
+/// Partitions as the paths a request names them by.
+fn paths(ps: &[PartitionValues]) -> Vec<String> {
+    ps.iter().map(PartitionValues::path).collect()
 }
 
-fn version_body(v: &Version) -> serde_json::Value {
-    match v {
-        Version::Current => json!({}),
-        Version::Batch(b) => json!({ "batch_id": b }),
-        Version::AsOf(t) => json!({ "as_of": t }),
-        Version::Pin(p) => json!({ "pin": p }),
+/// The body that resolves `partitions` (all when `None`) at `version`.
+pub(crate) fn resolve_body(
+    partitions: Option<&[PartitionValues]>,
+    version: &Version,
+) -> api::ResolveBody {
+    let (batch_id, as_of, pin) = version.params();
+    api::ResolveBody {
+        partitions: partitions.map(paths),
+        batch_id,
+        as_of,
+        pin,
     }
 }
 
 #[async_trait]
 impl Catalog for RemoteCatalog {
     async fn create_namespace(&self, ctx: &Context, ns: &NewNamespace) -> Result<Namespace> {
-        self.post(ctx, "/v1/namespaces", &json!({
-            "name": ns.name, "description": ns.description, "owner": ns.owner, "properties": ns.properties,
-        })).await
+        let body = api::CreateNamespace {
+            name: ns.name.to_string(),
+            description: ns.description.clone(),
+            owner: ns.owner.clone(),
+            properties: ns.properties.clone(),
+        };
+        self.post(ctx, "/v1/namespaces", &body).await
     }
 
     async fn get_namespace(&self, name: &NamespaceName) -> Result<Namespace> {
@@ -77,18 +85,26 @@ impl Catalog for RemoteCatalog {
     }
 
     async fn create_table(&self, ctx: &Context, t: &NewTable) -> Result<Table> {
-        let keys: Vec<_> = t
-            .partition_keys
-            .iter()
-            .map(|k| json!({ "name": k.name, "type": k.kind }))
-            .collect();
+        let body = api::CreateTable {
+            name: t.ident.name.to_string(),
+            columns: None,
+            schema: Some(t.schema.clone()),
+            partition_keys: t
+                .partition_keys
+                .iter()
+                .map(|k| api::KeyDef {
+                    name: k.name.to_string(),
+                    kind: k.kind.as_str().to_owned(),
+                })
+                .collect(),
+            description: t.description.clone(),
+            owner: t.owner.clone(),
+            properties: t.properties.clone(),
+        };
         self.post(
             ctx,
             &format!("/v1/namespaces/{}/tables", t.ident.namespace),
-            &json!({
-                "name": t.ident.name, "schema": t.schema, "partition_keys": keys,
-                "description": t.description, "owner": t.owner, "properties": t.properties,
-            }),
+            &body,
         )
         .await
     }
@@ -128,12 +144,13 @@ impl Catalog for RemoteCatalog {
         ident: &TableIdent,
         req: &StageRequest,
     ) -> Result<Vec<Batch>> {
-        let parts: Vec<String> = req.partitions.iter().map(PartitionValues::path).collect();
         let path = format!("{}/stage", table_path(ident));
-        let body = json!({
-            "partitions": parts, "idempotency_key": req.idempotency_key,
-            "message": req.message, "metadata": req.metadata,
-        });
+        let body = api::StageBody {
+            partitions: paths(&req.partitions),
+            idempotency_key: req.idempotency_key.clone(),
+            message: req.message.clone(),
+            metadata: req.metadata.clone(),
+        };
         // With a key a second stage returns the first one's batches.
         if req.idempotency_key.is_some() {
             self.post_safe(ctx, &path, &body).await
@@ -175,19 +192,23 @@ impl Catalog for RemoteCatalog {
         ident: &TableIdent,
         plan: &PublishPlan,
     ) -> Result<Commit> {
-        let items: Vec<_> = plan.items.iter().map(|i| json!({
-            "partition": i.partition.path(), "batch_id": i.batch, "expected_batch": expect_param(&i.expect),
-        })).collect();
+        let body = api::PublishBody {
+            items: plan
+                .items
+                .iter()
+                .map(|i| api::PublishItemBody {
+                    partition: i.partition.path(),
+                    batch_id: i.batch.to_string(),
+                    expected_batch: i.expect.as_ref().map(Expect::as_param),
+                })
+                .collect(),
+            schema_mode: Some(plan.schema_mode),
+            message: plan.message.clone(),
+        };
         // Publishing the same batches again returns the first commit (or a
         // conflict if another writer moved on meanwhile): safe to resend.
-        self.post_safe(
-            ctx,
-            &format!("{}/publish", table_path(ident)),
-            &json!({
-                "items": items, "schema_mode": plan.schema_mode, "message": plan.message,
-            }),
-        )
-        .await
+        self.post_safe(ctx, &format!("{}/publish", table_path(ident)), &body)
+            .await
     }
 
     async fn rollback(
@@ -197,9 +218,14 @@ impl Catalog for RemoteCatalog {
         partition: &PartitionValues,
         req: &RollbackRequest,
     ) -> Result<Event> {
-        self.post(ctx, &format!("{}/rollback", table_path(ident)), &json!({
-            "partition": partition.path(), "to": req.to, "expected_batch": req.expect, "message": req.message,
-        })).await
+        let body = api::RollbackBody {
+            partition: partition.path(),
+            to: req.to.as_ref().map(ToString::to_string),
+            expected_batch: req.expect.as_ref().map(ToString::to_string),
+            message: req.message.clone(),
+        };
+        self.post(ctx, &format!("{}/rollback", table_path(ident)), &body)
+            .await
     }
 
     async fn resolve(
@@ -208,14 +234,10 @@ impl Catalog for RemoteCatalog {
         partitions: Option<&[PartitionValues]>,
         version: &Version,
     ) -> Result<Vec<Resolved>> {
-        let mut body = version_body(version);
-        if let Some(ps) = partitions {
-            body["partitions"] = json!(ps.iter().map(PartitionValues::path).collect::<Vec<_>>());
-        }
         self.post(
             &Context::new("anonymous"),
             &format!("{}/resolve", table_path(ident)),
-            &body,
+            &resolve_body(partitions, version),
         )
         .await
     }
@@ -227,13 +249,13 @@ impl Catalog for RemoteCatalog {
     ) -> Result<Page<PartitionInfo>> {
         self.get(
             &format!("{}/partitions", table_path(ident)),
-            &[
-                ("prefix", q.prefix.clone()),
-                ("from", q.from.clone()),
-                ("to", q.to.clone()),
-                ("cursor", q.cursor.clone()),
-                ("limit", q.limit.map(|l| l.to_string())),
-            ],
+            &api::PartitionsParams {
+                prefix: q.prefix.clone(),
+                from: q.from.clone(),
+                to: q.to.clone(),
+                cursor: q.cursor.clone(),
+                limit: q.limit,
+            },
         )
         .await
     }
@@ -247,11 +269,11 @@ impl Catalog for RemoteCatalog {
     ) -> Result<Page<Event>> {
         self.get(
             &format!("{}/history", table_path(ident)),
-            &[
-                ("partition", Some(partition.path())),
-                ("cursor", cursor.map(str::to_owned)),
-                ("limit", limit.map(|l| l.to_string())),
-            ],
+            &api::PartitionPageParams {
+                partition: partition.path(),
+                cursor: cursor.map(str::to_owned),
+                limit,
+            },
         )
         .await
     }
@@ -263,20 +285,30 @@ impl Catalog for RemoteCatalog {
     ) -> Result<Vec<Batch>> {
         self.get(
             &format!("{}/batches", table_path(ident)),
-            &[("partition", partition.path())],
+            &api::PartitionPageParams {
+                partition: partition.path(),
+                ..Default::default()
+            },
         )
         .await
     }
 
     async fn create_pin(&self, ctx: &Context, ident: &TableIdent, pin: &NewPin) -> Result<Pin> {
-        let mut body = json!({ "name": pin.name, "owner": pin.owner, "reason": pin.reason, "expires_at": pin.expires_at });
-        match &pin.target {
+        let (partition, batch_id, as_of) = match &pin.target {
             PinTarget::Batch { partition, batch } => {
-                body["partition"] = json!(partition.path());
-                body["batch_id"] = json!(batch);
+                (Some(partition.path()), Some(batch.to_string()), None)
             }
-            PinTarget::AsOf { at } => body["as_of"] = json!(at),
-        }
+            PinTarget::AsOf { at } => (None, None, Some(time::format_instant(at))),
+        };
+        let body = api::CreatePinBody {
+            name: pin.name.to_string(),
+            owner: pin.owner.clone(),
+            reason: pin.reason.clone(),
+            partition,
+            batch_id,
+            as_of,
+            expires_at: pin.expires_at.as_ref().map(time::format_instant),
+        };
         self.post(ctx, &format!("{}/pins", table_path(ident)), &body)
             .await
     }
@@ -315,27 +347,20 @@ impl Catalog for RemoteCatalog {
             Some(t) => (Some(t.namespace.to_string()), Some(t.name.to_string())),
             None => (q.namespace.as_ref().map(ToString::to_string), None),
         };
-        let order = match q.order {
-            crate::model::Order::NewestFirst => "newest_first",
-            crate::model::Order::OldestFirst => "oldest_first",
+        let params = api::EventsParams {
+            namespace: ns,
+            table,
+            partition: q.partition.as_ref().map(PartitionValues::path),
+            principal: q.principal.clone(),
+            action: q.action.map(|a| a.as_str().to_owned()),
+            since: q.since.as_ref().map(time::format_instant),
+            until: q.until.as_ref().map(time::format_instant),
+            after: q.after,
+            order: Some(q.order),
+            cursor: q.cursor.clone(),
+            limit: q.limit,
         };
-        self.get(
-            "/v1/events",
-            &[
-                ("namespace", ns),
-                ("table", table),
-                ("partition", q.partition.as_ref().map(PartitionValues::path)),
-                ("principal", q.principal.clone()),
-                ("action", q.action.map(|a| a.as_str().to_owned())),
-                ("since", q.since.map(|t| t.to_rfc3339())),
-                ("until", q.until.map(|t| t.to_rfc3339())),
-                ("after", q.after.map(|a| a.to_string())),
-                ("order", Some(order.to_owned())),
-                ("cursor", q.cursor.clone()),
-                ("limit", q.limit.map(|l| l.to_string())),
-            ],
-        )
-        .await
+        self.get("/v1/events", &params).await
     }
 
     async fn wait_for(
@@ -347,11 +372,11 @@ impl Catalog for RemoteCatalog {
     ) -> Result<Option<Resolved>> {
         self.long_poll(
             &format!("{}/wait", table_path(ident)),
-            &[
-                ("partition", Some(partition.path())),
-                ("after", after.map(ToString::to_string)),
-                ("timeout_ms", Some(timeout.as_millis().to_string())),
-            ],
+            &api::WaitParams {
+                partition: partition.path(),
+                after: after.map(ToString::to_string),
+                timeout_ms: Some(u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX)),
+            },
             timeout,
         )
         .await
@@ -359,10 +384,11 @@ impl Catalog for RemoteCatalog {
 
     async fn check_invariants(&self) -> Result<Vec<Violation>> {
         let report: crate::VerifyReport = self
-            .post(
+            .send::<_, ()>(
                 &Context::new("anonymous"),
+                reqwest::Method::POST,
                 "/v1/verify?scope=catalog",
-                &json!({}),
+                None,
             )
             .await?;
         Ok(report.violations)
@@ -375,10 +401,10 @@ impl Catalog for RemoteCatalog {
     async fn committed_batches(&self, after: Option<&BatchId>, limit: u32) -> Result<Vec<Batch>> {
         self.get(
             "/v1/batches",
-            &[
-                ("after", after.map(ToString::to_string)),
-                ("limit", Some(limit.to_string())),
-            ],
+            &api::CommittedParams {
+                after: after.map(ToString::to_string),
+                limit: Some(limit),
+            },
         )
         .await
     }

@@ -7,6 +7,7 @@
 mod connect;
 mod file_listing;
 mod partitioned;
+mod publish;
 mod reads;
 mod store;
 mod tokens;
@@ -32,11 +33,12 @@ use crate::storage::Storage;
 pub use connect::{ConnectOptions, Target, target};
 pub use file_listing::FileEntry;
 pub use partitioned::{StoredCreating, StoredPartitions, key_type_of, table_for_data};
+pub use publish::{PublishOptions, PublishSpec};
 pub use reads::{ReadRequest, ResolveRequest};
 pub use store::{Part, Publish, StoreMode, StoreOptions, StoreOutcome, Stored};
 pub use transfer::{Body, decode_ipc, encode_ipc};
 pub use verify::{VerifyReport, VerifyScope};
-pub use writes::{PublishOptions, PublishSpec, StageOptions};
+pub use writes::StageOptions;
 
 /// The directory of the embedded default: `.batchmeta/` in the working directory.
 pub const DEFAULT_DIR: &str = ".batchmeta";

@@ -10,8 +10,9 @@ use arrow_schema::{DataType, Schema, SchemaRef};
 use futures::{Stream, StreamExt, TryStreamExt};
 
 use super::Metastore;
+use super::publish::{Known, PublishOptions, PublishSpec};
 use super::store::{Part, Publish, StoreMode, StoreOptions};
-use super::writes::{Known, PublishOptions, PublishSpec, StageOptions, Written, check_schema};
+use super::writes::{StageOptions, Written, check_schema};
 use crate::ErrorKind;
 use crate::error::{Code, Error, Result};
 use crate::model::{

@@ -14,7 +14,8 @@ use futures::stream::BoxStream;
 use futures::{Stream, StreamExt, TryStreamExt};
 
 use super::Metastore;
-use super::writes::{Known, PublishOptions, PublishSpec, StageOptions, check_schema, data_schema};
+use super::publish::{Known, PublishOptions, PublishSpec};
+use super::writes::{StageOptions, check_schema, data_schema};
 use crate::ErrorKind;
 use crate::error::{Code, Error, Result};
 use crate::model::{
@@ -74,6 +75,9 @@ pub enum Part<'a> {
     /// A Parquet file as it was uploaded to the server, stored as it is
     /// (its schema is checked once it is in the warehouse).
     Parquet(super::Body),
+    /// An Arrow IPC stream uploaded to the server, decoded and written like
+    /// [`Part::Batches`]. The body is read only once the batch is staged.
+    Arrow(super::Body),
 }
 
 impl<'a> Part<'a> {
@@ -97,6 +101,7 @@ impl std::fmt::Debug for Part<'_> {
                 .field("schema", schema)
                 .finish_non_exhaustive(),
             Part::Parquet(_) => f.write_str("Parquet(..)"),
+            Part::Arrow(_) => f.write_str("Arrow(..)"),
         }
     }
 }
@@ -280,6 +285,13 @@ impl Metastore {
         let mut current = batch.clone();
         let mut pending = Vec::new();
         for part in parts {
+            let part = match part {
+                Part::Arrow(body) => {
+                    let (schema, stream) = super::decode_ipc(body).await?;
+                    Part::Batches { schema, stream }
+                }
+                other => other,
+            };
             current = match part {
                 Part::Batches { schema, stream } if single => {
                     match self.write_data(t, &current, schema, stream, mode).await? {
@@ -296,6 +308,9 @@ impl Metastore {
                 Part::Parquet(body) => {
                     self.upload_parquet(&t.ident, &current.id, body, mode)
                         .await?
+                }
+                Part::Arrow(_) => {
+                    return Err(Error::Internal("an Arrow part left undecoded".into()));
                 }
             };
         }

@@ -6,7 +6,7 @@ use arrow_schema::Schema;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{BatchId, NamespaceName, PartitionKey, PartitionValues, PinName, TableIdent};
+use super::{BatchId, Expect, NamespaceName, PartitionKey, PartitionValues, PinName, TableIdent};
 use crate::Code;
 
 /// Free-form string properties (Hive / Iceberg style).
@@ -229,17 +229,6 @@ pub struct StageRequest {
     pub metadata: Properties,
 }
 
-/// What a publish expects a partition's current batch to be (compare-and-swap).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Expect {
-    /// The partition has never been published.
-    Empty,
-    /// The partition's current batch is this one.
-    Batch(BatchId),
-}
-
 /// One partition of a publish.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishItem {
@@ -310,22 +299,6 @@ pub struct RollbackRequest {
     pub expect: Option<BatchId>,
     /// Why.
     pub message: Option<String>,
-}
-
-/// Which version of a partition to read.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum Version {
-    /// The current batch.
-    #[default]
-    Current,
-    /// A specific committed batch.
-    Batch(BatchId),
-    /// The batch that was current at this server time.
-    AsOf(DateTime<Utc>),
-    /// What a named pin holds.
-    Pin(PinName),
 }
 
 /// One partition resolved to a batch and its files.

@@ -3,24 +3,25 @@
 
 mod batch_id;
 mod entities;
+mod escape;
 pub mod hint;
 mod names;
 mod partition;
 mod schema;
 pub mod time;
 mod token;
+mod version;
 mod virtual_table;
 
 pub use batch_id::BatchId;
 pub use entities::*;
+pub use escape::{escape, unescape};
 pub use hint::{Edge, Hint};
 pub use names::{
     KeyName, NamespaceName, PinName, TableIdent, TableName, closest, missing_namespace,
 };
 pub(crate) use names::{check_identifier, shown};
-pub use partition::{
-    KeyType, MAX_VALUE_BYTES, PartitionKey, PartitionSpec, PartitionValues, escape, unescape,
-};
+pub use partition::{KeyType, MAX_VALUE_BYTES, PartitionKey, PartitionSpec, PartitionValues};
 pub(crate) use partition::{prefix_bound, range_bound};
 pub use schema::{
     Casts, SchemaMode, fingerprint, merge_schemas, merge_schemas_with, parse_columns,
@@ -31,4 +32,5 @@ pub use token::{
     Access, Grant, IssuedToken, MAX_TOKEN_NAME, NewToken, Role, Secret, StoredToken, Token,
     check_token_name,
 };
+pub use version::{Expect, Version};
 pub use virtual_table::VirtualTable;

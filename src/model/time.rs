@@ -95,6 +95,12 @@ pub fn parse_instant(s: &str) -> Option<DateTime<Utc>> {
         .map(|n| n.and_utc())
 }
 
+/// An instant as RFC 3339 in UTC (`2016-10-31T12:00:00Z`, fractional
+/// seconds when there are any), the form [`parse_instant`] reads back.
+pub fn format_instant(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 fn too_far(s: &str) -> Error {
     Error::invalid(
         Code::InvalidTime,

@@ -5,7 +5,6 @@
 //! `app()` builds the router (tested in-process); `serve()` binds it with
 //! graceful shutdown: in-flight requests, publishes included, finish first.
 
-pub mod api;
 pub mod auth;
 pub mod error;
 pub mod extract;

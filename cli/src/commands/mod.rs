@@ -14,24 +14,14 @@ pub(crate) mod token;
 pub(crate) mod verify;
 pub(crate) mod wait;
 
-use batchmeta::model::{BatchId, Hint, PinName, Version};
+use batchmeta::model::{Hint, Version};
 use batchmeta::{Error, Result};
 
 use crate::args::VersionArgs;
-use crate::output::time;
 
 /// The version `--batch`, `--as-of` or `--pin` asks for (current by default).
 pub(crate) fn version(v: &VersionArgs) -> Result<Version> {
-    if let Some(b) = &v.batch {
-        return Ok(Version::Batch(BatchId::parse(b)?));
-    }
-    if let Some(t) = &v.as_of {
-        return Ok(Version::AsOf(time::parse_past(t)?));
-    }
-    if let Some(p) = &v.pin {
-        return Ok(Version::Pin(PinName::new(p.as_str())?));
-    }
-    Ok(Version::Current)
+    Version::parse(v.batch.as_deref(), v.as_of.as_deref(), v.pin.as_deref())
 }
 
 /// A conflict whose hint names the command to rerun: the current batch,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use batchmeta::metastore::{Part, StoreMode, StoreOutcome};
-use batchmeta::model::{BatchId, Expect, PartitionSpec, SchemaMode, TableIdent};
+use batchmeta::model::{Expect, PartitionSpec, SchemaMode, TableIdent};
 use batchmeta::{Result, StoreOptions, Stored};
 use serde::Serialize;
 
@@ -28,20 +28,11 @@ struct PutView {
     commit_id: String,
 }
 
-/// `--expect`: a batch ID, or `none` for a partition never published.
-pub(crate) fn parse_expect(s: Option<&str>) -> Result<Option<Expect>> {
-    match s {
-        None => Ok(None),
-        Some("none" | "empty") => Ok(Some(Expect::Empty)),
-        Some(b) => Ok(Some(Expect::Batch(BatchId::parse(b)?))),
-    }
-}
-
 pub(crate) async fn run(s: &Session, a: &PutArgs) -> Result<()> {
     let ident = TableIdent::parse(&a.table)?;
     let spec = PartitionSpec::parse(&a.partition)?;
     let mode = SchemaMode::parse(&a.schema_mode)?;
-    let expect = parse_expect(a.expect.as_deref())?;
+    let expect = Expect::parse_opt(a.expect.as_deref())?;
     let table = s.ms.table(&ident).await?;
     let partition = s.ms.partition(&ident, &spec).await?;
     // Every file must open before anything is staged.

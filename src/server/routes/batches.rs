@@ -1,16 +1,19 @@
 //! Batches: stage, upload or register files, publish, store, roll back.
 
+use std::sync::{Arc, Mutex};
+
 use axum::extract::{Request, State};
 use axum::http::{StatusCode, header};
+use futures::{StreamExt, TryStreamExt};
 
 use super::{partition, table};
 use crate::Code;
-use crate::metastore::{Part, StoreMode, StoreOutcome};
-use crate::model::{Batch, BatchId, Commit, Event, Pin, RollbackRequest, TableIdent};
-use crate::server::api::{
+use crate::api::{
     AddFilesBody, CommittedParams, PartitionPageParams, PublishBody, RollbackBody, StageBody,
-    StoreParams, UploadParams, parse_expect,
+    StoreParams, UploadParams,
 };
+use crate::metastore::{Part, StoreMode, StoreOutcome};
+use crate::model::{Batch, BatchId, Commit, Event, Expect, Pin, RollbackRequest, TableIdent};
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path, Query};
 use crate::server::{AppState, limits};
@@ -104,6 +107,7 @@ pub(crate) async fn add_files(
 }
 
 /// The kind of data in a request body, from its content type.
+#[derive(Debug, Clone, Copy)]
 enum Upload {
     Parquet,
     Arrow,
@@ -150,18 +154,36 @@ async fn upload(
     result.map_err(|e| limits::timeout_status(e.into()))
 }
 
-/// A request body as the data of a store: a Parquet file spooled and
-/// checked against the limits, or an Arrow IPC stream being decoded.
-async fn upload_part(s: &AppState, kind: Upload, req: Request) -> ApiResult<Part<'static>> {
-    let body = limits::upload_body(&s.config, req)?;
+/// Why the body of a store was refused, kept as the HTTP error it is.
+type Refused = Arc<Mutex<Option<ApiError>>>;
+
+/// A request body as the data of a store, read only once the store has
+/// staged its batch (the client has sent the body by the time a refusal is
+/// answered, so it reads the answer instead of a reset connection): a
+/// Parquet file spooled and checked against the limits, or an Arrow IPC
+/// stream. A refusal (413, 408, ...) is kept in `refused`, and the handler
+/// answers it as it is.
+fn upload_part(s: &AppState, kind: Upload, req: Request, refused: &Refused) -> Part<'static> {
+    let (config, refused) = (s.config.clone(), refused.clone());
+    let body = futures::stream::once(async move {
+        let body = match limits::upload_body(&config, req) {
+            Ok(body) if matches!(kind, Upload::Parquet) => {
+                limits::spool_parquet(&config, body).await
+            }
+            other => other,
+        };
+        body.map_err(|e| {
+            if let Ok(mut slot) = refused.lock() {
+                *slot = Some(e);
+            }
+            Error::invalid(Code::InvalidDataFile, "the upload was refused")
+        })
+    })
+    .try_flatten()
+    .boxed();
     match kind {
-        Upload::Parquet => Ok(Part::Parquet(limits::spool_parquet(&s.config, body).await?)),
-        Upload::Arrow => {
-            let (schema, stream) = crate::decode_ipc(body)
-                .await
-                .map_err(|e| limits::timeout_status(e.into()))?;
-            Ok(Part::Batches { schema, stream })
-        }
+        Upload::Parquet => Part::Parquet(body),
+        Upload::Arrow => Part::Arrow(body),
     }
 }
 
@@ -200,13 +222,14 @@ pub(crate) async fn store(
     let ident = table(&ns, &t)?;
     let part = partition(&q.partition)?;
     let options = StoreOptions {
-        expect: parse_expect(q.expected_batch.as_deref())?,
+        expect: Expect::parse_opt(q.expected_batch.as_deref())?,
         schema_mode: q.schema_mode.unwrap_or_default(),
         message: q.message,
         metadata: Default::default(),
         idempotency_key: q.idempotency_key,
     };
-    let data = upload_part(&s, upload_kind(&req)?, req).await?;
+    let refused = Refused::default();
+    let data = upload_part(&s, upload_kind(&req)?, req, &refused);
     let stored =
         s.ms.store_parts(
             &ctx,
@@ -224,6 +247,9 @@ pub(crate) async fn store(
             Ok((StatusCode::CREATED, Json(stored)))
         }
         Err(e) => {
+            if let Some(refusal) = refused.lock().ok().and_then(|mut r| r.take()) {
+                return Err(refusal);
+            }
             if matches!(e, Error::Conflict { .. }) {
                 s.metrics.conflict();
             }
@@ -250,7 +276,7 @@ pub(crate) async fn publish(
             Ok(PublishSpec {
                 partition: partition(&i.partition)?,
                 batch: BatchId::parse(&i.batch_id)?,
-                expect: parse_expect(i.expected_batch.as_deref())?,
+                expect: Expect::parse_opt(i.expected_batch.as_deref())?,
             })
         })
         .collect::<Result<Vec<_>, ApiError>>()?;

@@ -7,9 +7,9 @@ use crate::metastore::VerifyScope;
 use axum::http::StatusCode;
 
 use crate::Code;
+use crate::api::EventsParams;
 use crate::model::{Event, EventQuery, NamespaceName, Page, PartitionValues};
 use crate::server::AppState;
-use crate::server::api::EventsParams;
 use crate::server::auth::Authenticated;
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Json, Query};

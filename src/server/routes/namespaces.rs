@@ -3,9 +3,9 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 
+use crate::api::CreateNamespace;
 use crate::model::{MetadataUpdate, Namespace, NamespaceName, NewNamespace};
 use crate::server::AppState;
-use crate::server::api::CreateNamespace;
 use crate::server::auth::Authenticated;
 use crate::server::error::{ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path};

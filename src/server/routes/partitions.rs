@@ -9,10 +9,8 @@ use axum::response::{IntoResponse, Response};
 
 use super::{partition, table};
 use crate::Code;
+use crate::api::{PartitionPageParams, PartitionsParams, ReadBody, ResolveBody, WaitParams};
 use crate::model::{BatchId, Event, Page, PartitionInfo, PartitionQuery, Resolved};
-use crate::server::api::{
-    PartitionPageParams, PartitionsParams, ReadBody, ResolveBody, WaitParams,
-};
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Json, Path, Query};
 use crate::server::{AppState, limits};

@@ -5,9 +5,9 @@ use axum::http::StatusCode;
 
 use super::{partition, table};
 use crate::Code;
+use crate::api::CreatePinBody;
 use crate::model::{BatchId, NewPin, Pin, PinName, PinTarget, time};
 use crate::server::AppState;
-use crate::server::api::CreatePinBody;
 use crate::server::auth::Authenticated;
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path};

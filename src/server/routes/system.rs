@@ -5,8 +5,8 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 
 use crate::Code;
+use crate::api::ServerInfo;
 use crate::server::AppState;
-use crate::server::api::ServerInfo;
 use crate::server::error::{ApiError, ErrorBody, RETRY_AFTER_SECS};
 use crate::server::extract::Json;
 

@@ -6,12 +6,12 @@ use axum::http::StatusCode;
 
 use super::table;
 use crate::Code;
+use crate::api::CreateTable;
 use crate::model::{
     KeyType, MetadataUpdate, NamespaceName, NewTable, PartitionKey, Table, TableIdent,
     check_identifier, parse_data_type,
 };
 use crate::server::AppState;
-use crate::server::api::CreateTable;
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path};
 

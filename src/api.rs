@@ -1,20 +1,23 @@
-//! Request bodies and query strings of the v1 API. Responses are the model
-//! types themselves.
+//! The wire types of the v1 HTTP API: request bodies and query strings,
+//! one set for both ends. The server deserializes them (and documents
+//! them in the OpenAPI document, feature `server`); the remote client
+//! (feature `client`) builds them, so that what it sends is what the
+//! server reads. Responses are the model types themselves.
 
 use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
 
 pub use crate::model::ServerInfo;
 
-use super::error::ApiError;
 use crate::Code;
+use crate::error::{Error, Result};
 use crate::model::{
-    Action, BatchId, EventQuery, Expect, NamespaceName, Order, PartitionSpec, PinName, Properties,
-    SchemaMode, TableIdent, Version, time,
+    Action, EventQuery, NamespaceName, Order, PartitionSpec, Properties, SchemaMode, TableIdent,
+    Version, time,
 };
 
 /// `POST /v1/namespaces`.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateNamespace {
     /// `^[a-z][a-z0-9_]{0,62}$`.
@@ -29,7 +32,8 @@ pub struct CreateNamespace {
 }
 
 /// A column of a table created with `columns`.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ColumnDef {
     /// Column name.
@@ -43,7 +47,8 @@ pub struct ColumnDef {
 }
 
 /// A partition key of a new table.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyDef {
     /// Key name.
@@ -58,7 +63,8 @@ fn default_key_type() -> String {
 }
 
 /// `POST /v1/namespaces/{namespace}/tables`: give `columns` or an Arrow `schema`.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreateTable {
     /// Table name.
@@ -66,7 +72,10 @@ pub struct CreateTable {
     /// Data columns (partition keys excluded).
     pub columns: Option<Vec<ColumnDef>>,
     /// An Arrow schema as JSON (arrow-rs serde form), instead of `columns`.
-    #[schema(value_type = Option<super::schemas::ArrowSchema>)]
+    #[cfg_attr(
+        feature = "server",
+        schema(value_type = Option<crate::server::schemas::ArrowSchema>)
+    )]
     pub schema: Option<arrow_schema::Schema>,
     /// Ordered partition keys.
     #[serde(default)]
@@ -81,7 +90,8 @@ pub struct CreateTable {
 }
 
 /// `POST .../stage`.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct StageBody {
     /// Partitions as `key=value/...` paths (`""` for an unpartitioned table).
@@ -96,7 +106,8 @@ pub struct StageBody {
 }
 
 /// `POST .../batches/{batch_id}/files`: files written straight to the prefix.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct AddFilesBody {
     /// Object paths relative to the warehouse root, inside the batch prefix.
@@ -104,7 +115,8 @@ pub struct AddFilesBody {
 }
 
 /// One partition of a publish.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PublishItemBody {
     /// The partition path.
@@ -117,7 +129,8 @@ pub struct PublishItemBody {
 }
 
 /// `POST .../publish`: all items in one transaction.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PublishBody {
     /// The partitions and their staged batches.
@@ -129,7 +142,8 @@ pub struct PublishBody {
 }
 
 /// `POST .../rollback`.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct RollbackBody {
     /// The partition path.
@@ -143,7 +157,8 @@ pub struct RollbackBody {
 }
 
 /// Which version to resolve: at most one of `batch_id`, `as_of`, `pin`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema, utoipa::IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct VersionParams {
     /// A batch ID.
@@ -157,22 +172,18 @@ pub struct VersionParams {
 
 impl VersionParams {
     /// The version these parameters name.
-    pub fn version(&self) -> Result<Version, ApiError> {
-        match (&self.batch_id, &self.as_of, &self.pin) {
-            (None, None, None) => Ok(Version::Current),
-            (Some(b), None, None) => Ok(Version::Batch(BatchId::parse(b)?)),
-            (None, Some(t), None) => Ok(Version::AsOf(time::parse_past(t)?)),
-            (None, None, Some(p)) => Ok(Version::Pin(PinName::new(p.as_str())?)),
-            _ => Err(ApiError::bad_request(
-                Code::InvalidVersion,
-                "give at most one of batch_id, as_of and pin",
-            )),
-        }
+    pub fn version(&self) -> Result<Version> {
+        Version::parse(
+            self.batch_id.as_deref(),
+            self.as_of.as_deref(),
+            self.pin.as_deref(),
+        )
     }
 }
 
 /// `POST .../resolve`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ResolveBody {
     /// Partition paths; absent = every published partition.
@@ -187,7 +198,7 @@ pub struct ResolveBody {
 
 impl ResolveBody {
     /// The facade request.
-    pub fn request(&self) -> Result<crate::ResolveRequest, ApiError> {
+    pub fn request(&self) -> Result<crate::ResolveRequest> {
         let version = VersionParams {
             batch_id: self.batch_id.clone(),
             as_of: self.as_of.clone(),
@@ -211,7 +222,8 @@ impl ResolveBody {
 }
 
 /// `POST .../read`: resolve, then stream the data as Arrow IPC.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ReadBody {
     /// What to resolve.
@@ -225,7 +237,8 @@ pub struct ReadBody {
 }
 
 /// `POST .../pins`: give `partition` + `batch_id`, or `as_of`.
-#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct CreatePinBody {
     /// The consumer's name.
@@ -246,7 +259,8 @@ pub struct CreatePinBody {
 }
 
 /// Partition listing filters.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct PartitionsParams {
     /// `date=2016-10` or a bare value prefix of the first key.
@@ -262,7 +276,8 @@ pub struct PartitionsParams {
 }
 
 /// A partition and a page.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct PartitionPageParams {
     /// The partition path.
@@ -275,7 +290,8 @@ pub struct PartitionPageParams {
 }
 
 /// `GET .../wait`.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct WaitParams {
     /// The partition path.
@@ -288,7 +304,8 @@ pub struct WaitParams {
 }
 
 /// Upload options.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct UploadParams {
     /// `strict` (default) or `merge`.
@@ -296,7 +313,8 @@ pub struct UploadParams {
 }
 
 /// `POST .../store`: the one-call stage + upload + publish.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct StoreParams {
     /// The partition path.
@@ -313,7 +331,8 @@ pub struct StoreParams {
 }
 
 /// Committed batches, for verification by remote clients.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct CommittedParams {
     /// After this batch ID.
@@ -323,7 +342,8 @@ pub struct CommittedParams {
 }
 
 /// `GET /v1/events` filters.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, IntoParams)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 #[serde(deny_unknown_fields)]
 pub struct EventsParams {
     /// Only this namespace.
@@ -351,18 +371,9 @@ pub struct EventsParams {
     pub limit: Option<u32>,
 }
 
-/// Parses an `expected_batch` value: `none` or a batch ID.
-pub fn parse_expect(s: Option<&str>) -> Result<Option<Expect>, ApiError> {
-    match s {
-        None => Ok(None),
-        Some("none") => Ok(Some(Expect::Empty)),
-        Some(b) => Ok(Some(Expect::Batch(BatchId::parse(b)?))),
-    }
-}
-
 impl EventsParams {
     /// The catalog query; the partition is resolved against the table by the caller.
-    pub fn query(&self) -> Result<(EventQuery, Option<PartitionSpec>), ApiError> {
+    pub fn query(&self) -> Result<(EventQuery, Option<PartitionSpec>)> {
         let namespace = self
             .namespace
             .as_deref()
@@ -371,7 +382,7 @@ impl EventsParams {
         let table = match (&namespace, &self.table) {
             (Some(ns), Some(t)) => Some(TableIdent::new(ns.as_str(), t)?),
             (None, Some(_)) => {
-                return Err(ApiError::bad_request(
+                return Err(Error::invalid(
                     Code::InvalidQuery,
                     "a table filter needs a namespace filter",
                 ));
