@@ -196,6 +196,7 @@ pub(crate) fn storage(e: object_store::Error) -> Error {
 
 /// A local file error of a store or a spool (the server's upload spool,
 /// staged files), sorted; `None` when it is not about the dependency.
+#[cfg(feature = "server")]
 pub(crate) fn io(dependency: Dependency, e: &io::Error, what: &str) -> Option<Error> {
     sorted(dependency, io_class(e), format!("{what}: {e}"))
 }
