@@ -6,6 +6,7 @@
 
 mod connect;
 mod file_listing;
+mod lineage;
 mod partitioned;
 mod publish;
 mod reads;
@@ -32,6 +33,7 @@ use crate::storage::Storage;
 
 pub use connect::{ConnectOptions, Target, target};
 pub use file_listing::FileEntry;
+pub use lineage::{Inputs, JOB_KEY, RUN_ID_KEY, RolledBack, Run};
 pub use partitioned::{StoredCreating, StoredPartitions, key_type_of, table_for_data};
 pub use publish::{PublishOptions, PublishSpec};
 pub use reads::{ReadRequest, ResolveRequest};
@@ -136,6 +138,8 @@ pub struct Metastore {
     catalog: Arc<dyn Catalog>,
     data: DataAccess,
     write_options: WriteOptions,
+    /// The run whose reads this metastore notes for its stores (lineage).
+    run: Option<Arc<lineage::Run>>,
 }
 
 impl Metastore {
@@ -145,6 +149,7 @@ impl Metastore {
             catalog,
             data: DataAccess::Direct(storage),
             write_options: WriteOptions::default(),
+            run: None,
         }
     }
 
@@ -160,6 +165,7 @@ impl Metastore {
                 warehouse: info.warehouse,
             },
             write_options: WriteOptions::default(),
+            run: None,
         })
     }
 

@@ -67,6 +67,7 @@ fn store<'py>(
         message,
         metadata,
         idempotency_key,
+        inputs: Default::default(),
     };
     // Key names (and types) for a first write that creates the table.
     let keys: Option<Vec<(String, Option<KeyType>)>> = match (&partition_by, &spec) {
@@ -263,6 +264,7 @@ fn publish<'py>(
     let options = PublishOptions {
         schema_mode: convert::schema_mode(schema_mode)?,
         message,
+        inputs: Vec::new(),
     };
     let (rt, ms, ctx) = client.get().handle(py)?;
     let commit = block(py, &rt, ms.publish(&ctx, &ident, &specs, &options))?;

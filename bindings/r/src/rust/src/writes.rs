@@ -58,6 +58,7 @@ fn bm_store(
             message: opt_str(&message, "message")?,
             metadata,
             idempotency_key: None,
+            inputs: Default::default(),
         };
         let keys: Option<Vec<(String, Option<KeyType>)>> = match (&partition_by, &spec) {
             (Some(cols), _) => Some(cols.iter().map(|c| (c.clone(), None)).collect()),
