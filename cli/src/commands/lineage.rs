@@ -50,15 +50,15 @@ pub(crate) async fn lineage(s: &Session, a: &LineageArgs) -> Result<()> {
     if s.out.json() {
         return s.out.value(&l);
     }
+    let n = l.nodes.len();
     s.out.note(&format!(
-        "{} of {}: {} batch{}",
-        match direction {
-            Direction::Up => "built from",
-            Direction::Down => "built into",
-        },
+        "{} {} {n} batch{}",
         l.root,
-        l.nodes.len(),
-        if l.nodes.len() == 1 { "" } else { "es" }
+        match direction {
+            Direction::Up => "was built from",
+            Direction::Down => "went into",
+        },
+        if n == 1 { "" } else { "es" }
     ));
     s.out.text(&nodes_table(&l.nodes).render())
 }
