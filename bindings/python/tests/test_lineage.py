@@ -5,11 +5,15 @@ and refused inputs. Every test runs embedded and through a real server."""
 from __future__ import annotations
 
 import datetime as dt
+import os
+import uuid
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
 import batchmeta as bm
+from catalogs import fresh_postgres_database, running_server
 from conftest import Env
 
 P = "2016-10-31"
@@ -127,3 +131,29 @@ def test_a_bad_lineage_query_is_a_typed_error(env: Env) -> None:
         env.client.lineage(env.ns, "a", P, direction="sideways")
     with pytest.raises(bm.errors.NotFoundError):
         env.client.lineage(env.ns, "nope", P)
+
+
+# ---- the same chain on a server backed by PostgreSQL and S3 (moto)
+PG = os.environ.get("BATCHMETA_TEST_POSTGRES_URL", "")
+S3 = os.environ.get("BATCHMETA_TEST_S3_URL", "")
+
+
+@pytest.mark.skipif(not (PG and S3), reason="BATCHMETA_TEST_POSTGRES_URL / _S3_URL not set: run via scripts/with-services")
+def test_lineage_on_postgres_and_s3(tmp_path: Path) -> None:
+    warehouse = f"{S3.rstrip('/')}/lin-{uuid.uuid4().hex[:12]}"
+    with running_server(tmp_path, database_url=fresh_postgres_database(PG), warehouse=warehouse, ready="/readyz") as srv:
+        ns = "l" + uuid.uuid4().hex[:10]
+        first = bm.Client(srv.url, direct_data=False)
+        first.create_namespace(ns)
+        a0 = first.store_dataframe(frame("a0"), ns, "a", partitions=[{"day": P}]).batch_id
+        a1 = first.store_dataframe(frame("a1"), ns, "a", partitions=[{"day": P}]).batch_id
+        job = bm.Client(srv.url, direct_data=False, run_id="pg-run", job="daily")
+        job.load_dataframe(ns, "a", partitions=[P])
+        b = job.store_dataframe(frame("b"), ns, "b", partitions=[{"day": P}]).batch_id
+        job.load_dataframe(ns, "b", partitions=[P])
+        c = job.store_dataframe(frame("c"), ns, "c", partitions=[{"day": P}]).batch_id
+        assert [n["batch_id"] for n in job.lineage(ns, "c", P)] == [b, a1]
+        [event] = first.rollback(ns, "a", [P])
+        assert event.to_batch == a0
+        assert [n["batch_id"] for n in event.affected] == [b, c]
+        assert [e.metadata.get("job") for e in job.history(ns, "c", P)] == ["daily"]
