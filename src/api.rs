@@ -137,6 +137,9 @@ pub struct PublishBody {
     pub schema_mode: Option<SchemaMode>,
     /// Message for the events.
     pub message: Option<String>,
+    /// Batch IDs of the committed batches these were built from (lineage).
+    #[serde(default)]
+    pub inputs: Vec<String>,
 }
 
 /// `POST .../rollback`.
@@ -326,6 +329,50 @@ pub struct StoreParams {
     pub message: Option<String>,
     /// A retry with the same key returns the first result.
     pub idempotency_key: Option<String>,
+    /// Comma-separated batch IDs of the batches the data was built from.
+    pub inputs: Option<String>,
+    /// The run id recorded in the batch's metadata.
+    pub run_id: Option<String>,
+    /// The job name recorded in the batch's metadata.
+    pub job: Option<String>,
+}
+
+/// `POST /v1/lineage/edges`: one step of lineage from a set of batches.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LineageEdgesBody {
+    /// Batch IDs (at most 1000).
+    pub batches: Vec<String>,
+    /// `up` (their inputs) or `down` (what was built from them).
+    pub direction: crate::model::Direction,
+}
+
+/// `GET .../lineage`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct LineageParams {
+    /// The partition path.
+    #[serde(default)]
+    pub partition: String,
+    /// The batch to start from; absent = the partition's current batch.
+    pub batch: Option<String>,
+    /// `up` (default) or `down`.
+    pub direction: Option<crate::model::Direction>,
+    /// At most this many edges away (1-100; default all).
+    pub depth: Option<u32>,
+}
+
+/// `GET /v1/stale`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct StaleParams {
+    /// Only this namespace.
+    pub namespace: Option<String>,
+    /// Only this table (needs `namespace`).
+    pub table: Option<String>,
 }
 
 /// Committed batches, for verification by remote clients.

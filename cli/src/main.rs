@@ -75,6 +75,8 @@ async fn run(cli: &Cli) -> batchmeta::Result<()> {
         Command::Partitions(a) => commands::partition::list(&s, a).await,
         Command::History(a) => commands::partition::history(&s, a).await,
         Command::Rollback(a) => commands::partition::rollback(&s, a).await,
+        Command::Lineage(a) => commands::lineage::lineage(&s, a).await,
+        Command::Stale(a) => commands::lineage::stale(&s, a).await,
         Command::Pin(a) => commands::pin::run(&s, &a.command).await,
         Command::Audit(a) => commands::audit::run(&s, a).await,
         Command::Files(a) => commands::files::run(&s, a).await,

@@ -101,9 +101,15 @@ enum Op {
     ListTokens,
     CreateToken,
     RevokeToken,
+    Lineage,
+    RollbackImpact,
+    Stale,
+    LineageEdges,
+    GetRunReads,
+    SaveRunReads,
 }
 
-const OPS: [Op; 40] = [
+const OPS: [Op; 46] = [
     Op::Healthz,
     Op::Readyz,
     Op::Metrics,
@@ -144,6 +150,12 @@ const OPS: [Op; 40] = [
     Op::ListTokens,
     Op::CreateToken,
     Op::RevokeToken,
+    Op::Lineage,
+    Op::RollbackImpact,
+    Op::Stale,
+    Op::LineageEdges,
+    Op::GetRunReads,
+    Op::SaveRunReads,
 ];
 
 const T: &str = "/v1/namespaces/{namespace}/tables/{table}";
@@ -212,6 +224,13 @@ impl Op {
             // A token granting a role on the cell's namespace.
             Op::CreateToken => (Method::POST, "/v1/tokens".into(), On(3), 201),
             Op::RevokeToken => (Method::DELETE, "/v1/tokens/{name}".into(), On(3), 200),
+            // Lineage crosses namespaces: a reader of every namespace.
+            Op::Lineage => (Method::GET, t("/lineage"), Everywhere(1), 200),
+            Op::RollbackImpact => (Method::POST, t("/rollback/impact"), On(2), 200),
+            Op::Stale => (Method::GET, "/v1/stale".into(), Everywhere(1), 200),
+            Op::LineageEdges => (Method::POST, "/v1/lineage/edges".into(), Everywhere(1), 200),
+            Op::GetRunReads => (Method::GET, "/v1/runs/{run}/reads".into(), AnyToken, 200),
+            Op::SaveRunReads => (Method::PUT, "/v1/runs/{run}/reads".into(), AnyToken, 200),
         };
         (m, route, needs, ok)
     }
@@ -560,6 +579,24 @@ impl Fixture {
                 self.token(&name, &[format!("reader:{ns}")], None).await;
                 (format!("/v1/tokens/{name}"), None)
             }
+            Op::Lineage => (format!("{t}/lineage?partition={PART}"), None),
+            Op::RollbackImpact => {
+                self.store(ns, "t").await;
+                (
+                    format!("{t}/rollback/impact"),
+                    js(json!({"partition": PART})),
+                )
+            }
+            Op::Stale => ("/v1/stale".to_owned(), None),
+            Op::LineageEdges => (
+                "/v1/lineage/edges".to_owned(),
+                js(json!({"batches": [self.committed[ns_key(ns)]], "direction": "down"})),
+            ),
+            Op::GetRunReads => (format!("/v1/runs/run-{i}/reads"), None),
+            Op::SaveRunReads => (
+                format!("/v1/runs/run-{i}/reads"),
+                js(json!({"reads": [], "stored": false})),
+            ),
         };
         (m, path, body)
     }

@@ -25,6 +25,12 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0002_tokens.sql",
         sql: include_str!("../../migrations/sqlite/0002_tokens.sql"),
     },
+    // 0003 is retention's (issue 20); the runner needs no contiguous numbers.
+    Migration {
+        version: 4,
+        name: "0004_lineage.sql",
+        sql: include_str!("../../migrations/sqlite/0004_lineage.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order (the same file names as SQLite's).
@@ -38,6 +44,12 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "0002_tokens.sql",
         sql: include_str!("../../migrations/postgres/0002_tokens.sql"),
+    },
+    // 0003 is retention's (issue 20); the runner needs no contiguous numbers.
+    Migration {
+        version: 4,
+        name: "0004_lineage.sql",
+        sql: include_str!("../../migrations/postgres/0004_lineage.sql"),
     },
 ];
 

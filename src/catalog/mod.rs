@@ -11,6 +11,7 @@
 
 mod clock;
 mod errors;
+pub(crate) mod lineage;
 mod migrate;
 mod page;
 pub mod postgres;
@@ -31,10 +32,10 @@ use std::sync::Arc;
 
 use crate::error::{Code, Error, Result};
 use crate::model::{
-    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
-    NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
-    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest, Table,
-    TableIdent, Version, Violation, WrittenFiles,
+    Batch, BatchId, Commit, Context, DataFile, Direction, Event, EventQuery, LineageEdge,
+    MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo,
+    PartitionQuery, PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest,
+    RunReads, StageRequest, Table, TableIdent, Version, Violation, WrittenFiles,
 };
 
 /// Connects to the catalog a database URL names: `sqlite://path` (or
@@ -203,6 +204,21 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
 
     /// Queries the audit trail.
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>>;
+
+    /// One step of lineage (`catalog::lineage` walks further): with
+    /// [`Direction::Up`], the recorded edges whose built batch is one of
+    /// `batches` (their inputs); with [`Direction::Down`], the edges whose
+    /// input is one of them. Batches without edges (or unknown) add none.
+    /// Retention asks this for the inputs of pinned batches.
+    async fn lineage_edges(
+        &self,
+        batches: &[BatchId],
+        direction: Direction,
+    ) -> Result<Vec<LineageEdge>>;
+    /// What the run `run` has read since its last store, if it read anything.
+    async fn run_reads(&self, run: &str) -> Result<Option<RunReads>>;
+    /// Saves what the run `run` has read.
+    async fn save_run_reads(&self, run: &str, reads: &RunReads) -> Result<()>;
 
     /// Waits until the partition's current batch is a batch other than
     /// `after` (any batch when `after` is `None`), up to `timeout`. Returns

@@ -4,6 +4,7 @@
 
 mod data;
 mod http;
+mod lineage;
 
 use std::time::Duration;
 
@@ -17,10 +18,11 @@ use crate::catalog::{Catalog, Tokens};
 use crate::error::Result;
 use crate::model::time;
 use crate::model::{
-    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, Expect, IssuedToken,
-    MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewPin, NewTable, NewToken, Page,
-    PartitionInfo, PartitionQuery, PartitionValues, Pin, PinName, PinTarget, PublishPlan, Resolved,
-    RollbackRequest, StageRequest, Table, TableIdent, Token, Version, Violation,
+    Batch, BatchId, Commit, Context, DataFile, Direction, Event, EventQuery, Expect, IssuedToken,
+    LineageEdge, MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewPin, NewTable,
+    NewToken, Page, PartitionInfo, PartitionQuery, PartitionValues, Pin, PinName, PinTarget,
+    PublishPlan, Resolved, RollbackRequest, RunReads, StageRequest, Table, TableIdent, Token,
+    Version, Violation,
 };
 
 /// An empty query string.
@@ -204,6 +206,7 @@ impl Catalog for RemoteCatalog {
                 .collect(),
             schema_mode: Some(plan.schema_mode),
             message: plan.message.clone(),
+            inputs: plan.inputs.iter().map(ToString::to_string).collect(),
         };
         // Publishing the same batches again returns the first commit (or a
         // conflict if another writer moved on meanwhile): safe to resend.
@@ -342,6 +345,19 @@ impl Catalog for RemoteCatalog {
         .await
     }
 
+    async fn lineage_edges(
+        &self,
+        batches: &[BatchId],
+        direction: Direction,
+    ) -> Result<Vec<LineageEdge>> {
+        self.lineage_edges_remote(batches, direction).await
+    }
+    async fn run_reads(&self, run: &str) -> Result<Option<RunReads>> {
+        self.run_reads_remote(run).await
+    }
+    async fn save_run_reads(&self, run: &str, reads: &RunReads) -> Result<()> {
+        self.save_run_reads_remote(run, reads).await
+    }
     async fn events(&self, q: &EventQuery) -> Result<Page<Event>> {
         let (ns, table) = match &q.table {
             Some(t) => (Some(t.namespace.to_string()), Some(t.name.to_string())),

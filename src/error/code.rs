@@ -88,6 +88,7 @@ codes! {
     PayloadTooLarge = "payload_too_large",
     RateLimited = "rate_limited",
     TooLarge = "too_large",
+    TooManyInputs = "too_many_inputs",
     TooManyPartitions = "too_many_partitions",
     UnsupportedMediaType = "unsupported_media_type",
 
@@ -106,6 +107,9 @@ codes! {
     EmptyPublish = "empty_publish",
     FileChanged = "file_changed",
     FileOutsidePrefix = "file_outside_prefix",
+    InputBatchNotFound = "input_batch_not_found",
+    InputNotCommitted = "input_not_committed",
+    LineageCycle = "lineage_cycle",
     NoParent = "no_parent",
     NoStorageAccess = "no_storage_access",
     PartitionMismatch = "partition_mismatch",

@@ -6,6 +6,7 @@
 
 mod connect;
 mod file_listing;
+mod lineage;
 mod lists;
 mod partitioned;
 mod publish;
@@ -33,6 +34,7 @@ use crate::storage::Storage;
 
 pub use connect::{ConnectOptions, Target, target};
 pub use file_listing::FileEntry;
+pub use lineage::{Inputs, JOB_KEY, RUN_ID_KEY, RolledBack, Run};
 pub use lists::{DEFAULT_LIST_LIMIT, EventFilter, PinRequest, take_pages};
 pub use partitioned::{StoredPartitions, key_type_of, table_for_data};
 pub use publish::{PublishOptions, PublishSpec};
@@ -138,6 +140,8 @@ pub struct Metastore {
     catalog: Arc<dyn Catalog>,
     data: DataAccess,
     write_options: WriteOptions,
+    /// The run whose reads this metastore notes for its stores (lineage).
+    run: Option<Arc<lineage::Run>>,
 }
 
 impl Metastore {
@@ -147,6 +151,7 @@ impl Metastore {
             catalog,
             data: DataAccess::Direct(storage),
             write_options: WriteOptions::default(),
+            run: None,
         }
     }
 
@@ -162,6 +167,7 @@ impl Metastore {
                 warehouse: info.warehouse,
             },
             write_options: WriteOptions::default(),
+            run: None,
         })
     }
 

@@ -225,6 +225,9 @@ impl Metastore {
             .iter()
             .map(|(values, _)| PartitionSpec::Named(values.pairs().to_vec()))
             .collect();
+        let (inputs, metadata) = self
+            .store_inputs(&options.inputs, &options.metadata)
+            .await?;
         let staged = self
             .stage(
                 ctx,
@@ -233,7 +236,7 @@ impl Metastore {
                 &StageOptions {
                     idempotency_key: options.idempotency_key.clone(),
                     message: options.message.clone(),
-                    metadata: options.metadata.clone(),
+                    metadata,
                 },
             )
             .await?;
@@ -284,6 +287,7 @@ impl Metastore {
             let opts = PublishOptions {
                 schema_mode: options.schema_mode,
                 message: None,
+                inputs,
             };
             let known = Known {
                 table: Some(&t),
@@ -304,6 +308,7 @@ impl Metastore {
                 return Err(e);
             }
         };
+        self.stored_in_run().await?;
         let mut published = Vec::with_capacity(staged.len());
         for b in &staged {
             published.push(self.catalog.get_batch(ident, &b.id).await?);

@@ -49,6 +49,8 @@ pub struct PublishOptions {
     pub schema_mode: SchemaMode,
     /// Message for the events (defaults to each batch's message).
     pub message: Option<String>,
+    /// The committed batches the published batches were built from.
+    pub inputs: Vec<BatchId>,
 }
 
 impl Metastore {
@@ -169,6 +171,7 @@ impl Metastore {
             schema_version: t.schema_version,
             schema_mode: options.schema_mode,
             message: options.message.clone(),
+            inputs: options.inputs.clone(),
         };
         if known.pending.is_empty() {
             self.catalog.publish(ctx, ident, &plan).await

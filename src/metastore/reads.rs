@@ -117,6 +117,13 @@ impl Metastore {
                         .collect::<Result<Vec<_>>>()
                 })
                 .transpose()?;
+            if self.run.is_some() {
+                // The server resolves again: a publish in between is read
+                // but not noted (lineage through a server is best effort here).
+                let resolved = self.resolve(ident, &req.resolve).await?;
+                self.note_reads(resolved.iter().map(|r| &r.batch.id))
+                    .await?;
+            }
             return client.read(ident, values.as_deref(), req).await;
         }
         let out_schema = Self::read_schema(&table, req.columns.as_deref())?;
@@ -155,6 +162,7 @@ impl Metastore {
                 })
             })
             .collect();
+        self.note_reads(kept.iter().map(|r| &r.batch.id)).await?;
         let data_columns: Option<Vec<String>> = req.columns.as_ref().map(|cols| {
             cols.iter()
                 .filter(|c| !key_names.contains(&c.as_str()))

@@ -36,6 +36,9 @@ pub struct StoreOptions {
     pub metadata: Properties,
     /// A retry with the same key stores nothing new and returns the same result.
     pub idempotency_key: Option<String>,
+    /// The batches it was built from (lineage): by default what the
+    /// metastore's run read since its last store.
+    pub inputs: super::Inputs,
 }
 
 /// When a store publishes its batch.
@@ -204,6 +207,9 @@ impl Metastore {
                 )?;
             }
         }
+        let (inputs, metadata) = self
+            .store_inputs(&options.inputs, &options.metadata)
+            .await?;
         let staged = self
             .stage(
                 ctx,
@@ -212,7 +218,7 @@ impl Metastore {
                 &StageOptions {
                     idempotency_key: options.idempotency_key.clone(),
                     message: options.message.clone(),
-                    metadata: options.metadata.clone(),
+                    metadata,
                 },
             )
             .await?;
@@ -241,6 +247,7 @@ impl Metastore {
             let opts = PublishOptions {
                 schema_mode: options.schema_mode,
                 message: None,
+                inputs,
             };
             let known = Known {
                 table: Some(&t),
@@ -261,6 +268,9 @@ impl Metastore {
                 return Err(e);
             }
         };
+        if commit.is_some() {
+            self.stored_in_run().await?;
+        }
         let batch = self.catalog.get_batch(ident, &batch.id).await?;
         Ok(StoreOutcome {
             batch,

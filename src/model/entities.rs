@@ -277,6 +277,9 @@ pub struct PublishPlan {
     pub schema_mode: super::SchemaMode,
     /// Message for the events (defaults to each batch's message).
     pub message: Option<String>,
+    /// The committed batches every batch of the plan was built from
+    /// (lineage, recorded in the publish's transaction).
+    pub inputs: Vec<BatchId>,
 }
 
 /// The result of a publish: the events it appended, one per partition.

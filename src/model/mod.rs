@@ -5,6 +5,7 @@ mod batch_id;
 mod entities;
 mod escape;
 pub mod hint;
+mod lineage;
 mod names;
 mod partition;
 mod schema;
@@ -18,6 +19,10 @@ pub use batch_id::BatchId;
 pub use entities::*;
 pub use escape::{escape, unescape};
 pub use hint::{Edge, Hint};
+pub use lineage::{
+    BatchRef, Direction, Lineage, LineageEdge, LineageNode, MAX_DEPTH, MAX_INPUTS, RollbackImpact,
+    RunReads, StaleBatch, StaleInput,
+};
 pub use names::{
     KeyName, NamespaceName, PinName, TableIdent, TableName, closest, missing_namespace,
 };

@@ -92,6 +92,9 @@ pub fn policy(method: &Method, route: &str) -> Option<Need> {
         ("GET", "/v1/namespaces" | "/v1/pins" | "/v1/events") => Filtered,
         ("POST", "/v1/namespaces") => Everywhere(Admin),
         ("POST", "/v1/verify") | ("GET", "/v1/batches") => Everywhere(Admin),
+        // Lineage crosses namespaces: reading it needs every namespace.
+        ("POST", "/v1/lineage/edges") | ("GET", "/v1/stale") => Everywhere(Reader),
+        ("GET" | "PUT", "/v1/runs/{run}/reads") => AnyToken,
         ("GET" | "POST", "/v1/tokens") | ("DELETE", "/v1/tokens/{name}") => SomeAdmin,
         ("GET", "/v1/namespaces/{namespace}") => Namespace(Reader),
         ("PATCH", "/v1/namespaces/{namespace}") => Namespace(Admin),
@@ -108,6 +111,8 @@ pub fn policy(method: &Method, route: &str) -> Option<Need> {
                     Namespace(Reader)
                 }
                 ("GET", "pins" | "pins/{pin}") => Namespace(Reader),
+                ("GET", "lineage") => Everywhere(Reader),
+                ("POST", "rollback/impact") => Namespace(Writer),
                 ("POST", "stage" | "store" | "publish" | "rollback" | "pins") => Namespace(Writer),
                 ("POST", "batches/{batch_id}/files") => Namespace(Writer),
                 ("POST" | "PUT", "batches/{batch_id}/data") => Namespace(Writer),

@@ -145,6 +145,14 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::batches::rollback))
         .routes(routes!(routes::batches::holders))
         .routes(routes!(routes::batches::committed))
+        .routes(routes!(routes::lineage::edges))
+        .routes(routes!(routes::lineage::lineage))
+        .routes(routes!(routes::lineage::rollback_impact))
+        .routes(routes!(routes::lineage::stale))
+        .routes(routes!(
+            routes::lineage::get_run_reads,
+            routes::lineage::save_run_reads
+        ))
         .routes(routes!(routes::pins::list, routes::pins::create))
         .routes(routes!(routes::pins::list_all))
         .routes(routes!(routes::pins::get, routes::pins::delete))

@@ -25,6 +25,8 @@ pub(crate) struct Client {
     url: Option<String>,
     options: ConnectOptions,
     principal: String,
+    /// The run whose reads this client's stores record (lineage).
+    run: (String, Option<String>),
     /// The process that connected and its metastore; a forked child
     /// reconnects (connection pools do not survive `fork()`).
     conn: Mutex<(u32, Arc<Metastore>)>,
@@ -37,6 +39,11 @@ where
     F: Future<Output = batchmeta::Result<T>> + Send,
 {
     py.detach(|| rt.block_on(fut)).py()
+}
+
+/// A fresh in-memory run of `(id, job)`.
+fn run((id, job): &(String, Option<String>)) -> PyResult<batchmeta::Run> {
+    batchmeta::Run::in_memory(id.clone(), job.clone()).py()
 }
 
 impl Client {
@@ -53,7 +60,8 @@ impl Client {
                 py,
                 &rt,
                 Metastore::connect(self.url.as_deref(), &self.options),
-            )?;
+            )?
+            .with_run(run(&self.run)?);
             let inherited = std::mem::replace(&mut *conn, (pid, Arc::new(fresh)));
             // Its pools belong to the parent's runtime: never touch them here.
             std::mem::forget(inherited);
@@ -67,7 +75,8 @@ impl Client {
     /// Connects to a catalog: `http(s)://` a server, `sqlite://...` or a
     /// directory an embedded catalog, `None` the embedded default `.batchmeta/`.
     #[new]
-    #[pyo3(signature = (url=None, *, warehouse=None, direct_data=None, principal="python".to_owned(), storage_options=None, token=None))]
+    #[pyo3(signature = (url=None, *, warehouse=None, direct_data=None, principal="python".to_owned(), storage_options=None, token=None, run_id=None, job=None))]
+    #[expect(clippy::too_many_arguments, reason = "mirrors the Python signature")]
     fn new(
         py: Python<'_>,
         url: Option<String>,
@@ -76,7 +85,17 @@ impl Client {
         principal: String,
         storage_options: Option<&Bound<'_, PyAny>>,
         token: Option<String>,
+        run_id: Option<String>,
+        job: Option<String>,
     ) -> PyResult<Self> {
+        // Every client is a run: its stores record what it read since its
+        // last store. A scheduler names the run; otherwise it is this client.
+        let run_id = run_id.unwrap_or_else(|| {
+            let now = chrono::Utc::now().timestamp_micros();
+            format!("python-{}-{now}", std::process::id())
+        });
+        let run_spec = (run_id, job);
+        let this_run = run(&run_spec)?;
         // Object-store credentials (object_store / deltalake key names); the
         // standard `AWS_*` variables fill in what is not given.
         let storage_options = convert::string_map(storage_options, "storage_options")?;
@@ -87,11 +106,12 @@ impl Client {
             token: token.map(batchmeta::model::Secret::new),
         };
         let rt = rt()?;
-        let ms = block(py, &rt, Metastore::connect(url.as_deref(), &options))?;
+        let ms = block(py, &rt, Metastore::connect(url.as_deref(), &options))?.with_run(this_run);
         Ok(Self {
             url,
             options,
             principal,
+            run: run_spec,
             conn: Mutex::new((std::process::id(), Arc::new(ms))),
         })
     }
@@ -100,6 +120,12 @@ impl Client {
     #[getter]
     fn url(&self) -> Option<String> {
         self.url.clone()
+    }
+
+    /// The run id this client's stores record.
+    #[getter]
+    fn run_id(&self) -> String {
+        self.run.0.clone()
     }
 
     /// The warehouse URL.

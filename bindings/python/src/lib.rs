@@ -14,6 +14,7 @@ use pyo3::prelude::*;
 mod client;
 mod convert;
 mod errors;
+mod lineage;
 mod reads;
 mod runtime;
 mod versions;
@@ -26,6 +27,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     writes::register(m)?;
     reads::register(m)?;
     versions::register(m)?;
+    lineage::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

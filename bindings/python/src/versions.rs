@@ -31,8 +31,8 @@ fn rollback<'py>(
         message,
     };
     let (rt, ms, ctx) = client.get().handle(py)?;
-    let event = block(py, &rt, ms.rollback(&ctx, &ident, &spec, &req))?;
-    convert::serialized(py, &event)
+    let done = block(py, &rt, ms.rollback_with_impact(&ctx, &ident, &spec, &req))?;
+    convert::serialized(py, &done)
 }
 
 /// The pointer moves of one partition, newest first.

@@ -21,7 +21,7 @@ use crate::runtime::tune_malloc;
 
 /// Stores a frame (see `batchmeta.store_dataframe`).
 #[pyfunction]
-#[pyo3(signature = (client, data, namespace, table, partitions=None, *, partition_by=None, expected_batch=None, schema_mode=None, message=None, metadata=None, idempotency_key=None, publish=true))]
+#[pyo3(signature = (client, data, namespace, table, partitions=None, *, partition_by=None, expected_batch=None, schema_mode=None, message=None, metadata=None, idempotency_key=None, publish=true, inputs=None, track_reads=true))]
 #[expect(clippy::too_many_arguments, reason = "mirrors the Python signature")]
 fn store<'py>(
     py: Python<'py>,
@@ -37,9 +37,12 @@ fn store<'py>(
     metadata: Option<&Bound<'py, PyAny>>,
     idempotency_key: Option<String>,
     publish: bool,
+    inputs: Option<Vec<String>>,
+    track_reads: bool,
 ) -> PyResult<Bound<'py, PyAny>> {
     let ident = ident(namespace, table)?;
     let spec = one_spec(partitions, "store_dataframe")?;
+    let inputs = crate::lineage::store_inputs(inputs, track_reads)?;
     if spec.is_some() && partition_by.is_some() {
         return Err(invalid(
             "invalid_partition",
@@ -68,6 +71,7 @@ fn store<'py>(
         message,
         metadata,
         idempotency_key,
+        inputs,
     };
     // Key names (and types) for a first write that creates the table.
     let keys: Option<Vec<(String, Option<KeyType>)>> = match (&partition_by, &spec) {
@@ -216,6 +220,7 @@ fn publish<'py>(
     let options = PublishOptions {
         schema_mode: convert::schema_mode(schema_mode)?,
         message,
+        inputs: Vec::new(),
     };
     let (rt, ms, ctx) = client.get().handle(py)?;
     let commit = block(py, &rt, ms.publish(&ctx, &ident, &specs, &options))?;

@@ -63,6 +63,9 @@ NO_BATCH <- "none"
 #' @param direct_data (server URLs) `TRUE` reads and writes the warehouse
 #'   directly, `FALSE` sends data through the server, `NULL` decides by trying.
 #' @param default `FALSE` returns a client without making it the default.
+#' @param run_id,job the run this client's stores record (lineage), default
+#'   `BATCHMETA_RUN_ID` and `BATCHMETA_JOB`; a fresh run id otherwise. A store
+#'   records the batches this client loaded since its last store as its inputs.
 #' @return A `batchmeta_client`, invisibly.
 #' @examples
 #' \dontrun{
@@ -71,14 +74,17 @@ NO_BATCH <- "none"
 #' }
 #' @export
 connect <- function(url = NULL, token = NULL, warehouse = NULL, direct_data = NULL,
-                    default = TRUE) {
+                    default = TRUE, run_id = NULL, job = NULL) {
   call <- sys.call()
   if (is.null(url) && nzchar(Sys.getenv("BATCHMETA_URL"))) url <- Sys.getenv("BATCHMETA_URL")
   if (is.null(token) && nzchar(Sys.getenv("BATCHMETA_TOKEN"))) token <- Sys.getenv("BATCHMETA_TOKEN")
   if (is.null(warehouse) && nzchar(Sys.getenv("BATCHMETA_WAREHOUSE"))) {
     warehouse <- Sys.getenv("BATCHMETA_WAREHOUSE")
   }
-  ptr <- .native("wrap__bm_connect", url, warehouse, token, .principal(), direct_data, call = call)
+  if (is.null(run_id) && nzchar(Sys.getenv("BATCHMETA_RUN_ID"))) run_id <- Sys.getenv("BATCHMETA_RUN_ID")
+  if (is.null(job) && nzchar(Sys.getenv("BATCHMETA_JOB"))) job <- Sys.getenv("BATCHMETA_JOB")
+  ptr <- .native("wrap__bm_connect", url, warehouse, token, .principal(), direct_data,
+                 run_id, job, call = call)
   if (is.null(url)) {
     .say(sprintf(
       "batchmeta: using the embedded catalog in %s (set BATCHMETA_URL or call batchmeta::connect(url) for another)",

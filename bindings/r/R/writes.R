@@ -42,6 +42,9 @@
 #' @param message a note recorded with the batch and its event.
 #' @param metadata a named character vector recorded with the batch
 #'   (`library = "batchmeta-r/<version>"` is added).
+#' @param inputs batch IDs the data was built from (lineage), besides the
+#'   batches this client loaded since its last store.
+#' @param track_reads `FALSE` records only `inputs`.
 #' @param client a client from [connect()]; `NULL` for the default client.
 #' @return A `batchmeta_store_result`: `table`, `batch_id`, `batches` (a data
 #'   frame, one row per partition written), `commit_id`, `event_ids`,
@@ -57,7 +60,8 @@
 #' @export
 store_dataframe <- function(df, namespace, table, partitions = NULL, partition_by = NULL,
                             expected_batch = NULL, schema_mode = NULL, message = NULL,
-                            metadata = NULL, client = NULL) {
+                            metadata = NULL, inputs = NULL, track_reads = TRUE,
+                            client = NULL) {
   call <- sys.call()
   if (!is.data.frame(df)) {
     stop(.invalid(sprintf("cannot store a %s: pass a data.frame or a tibble", class(df)[1L]),
@@ -67,7 +71,7 @@ store_dataframe <- function(df, namespace, table, partitions = NULL, partition_b
   ptr <- .client(client)
   raw <- .native("wrap__bm_store", ptr, .utf8_frame(df), namespace, table, spec,
                  .str(partition_by), expected_batch, schema_mode, message, metadata,
-                 call = call)
+                 .str(inputs), track_reads, call = call)
   batches <- .columns_frame(raw$batches, c("created_at", "committed_at"))
   result <- structure(list(
     table = raw$table,

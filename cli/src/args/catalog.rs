@@ -143,6 +143,9 @@ pub(crate) struct RollbackArgs {
     /// Why, for the audit trail
     #[arg(short, long)]
     pub(crate) message: Option<String>,
+    /// Show what the rollback would retire and affect downstream, and move nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
 }
 
 /// `meta pin`.

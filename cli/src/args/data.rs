@@ -49,6 +49,14 @@ pub(crate) struct PutArgs {
     /// strict refuses any schema difference; merge adds new columns to the table
     #[arg(long, default_value = "strict", value_name = "MODE")]
     pub(crate) schema_mode: String,
+    /// A batch the data was built from (lineage), besides what gets of the same --run read; repeat for more
+    #[arg(long = "input", value_name = "BATCH")]
+    pub(crate) inputs: Vec<String>,
+    /// Record only the --input batches, not what the run read
+    #[arg(long)]
+    pub(crate) only_inputs: bool,
+    #[command(flatten)]
+    pub(crate) run: super::RunArgs,
 }
 
 /// `meta get`.
@@ -66,6 +74,8 @@ pub(crate) struct GetArgs {
     pub(crate) columns: Option<Vec<String>>,
     #[command(flatten)]
     pub(crate) version: VersionArgs,
+    #[command(flatten)]
+    pub(crate) run: super::RunArgs,
 }
 
 /// `meta wait`.

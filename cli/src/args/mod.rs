@@ -5,6 +5,7 @@
 
 mod catalog;
 mod data;
+mod lineage;
 
 use std::net::SocketAddr;
 
@@ -15,6 +16,7 @@ pub(crate) use catalog::{
     TableCommand,
 };
 pub(crate) use data::{AuditArgs, FilesArgs, GetArgs, PutArgs, VersionArgs, WaitArgs};
+pub(crate) use lineage::{LineageArgs, RunArgs, StaleArgs};
 
 /// batchmeta: versioned tables where a bad overwrite never costs data
 ///
@@ -95,6 +97,14 @@ pub(crate) enum Command {
   meta rollback sales.sold_items date=2016-10-31
   meta rollback sales.sold_items date=2016-10-31 --to 20161102234252000000 -m 'bad upstream data'")]
     Rollback(RollbackArgs),
+    /// What built a partition's batch (--up) or what was built from it (--down)
+    #[command(after_help = "Example:
+  meta lineage sales.daily_summary date=2016-10-31
+  meta lineage sales.sold_items date=2016-10-31 --down --depth 2")]
+    Lineage(LineageArgs),
+    /// List current batches built from inputs that are no longer current
+    #[command(after_help = "Example:\n  meta stale sales")]
+    Stale(StaleArgs),
     /// Create, list and remove pins that hold a batch for a consumer
     #[command(
         after_help = "Example:\n  meta pin create sales.sold_items weekly_report --partition date=2016-10-31 --reason 'Q4 numbers'"

@@ -33,7 +33,8 @@ pub(crate) async fn run(s: &Session, a: &GetArgs) -> Result<()> {
         columns: a.columns.clone(),
         filters: Vec::new(),
     };
-    let (schema, mut stream) = s.ms.read(&ident, &req).await?;
+    let ms = super::lineage::with_run(&s.ms, &a.run)?;
+    let (schema, mut stream) = ms.read(&ident, &req).await?;
     let mut sink = local::open_sink(&a.output_file, &schema)?;
     let progress = Progress::start(&format!("get {ident} {partition}"));
     let mut rows = 0usize;

@@ -4,6 +4,7 @@
 pub(crate) mod audit;
 pub(crate) mod files;
 pub(crate) mod get;
+pub(crate) mod lineage;
 pub(crate) mod ns;
 pub(crate) mod partition;
 pub(crate) mod pin;

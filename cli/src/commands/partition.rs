@@ -124,14 +124,38 @@ pub(crate) async fn rollback(s: &Session, a: &RollbackArgs) -> Result<()> {
         expect: a.expect.as_deref().map(BatchId::parse).transpose()?,
         message: a.message.clone(),
     };
-    let event =
-        s.ms.rollback(&s.ctx, &ident, &spec, &req)
-            .await
-            .map_err(|e| conflict_hint(e, &format!("meta rollback {ident} {}", a.partition)))?;
-    if s.out.json() {
-        return s.out.value(&EventView::from(&event));
+    let hint = |e| conflict_hint(e, &format!("meta rollback {ident} {}", a.partition));
+    if a.dry_run {
+        let impact =
+            s.ms.rollback_impact(&ident, &spec, &req)
+                .await
+                .map_err(hint)?;
+        if s.out.json() {
+            return s.out.value(&impact);
+        }
+        s.out.note("dry run: the pointer did not move");
+        return super::lineage::print_impact(s, &impact, true);
     }
-    print_move(s, &ident, &event)
+    let done =
+        s.ms.rollback_with_impact(&s.ctx, &ident, &spec, &req)
+            .await
+            .map_err(hint)?;
+    if s.out.json() {
+        return s.out.value(&RollbackView {
+            event: EventView::from(&done.event),
+            affected: &done.impact.affected,
+        });
+    }
+    print_move(s, &ident, &done.event)?;
+    super::lineage::print_impact(s, &done.impact, false)
+}
+
+/// `rollback`'s JSON: its event and the current batches it affects.
+#[derive(Debug, serde::Serialize)]
+struct RollbackView<'a> {
+    #[serde(flatten)]
+    event: EventView,
+    affected: &'a [batchmeta::model::LineageNode],
 }
 
 fn print_move(s: &Session, ident: &TableIdent, e: &Event) -> Result<()> {

@@ -52,7 +52,9 @@ pub(crate) async fn run(s: &Session, a: &PutArgs) -> Result<()> {
         message: a.message.clone(),
         metadata,
         idempotency_key: None,
+        inputs: super::lineage::inputs(&a.inputs, a.only_inputs)?,
     };
+    let ms = super::lineage::with_run(&s.ms, &a.run)?;
     let progress = Progress::start(&format!("put {ident} {partition}"));
     let total = inputs.len();
     let rows = Arc::new(AtomicUsize::new(0));
@@ -72,10 +74,10 @@ pub(crate) async fn run(s: &Session, a: &PutArgs) -> Result<()> {
             Part::batches(schema, futures::stream::iter(batches))
         })
         .collect();
-    let result =
-        s.ms.store_parts(&s.ctx, &ident, &spec, parts, &options, StoreMode::default())
-            .await
-            .and_then(StoreOutcome::published);
+    let result = ms
+        .store_parts(&s.ctx, &ident, &spec, parts, &options, StoreMode::default())
+        .await
+        .and_then(StoreOutcome::published);
     progress.finish();
     let Stored {
         batch: published,

@@ -17,6 +17,8 @@ const COMMANDS: &[&[&str]] = &[
     &["partitions"],
     &["history"],
     &["rollback"],
+    &["lineage"],
+    &["stale"],
     &["pin"],
     &["pin", "create"],
     &["pin", "ls"],

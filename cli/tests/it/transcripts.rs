@@ -3,6 +3,7 @@
 //! against a real `meta serve`. Both must print the same.
 
 mod data;
+mod lineage;
 
 use crate::harness::{Env, Run, settings, transcript};
 
@@ -347,6 +348,7 @@ fn scenario(env: Env, backend: &'static str) {
     );
 
     data::steps(&mut s, &[&b1, &b2, &b3, &b4]);
+    lineage::steps(&mut s);
 }
 
 #[test]

@@ -17,6 +17,7 @@
 //! in one REPEATABLE READ snapshot each.
 
 mod connect;
+mod lineage;
 mod meta;
 mod pages;
 mod pins;
@@ -38,10 +39,10 @@ use super::migrate::POSTGRES;
 use super::{Catalog, Clock, SystemClock, TokenStore, Tokens};
 use crate::error::{Code, Error, Result};
 use crate::model::{
-    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
-    NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
-    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest, Table,
-    TableIdent, Version, Violation,
+    Batch, BatchId, Commit, Context, DataFile, Direction, Event, EventQuery, LineageEdge,
+    MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo,
+    PartitionQuery, PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest,
+    RunReads, StageRequest, Table, TableIdent, Version, Violation,
 };
 use crate::redact;
 
@@ -300,6 +301,21 @@ impl Catalog for PostgresCatalog {
     }
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
         self.events_impl(query).await.map_err(refine)
+    }
+    async fn lineage_edges(
+        &self,
+        batches: &[BatchId],
+        direction: Direction,
+    ) -> Result<Vec<LineageEdge>> {
+        self.lineage_edges_impl(batches, direction)
+            .await
+            .map_err(refine)
+    }
+    async fn run_reads(&self, run: &str) -> Result<Option<RunReads>> {
+        self.run_reads_impl(run).await.map_err(refine)
+    }
+    async fn save_run_reads(&self, run: &str, reads: &RunReads) -> Result<()> {
+        self.save_run_reads_impl(run, reads).await.map_err(refine)
     }
     fn tokens(&self) -> &dyn Tokens {
         self

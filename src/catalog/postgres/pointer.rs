@@ -11,6 +11,7 @@ use sqlx::{PgConnection, Postgres, Transaction};
 use super::PostgresCatalog;
 use super::rows::{self, TableLock, jsonb};
 use super::statements as sql;
+use crate::catalog::lineage;
 use crate::catalog::row::{self, NewEvent, PartitionRow, TableRow};
 use crate::catalog::rules::{self, Retried};
 use crate::error::{Error, Result};
@@ -144,6 +145,8 @@ impl PostgresCatalog {
             }
         }
         rules::publishable(&t, plan, &batches)?;
+        let inputs = lineage::plan_inputs(plan)?;
+        let input_pks = super::lineage::input_pks(&mut tx, &inputs).await?;
         let now = self.now();
         if let Some(change) = &plan.schema_change {
             let changed = sqlx::query(sql::CHANGE_SCHEMA)
@@ -172,7 +175,9 @@ impl PostgresCatalog {
                 NewEvent::pointer_move(ctx, Action::Publish, &t, p, &item.partition, &b.batch);
             e.commit_id = Some(&commit_id);
             e.message = rules::publish_message(plan, &b.batch);
+            e.details = lineage::publish_details(&inputs);
             let event = move_pointer(&mut tx, now, &t, &item.partition, p, e).await?;
+            super::lineage::insert_inputs(&mut tx, b.pk, &input_pks).await?;
             sqlx::query(sql::COMMIT_BATCH)
                 .bind(p.current.as_ref().map(BatchId::as_str))
                 .bind(event.at)

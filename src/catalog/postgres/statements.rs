@@ -2,6 +2,7 @@
 //! are shared with SQLite (`catalog::row`); the locks (`FOR ... UPDATE`,
 //! advisory locks) and the `$n` placeholders are PostgreSQL's.
 
+use crate::catalog::lineage::{edge_columns, edge_joins};
 use crate::catalog::page::EventFilter;
 use crate::catalog::row::{
     batch_columns, event_columns, file_columns, namespace_columns, partition_columns, pin_columns,
@@ -287,3 +288,26 @@ pub(super) fn event_filter(f: EventFilter) -> (&'static str, &'static str) {
         EventFilter::Before => (" AND id < ", ""),
     }
 }
+
+// Lineage (`catalog::lineage` has the rules and the shared column list).
+
+/// An input's state, locked against a concurrent change until the publish ends.
+pub(super) const INPUT_STATE: &str = "SELECT id, state FROM batches WHERE batch_id = $1 FOR SHARE";
+pub(super) const INSERT_INPUT: &str =
+    "INSERT INTO batch_inputs (batch_pk, input_pk) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+pub(super) const EDGES_UP: &str = concat!(
+    "SELECT ",
+    edge_columns!(),
+    edge_joins!(),
+    "WHERE ob.batch_id = ANY($1) ORDER BY e.batch_pk, e.input_pk"
+);
+pub(super) const EDGES_DOWN: &str = concat!(
+    "SELECT ",
+    edge_columns!(),
+    edge_joins!(),
+    "WHERE ib.batch_id = ANY($1) ORDER BY e.input_pk, e.batch_pk"
+);
+pub(super) const RUN_READS: &str = "SELECT state FROM run_reads WHERE run_id = $1";
+pub(super) const SAVE_RUN_READS: &str = "INSERT INTO run_reads (run_id, state, updated_at) \
+    VALUES ($1, $2, $3) ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, \
+    updated_at = excluded.updated_at";

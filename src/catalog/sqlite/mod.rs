@@ -9,6 +9,7 @@
 //! async mutex so that only other processes ever meet the busy handler.
 
 mod connect;
+mod lineage;
 mod meta;
 mod pages;
 mod pins;
@@ -33,10 +34,10 @@ use super::migrate::{SQLITE, pending};
 use super::{Catalog, Clock, SystemClock, TokenStore, Tokens, rules};
 use crate::error::{Code, Error, Result};
 use crate::model::{
-    Batch, BatchId, Commit, Context, DataFile, Event, EventQuery, MetadataUpdate, Namespace,
-    NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo, PartitionQuery,
-    PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest, StageRequest, Table,
-    TableIdent, Version, Violation, WrittenFiles,
+    Batch, BatchId, Commit, Context, DataFile, Direction, Event, EventQuery, LineageEdge,
+    MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo,
+    PartitionQuery, PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest,
+    RunReads, StageRequest, Table, TableIdent, Version, Violation, WrittenFiles,
 };
 
 /// A catalog in one SQLite file.
@@ -352,6 +353,22 @@ impl Catalog for SqliteCatalog {
     }
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
         self.events_impl(query)
+    }
+    async fn lineage_edges(
+        &self,
+        batches: &[BatchId],
+        direction: Direction,
+    ) -> Result<Vec<LineageEdge>> {
+        self.conns.read(|r| r.lineage_edges(batches, direction))
+    }
+    async fn run_reads(&self, run: &str) -> Result<Option<RunReads>> {
+        self.conns.read(|r| r.run_reads(run))
+    }
+    async fn save_run_reads(&self, run: &str, reads: &RunReads) -> Result<()> {
+        self.write(Durability::Full, |w| {
+            w.save_run_reads(self.now(), run, reads)
+        })
+        .await
     }
     fn tokens(&self) -> &dyn Tokens {
         self

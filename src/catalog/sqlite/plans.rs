@@ -37,6 +37,10 @@ mod tests {
             ("mint a batch id", sql::LAST_BATCH_ID.into()),
             ("event time", sql::LAST_EVENT_TIME.into()),
             ("idempotent stage", sql::IDEMPOTENT_BATCH.into()),
+            ("an input's state", sql::INPUT_STATE.into()),
+            ("a batch's inputs", sql::EDGES_UP.into()),
+            ("what was built from a batch", sql::EDGES_DOWN.into()),
+            ("a run's reads", sql::RUN_READS.into()),
         ];
         let dir = tempfile::tempdir().unwrap();
         let cat = SqliteCatalog::open(&dir.path().join("c.db")).await.unwrap();

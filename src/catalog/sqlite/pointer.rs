@@ -8,6 +8,7 @@ use super::connect::Tx;
 use super::rows::micros;
 use super::statements as sql;
 use crate::catalog::errors;
+use crate::catalog::lineage;
 use crate::catalog::row::{self, NewEvent, PartitionRow, TableRow, to_json};
 use crate::catalog::rules::{self, Retried};
 use crate::error::{Error, Result};
@@ -60,6 +61,8 @@ impl Tx<'_> {
             }
         }
         rules::publishable(&t, plan, &batches)?;
+        let inputs = lineage::plan_inputs(plan)?;
+        let input_pks = self.input_pks(&inputs)?;
         if let Some(change) = &plan.schema_change {
             let changed = self.run(
                 sql::CHANGE_SCHEMA,
@@ -88,7 +91,9 @@ impl Tx<'_> {
                 NewEvent::pointer_move(ctx, Action::Publish, &t, &p, &item.partition, &b.batch);
             e.commit_id = Some(&commit_id);
             e.message = rules::publish_message(plan, &b.batch);
+            e.details = lineage::publish_details(&inputs);
             let event = self.move_pointer(now, &t, &item.partition, &p, e)?;
+            self.insert_inputs(b.pk, &input_pks)?;
             self.run(
                 sql::COMMIT_BATCH,
                 (

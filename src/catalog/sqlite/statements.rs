@@ -3,6 +3,7 @@
 //! (`catalog::row`); the `?n` placeholders and the lack of row locks (one
 //! writer at a time) are SQLite's.
 
+use crate::catalog::lineage::{edge_columns, edge_joins};
 use crate::catalog::page::EventFilter;
 use crate::catalog::row::{
     batch_columns, event_columns, file_columns, namespace_columns, partition_columns, pin_columns,
@@ -279,3 +280,25 @@ pub(super) const VERIFY_TOTALS: &str = "SELECT b.batch_id, b.file_count, b.rows,
     FROM batches b WHERE b.state = 'committed' ORDER BY b.id";
 pub(super) const VERIFY_FILES: &str = "SELECT b.batch_id, b.location, f.path FROM batch_files f \
     JOIN batches b ON b.id = f.batch_pk ORDER BY b.id, f.path";
+
+// Lineage (`catalog::lineage` has the rules and the shared column list).
+
+pub(super) const INPUT_STATE: &str = "SELECT id, state FROM batches WHERE batch_id = ?1";
+pub(super) const INSERT_INPUT: &str =
+    "INSERT INTO batch_inputs (batch_pk, input_pk) VALUES (?1, ?2) ON CONFLICT DO NOTHING";
+pub(super) const EDGES_UP: &str = concat!(
+    "SELECT ",
+    edge_columns!(),
+    edge_joins!(),
+    "WHERE ob.batch_id = ?1 ORDER BY e.input_pk"
+);
+pub(super) const EDGES_DOWN: &str = concat!(
+    "SELECT ",
+    edge_columns!(),
+    edge_joins!(),
+    "WHERE ib.batch_id = ?1 ORDER BY e.batch_pk"
+);
+pub(super) const RUN_READS: &str = "SELECT state FROM run_reads WHERE run_id = ?1";
+pub(super) const SAVE_RUN_READS: &str = "INSERT INTO run_reads (run_id, state, updated_at) \
+    VALUES (?1, ?2, ?3) ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, \
+    updated_at = excluded.updated_at";

@@ -13,11 +13,11 @@ use crate::api::{
     StoreParams, UploadParams,
 };
 use crate::metastore::{Part, StoreMode, StoreOutcome};
-use crate::model::{Batch, BatchId, Commit, Event, Expect, Pin, RollbackRequest, TableIdent};
+use crate::model::{Batch, BatchId, Commit, Expect, Pin, RollbackRequest, TableIdent};
 use crate::server::error::{ApiError, ApiResult, ErrorBody};
 use crate::server::extract::{Caller, Json, Path, Query};
 use crate::server::{AppState, limits};
-use crate::{Error, PublishOptions, PublishSpec, StageOptions, StoreOptions, Stored};
+use crate::{Error, PublishOptions, PublishSpec, RolledBack, StageOptions, StoreOptions, Stored};
 
 /// Stages one batch per partition.
 #[utoipa::path(operation_id = "stage", post, path = "/v1/namespaces/{namespace}/tables/{table}/stage", tag = "batches",
@@ -225,8 +225,9 @@ pub(crate) async fn store(
         expect: Expect::parse_opt(q.expected_batch.as_deref())?,
         schema_mode: q.schema_mode.unwrap_or_default(),
         message: q.message,
-        metadata: Default::default(),
+        metadata: super::lineage::run_metadata(q.run_id, q.job)?,
         idempotency_key: q.idempotency_key,
+        inputs: super::lineage::store_inputs(q.inputs.as_deref())?,
     };
     let refused = Refused::default();
     let data = upload_part(&s, upload_kind(&req)?, req, &refused);
@@ -283,6 +284,11 @@ pub(crate) async fn publish(
     let opts = PublishOptions {
         schema_mode: body.schema_mode.unwrap_or_default(),
         message: body.message,
+        inputs: body
+            .inputs
+            .iter()
+            .map(|b| BatchId::parse(b))
+            .collect::<crate::Result<_>>()?,
     };
     match s.ms.publish(&ctx, &table(&ns, &t)?, &specs, &opts).await {
         Ok(c) => {
@@ -301,25 +307,17 @@ pub(crate) async fn publish(
 /// Moves a partition back to its current batch's parent, or to `to`.
 #[utoipa::path(operation_id = "rollback", post, path = "/v1/namespaces/{namespace}/tables/{table}/rollback", tag = "batches",
     params(("namespace" = String, Path), ("table" = String, Path)), request_body = RollbackBody,
-    responses((status = 200, body = Event), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = RolledBack), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)))]
 pub(crate) async fn rollback(
     State(s): State<AppState>,
     Caller(ctx): Caller,
     Path((ns, t)): Path<(String, String)>,
     Json(body): Json<RollbackBody>,
-) -> ApiResult<Json<Event>> {
-    let req = RollbackRequest {
-        to: body.to.as_deref().map(BatchId::parse).transpose()?,
-        expect: body
-            .expected_batch
-            .as_deref()
-            .map(BatchId::parse)
-            .transpose()?,
-        message: body.message,
-    };
+) -> ApiResult<Json<RolledBack>> {
+    let req = rollback_request(&body)?;
     match s
         .ms
-        .rollback(&ctx, &table(&ns, &t)?, &partition(&body.partition)?, &req)
+        .rollback_with_impact(&ctx, &table(&ns, &t)?, &partition(&body.partition)?, &req)
         .await
     {
         Ok(e) => {
@@ -333,6 +331,19 @@ pub(crate) async fn rollback(
             Err(e.into())
         }
     }
+}
+
+/// A rollback request from its body.
+pub(super) fn rollback_request(body: &RollbackBody) -> Result<RollbackRequest, ApiError> {
+    Ok(RollbackRequest {
+        to: body.to.as_deref().map(BatchId::parse).transpose()?,
+        expect: body
+            .expected_batch
+            .as_deref()
+            .map(BatchId::parse)
+            .transpose()?,
+        message: body.message.clone(),
+    })
 }
 
 /// The unexpired pins that hold a batch ("who depends on it?").

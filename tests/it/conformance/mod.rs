@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod concurrency;
+mod lineage;
 mod metadata;
 mod publish;
 mod reads;
@@ -11,6 +12,7 @@ mod verify;
 
 pub use bad_input::*;
 pub use concurrency::*;
+pub use lineage::*;
 pub use metadata::*;
 pub use publish::*;
 pub use reads::*;
@@ -44,6 +46,9 @@ macro_rules! for_each_case {
             concurrent_publishes_without_cas_serialize,
             concurrent_publishes_with_cas_have_one_winner,
             verify_is_clean_and_finds_missing_files,
+            a_run_records_what_it_read_and_rollback_names_what_it_fed,
+            a_durable_run_carries_reads_between_processes,
+            bad_lineage_inputs_are_refused_and_record_nothing,
         );
     };
 }

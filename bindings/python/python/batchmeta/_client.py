@@ -11,12 +11,13 @@ import threading as _threading
 from collections.abc import Mapping
 
 from batchmeta import _native
+from batchmeta._lineage import _Lineage
 from batchmeta._reads import _Reads
 from batchmeta._versions import _Versions
 from batchmeta._writes import _Writes
 
 
-class Client(_Writes, _Reads, _Versions):
+class Client(_Writes, _Reads, _Versions, _Lineage):
     """A connection to a batchmeta catalog, with every operation as a method.
 
     ``url``: ``http(s)://host:port`` for a ``meta serve``; ``sqlite:///path/catalog.db``
@@ -34,6 +35,10 @@ class Client(_Writes, _Reads, _Versions):
     ``token`` (server URLs only): the bearer token of a server started with
     ``--auth tokens``; defaults to ``BATCHMETA_TOKEN``. Events then record
     the token's name as the principal.
+    ``run_id`` and ``job`` (default ``BATCHMETA_RUN_ID``, ``BATCHMETA_JOB``;
+    a fresh run id otherwise): a store records the batches this client
+    loaded since its last store as its inputs (lineage), with the run id
+    and job name in the batch's metadata.
     Thread-safe; usable after ``os.fork()`` (the child reconnects).
     """
 
@@ -45,8 +50,12 @@ class Client(_Writes, _Reads, _Versions):
         storage_options: Mapping[str, str] | None = None,
         direct_data: bool | None = None,
         token: str | None = None,
+        run_id: str | None = None,
+        job: str | None = None,
     ) -> None:
         principal = _principal()
+        run_id = run_id if run_id is not None else (_os.environ.get("BATCHMETA_RUN_ID") or None)
+        job = job if job is not None else (_os.environ.get("BATCHMETA_JOB") or None)
         token = token if token is not None else (_os.environ.get("BATCHMETA_TOKEN") or None)
         self._native = _native.Client(
             url,
@@ -55,6 +64,8 @@ class Client(_Writes, _Reads, _Versions):
             principal=principal,
             storage_options=dict(storage_options) if storage_options is not None else None,
             token=token,
+            run_id=run_id,
+            job=job,
         )
 
     @property

@@ -28,6 +28,8 @@ def store_dataframe(
     metadata: Mapping[str, str] | None = None,
     idempotency_key: str | None = None,
     publish: bool = True,
+    inputs: Sequence[str] | None = None,
+    track_reads: bool = True,
 ) -> StoreResult:
     """Writes ``df`` to one partition (or, with ``partition_by``, to each of
     its partitions in one commit). See ``Client.store_dataframe``."""
@@ -43,6 +45,8 @@ def store_dataframe(
         metadata=metadata,
         idempotency_key=idempotency_key,
         publish=publish,
+        inputs=inputs,
+        track_reads=track_reads,
     )
 
 
@@ -316,3 +320,34 @@ def wait(
 ) -> BatchInfo | None:
     """Blocks until a partition is published. See ``Client.wait``."""
     return _client().wait(db, table, partition, after=after, timeout=timeout)
+
+
+def lineage(
+    db: str,
+    table: str,
+    partition: Partition | None = None,
+    *,
+    batch_id: str | None = None,
+    direction: Literal["up", "down"] = "up",
+    depth: int | None = None,
+) -> list[dict[str, Any]]:
+    """What built a partition's batch (``"up"``) or what was built from it
+    (``"down"``). See ``Client.lineage``."""
+    return _client().lineage(db, table, partition, batch_id=batch_id, direction=direction, depth=depth)
+
+
+def rollback_impact(
+    db: str,
+    table: str,
+    partition: Partition | None = None,
+    *,
+    to: str | None = None,
+    expected_batch: str | None = None,
+) -> dict[str, Any]:
+    """What a rollback would retire and affect; moves nothing."""
+    return _client().rollback_impact(db, table, partition, to=to, expected_batch=expected_batch)
+
+
+def stale(db: str | None = None, table: str | None = None) -> list[dict[str, Any]]:
+    """Current batches built from inputs that are no longer current."""
+    return _client().stale(db, table)

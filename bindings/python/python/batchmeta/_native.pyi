@@ -16,9 +16,13 @@ class Client:
         principal: str = "python",
         storage_options: dict[str, str] | None = None,
         token: str | None = None,
+        run_id: str | None = None,
+        job: str | None = None,
     ) -> None: ...
     @property
     def url(self) -> str | None: ...
+    @property
+    def run_id(self) -> str: ...
     @property
     def warehouse(self) -> str: ...
 
@@ -39,6 +43,8 @@ def store(
     metadata: dict[str, str] | None = None,
     idempotency_key: str | None = None,
     publish: bool = True,
+    inputs: list[str] | None = None,
+    track_reads: bool = True,
 ) -> dict[str, Any]: ...
 def load(
     client: Client,
@@ -161,3 +167,23 @@ def wait(
     after: str | None = None,
     timeout: float = 60.0,
 ) -> dict[str, Any] | None: ...
+def lineage(
+    client: Client,
+    namespace: str,
+    table: str,
+    partition: Any = None,
+    *,
+    batch_id: str | None = None,
+    direction: str = "up",
+    depth: int | None = None,
+) -> dict[str, Any]: ...
+def rollback_impact(
+    client: Client,
+    namespace: str,
+    table: str,
+    partition: Any = None,
+    *,
+    to: str | None = None,
+    expected_batch: str | None = None,
+) -> dict[str, Any]: ...
+def stale(client: Client, namespace: str | None = None, table: str | None = None) -> list[dict[str, Any]]: ...

@@ -33,6 +33,8 @@ class _Writes:
         metadata: Mapping[str, str] | None = None,
         idempotency_key: str | None = None,
         publish: bool = True,
+        inputs: Sequence[str] | None = None,
+        track_reads: bool = True,
     ) -> StoreResult:
         """Writes ``df`` as a new batch of exactly one partition and publishes it.
 
@@ -50,6 +52,10 @@ class _Writes:
           difference with ``SchemaMismatchError``.
         - ``publish=False`` stages and writes the batch without publishing it
           (write-audit-publish); publish it later with ``publish()``.
+        - Lineage: the batch records as its inputs the batches this client
+          loaded since its last store (a second store without new loads
+          records the same ones), plus the batch IDs in ``inputs``;
+          ``track_reads=False`` records only ``inputs``.
         - ``df`` may be a pyspark DataFrame: Spark's executors write the
           Parquet files into the staged batch prefixes (one write per
           partition), batchmeta registers and publishes them; no row passes
@@ -92,6 +98,8 @@ class _Writes:
             metadata=dict(metadata) if metadata is not None else None,
             idempotency_key=idempotency_key,
             publish=publish,
+            inputs=list(inputs) if inputs is not None else None,
+            track_reads=track_reads,
         )
         result = StoreResult._from(raw)
         if result.created_table:

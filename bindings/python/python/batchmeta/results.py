@@ -187,9 +187,15 @@ class Event(_Shown):
     rows: int | None
     bytes: int | None
     metadata: dict[str, str] = field(default_factory=dict)
+    #: A rollback's current batches downstream built from the batch it
+    #: retired (``table``, ``partition``, ``batch_id``, ``depth``, ...).
+    affected: list[dict[str, Any]] = field(default_factory=list)
 
     @staticmethod
     def _from(d: dict[str, Any]) -> Event:
+        from batchmeta._lineage import _impact
+
+
         return Event(
             id=int(d["id"]),
             at=_time(d.get("at")),
@@ -205,6 +211,7 @@ class Event(_Shown):
             rows=d.get("rows"),
             bytes=d.get("bytes"),
             metadata=dict(d.get("metadata") or {}),
+            affected=_impact(d["impact"])["affected"] if d.get("impact") else [],
         )
 
 

@@ -26,6 +26,8 @@ pub(crate) struct Client {
     url: Option<String>,
     options: ConnectOptions,
     principal: String,
+    /// The run whose reads this client's stores record (lineage).
+    run: (String, Option<String>),
     /// The process that connected and its metastore; a forked child
     /// reconnects (connection pools do not survive `fork()`).
     conn: Mutex<(u32, Arc<Metastore>)>,
@@ -64,6 +66,11 @@ pub(crate) fn get_client(ptr: &Robj) -> RResult<ExternalPtr<Client>> {
     })
 }
 
+/// A fresh in-memory run of `(id, job)`.
+fn run((id, job): &(String, Option<String>)) -> RResult<batchmeta::Run> {
+    batchmeta::Run::in_memory(id.clone(), job.clone()).r()
+}
+
 impl Client {
     /// This process's metastore and the caller's context.
     pub(crate) fn handle(&self) -> RResult<(Arc<Metastore>, Context)> {
@@ -73,7 +80,8 @@ impl Client {
             let fresh = block(
                 "connect",
                 Metastore::connect(self.url.as_deref(), &self.options),
-            )?;
+            )?
+            .with_run(run(&self.run)?);
             let inherited = std::mem::replace(&mut *conn, (pid, Arc::new(fresh)));
             std::mem::forget(inherited);
         }
@@ -93,7 +101,15 @@ pub(crate) fn answer(r: RResult<Robj>) -> Robj {
 
 /// Connects: `url` `NULL` = the embedded default `.batchmeta/`.
 #[extendr]
-fn bm_connect(url: Robj, warehouse: Robj, token: Robj, principal: Robj, direct_data: Robj) -> Robj {
+fn bm_connect(
+    url: Robj,
+    warehouse: Robj,
+    token: Robj,
+    principal: Robj,
+    direct_data: Robj,
+    run_id: Robj,
+    job: Robj,
+) -> Robj {
     answer((|| {
         let url = opt_str(&url, "url")?;
         let options = ConnectOptions {
@@ -103,11 +119,20 @@ fn bm_connect(url: Robj, warehouse: Robj, token: Robj, principal: Robj, direct_d
             token: opt_str(&token, "token")?.map(batchmeta::model::Secret::new),
         };
         let principal = opt_str(&principal, "principal")?.unwrap_or_else(|| "r".to_owned());
-        let ms = block("connect", Metastore::connect(url.as_deref(), &options))?;
+        // Every client is a run: its stores record what it read since its
+        // last store. A scheduler names the run; otherwise it is this client.
+        let run_id = opt_str(&run_id, "run_id")?.unwrap_or_else(|| {
+            let now = chrono::Utc::now().timestamp_micros();
+            format!("r-{}-{now}", std::process::id())
+        });
+        let run_spec = (run_id, opt_str(&job, "job")?);
+        let ms = block("connect", Metastore::connect(url.as_deref(), &options))?
+            .with_run(run(&run_spec)?);
         let c = Client {
             url,
             options,
             principal,
+            run: run_spec,
             conn: Mutex::new((std::process::id(), Arc::new(ms))),
         };
         Ok(ExternalPtr::new(c).into())

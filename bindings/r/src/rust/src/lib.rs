@@ -22,6 +22,7 @@ mod client;
 mod errors;
 mod frame;
 mod interrupt;
+mod lineage;
 mod reads;
 mod runtime;
 mod values;
@@ -34,4 +35,5 @@ extendr_module! {
     use writes;
     use reads;
     use versions;
+    use lineage;
 }

@@ -221,7 +221,7 @@ fn seconds(t: &DateTime<Utc>) -> f64 {
     t.timestamp_micros() as f64 / 1e6
 }
 
-fn opt_strs<'a>(v: impl Iterator<Item = Option<&'a str>>) -> Robj {
+pub(crate) fn opt_strs<'a>(v: impl Iterator<Item = Option<&'a str>>) -> Robj {
     let v: Vec<Option<&str>> = v.collect();
     let mut out = Strings::new(v.len());
     for (i, s) in v.into_iter().enumerate() {
@@ -230,7 +230,7 @@ fn opt_strs<'a>(v: impl Iterator<Item = Option<&'a str>>) -> Robj {
     out.into()
 }
 
-fn opt_nums(v: impl Iterator<Item = Option<f64>>) -> Robj {
+pub(crate) fn opt_nums(v: impl Iterator<Item = Option<f64>>) -> Robj {
     let v: Vec<Option<f64>> = v.collect();
     Doubles::from_values(
         v.into_iter()
@@ -239,7 +239,7 @@ fn opt_nums(v: impl Iterator<Item = Option<f64>>) -> Robj {
     .into()
 }
 
-fn named(names: &[&str], values: Vec<Robj>) -> Robj {
+pub(crate) fn named(names: &[&str], values: Vec<Robj>) -> Robj {
     List::from_names_and_values(names, values)
         .map(Robj::from)
         .unwrap_or_else(|_| ().into())

@@ -26,10 +26,13 @@ fn bm_store(
     schema_mode: Robj,
     message: Robj,
     metadata: Robj,
+    inputs: Robj,
+    track_reads: Robj,
 ) -> Robj {
     answer((|| {
         let c = get_client(&client)?;
         let ident = ident(&namespace, &table)?;
+        let inputs = crate::lineage::store_inputs(&inputs, &track_reads)?;
         let spec = if partition.is_null() {
             None
         } else {
@@ -59,6 +62,7 @@ fn bm_store(
             message: opt_str(&message, "message")?,
             metadata,
             idempotency_key: None,
+            inputs,
         };
         let keys: Option<Vec<(String, Option<KeyType>)>> = match (&partition_by, &spec) {
             (Some(cols), _) => Some(cols.iter().map(|c| (c.clone(), None)).collect()),
