@@ -25,6 +25,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0002_tokens.sql",
         sql: include_str!("../../migrations/sqlite/0002_tokens.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_retention.sql",
+        sql: include_str!("../../migrations/sqlite/0003_retention.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order (the same file names as SQLite's).
@@ -38,6 +43,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 2,
         name: "0002_tokens.sql",
         sql: include_str!("../../migrations/postgres/0002_tokens.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "0003_retention.sql",
+        sql: include_str!("../../migrations/postgres/0003_retention.sql"),
     },
 ];
 

@@ -6,6 +6,7 @@
 
 mod connect;
 mod file_listing;
+mod gc;
 mod partitioned;
 mod publish;
 mod reads;
@@ -32,6 +33,7 @@ use crate::storage::Storage;
 
 pub use connect::{ConnectOptions, Target, target};
 pub use file_listing::FileEntry;
+pub use gc::{GcCollected, GcReport, GcRequest, GcSurvivor};
 pub use partitioned::{StoredCreating, StoredPartitions, key_type_of, table_for_data};
 pub use publish::{PublishOptions, PublishSpec};
 pub use reads::{ReadRequest, ResolveRequest};
@@ -235,6 +237,7 @@ impl Metastore {
         name: &NamespaceName,
         update: &MetadataUpdate,
     ) -> Result<Namespace> {
+        crate::catalog::retention::check_properties(&update.set_properties)?;
         self.catalog.update_namespace(ctx, name, update).await
     }
 
@@ -261,6 +264,7 @@ impl Metastore {
         ident: &TableIdent,
         update: &MetadataUpdate,
     ) -> Result<Table> {
+        crate::catalog::retention::check_properties(&update.set_properties)?;
         self.catalog.update_table(ctx, ident, update).await
     }
 

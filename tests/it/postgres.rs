@@ -160,7 +160,8 @@ async fn replicas_starting_at_once_migrate_once() {
         applied,
         vec![
             (1, "0001_catalog.sql".to_owned()),
-            (2, "0002_tokens.sql".to_owned())
+            (2, "0002_tokens.sql".to_owned()),
+            (3, "0003_retention.sql".to_owned()),
         ]
     );
 }

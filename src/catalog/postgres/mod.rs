@@ -22,6 +22,7 @@ mod pages;
 mod pins;
 mod pointer;
 mod reads;
+mod retention;
 mod rows;
 mod statements;
 mod tokens;
@@ -300,6 +301,27 @@ impl Catalog for PostgresCatalog {
     }
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
         self.events_impl(query).await.map_err(refine)
+    }
+    async fn mark_expiring(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        batch: &BatchId,
+        rules: &super::retention::GcRules,
+    ) -> Result<Batch> {
+        self.mark_expiring_impl(ctx, ident, batch, rules)
+            .await
+            .map_err(refine)
+    }
+    async fn mark_expired(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        batch: &BatchId,
+    ) -> Result<Event> {
+        self.mark_expired_impl(ctx, ident, batch)
+            .await
+            .map_err(refine)
     }
     fn tokens(&self) -> &dyn Tokens {
         self

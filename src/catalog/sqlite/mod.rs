@@ -15,6 +15,7 @@ mod pins;
 mod plans;
 mod pointer;
 mod reads;
+mod retention;
 mod rows;
 mod statements;
 mod tokens;
@@ -352,6 +353,29 @@ impl Catalog for SqliteCatalog {
     }
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>> {
         self.events_impl(query)
+    }
+    async fn mark_expiring(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        batch: &BatchId,
+        rules: &super::retention::GcRules,
+    ) -> Result<Batch> {
+        self.write(Durability::Full, |w| {
+            w.mark_expiring(self.now(), ctx, ident, batch, rules)
+        })
+        .await
+    }
+    async fn mark_expired(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        batch: &BatchId,
+    ) -> Result<Event> {
+        self.write(Durability::Full, |w| {
+            w.mark_expired(self.now(), ctx, ident, batch)
+        })
+        .await
     }
     fn tokens(&self) -> &dyn Tokens {
         self

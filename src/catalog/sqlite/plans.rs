@@ -37,6 +37,8 @@ mod tests {
             ("mint a batch id", sql::LAST_BATCH_ID.into()),
             ("event time", sql::LAST_EVENT_TIME.into()),
             ("idempotent stage", sql::IDEMPOTENT_BATCH.into()),
+            ("a partition's batches", sql::PARTITION_BATCHES.into()),
+            ("mark a batch expired", sql::MARK_EXPIRED.into()),
         ];
         let dir = tempfile::tempdir().unwrap();
         let cat = SqliteCatalog::open(&dir.path().join("c.db")).await.unwrap();
