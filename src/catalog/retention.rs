@@ -208,14 +208,30 @@ pub enum Verdict {
     Gone,
 }
 
-/// The facts about one partition a verdict needs: its current batch and
-/// every batch of it (newest first or in any order).
+/// The facts about one partition a verdict needs: its current batch, every
+/// batch of it (in any order) and when each last stopped being current.
 #[derive(Debug, Clone, Copy)]
 pub struct PartitionFacts<'a> {
     /// The partition's current batch, if published.
     pub current: Option<&'a BatchId>,
     /// Every batch of the partition.
     pub batches: &'a [Batch],
+    /// When each batch last stopped being current (its partition's pointer
+    /// moved away from it), from the event log.
+    pub left: &'a [(BatchId, DateTime<Utc>)],
+}
+
+impl PartitionFacts<'_> {
+    /// The time batch `b`'s age counts from: when it last stopped being
+    /// current (a reader that resolved it then may still be reading), or
+    /// when it was staged.
+    fn age_start(&self, b: &Batch) -> DateTime<Utc> {
+        self.left
+            .iter()
+            .filter(|(id, _)| *id == b.id)
+            .map(|(_, at)| *at)
+            .fold(b.created_at, DateTime::max)
+    }
 }
 
 /// The verdict on batch `b` of a partition at `now`, before pins (`pins`
@@ -240,7 +256,7 @@ pub fn verdict(
             pins: pins.iter().map(|p| p.name.as_str().to_owned()).collect(),
         });
     }
-    let age = now - b.created_at;
+    let age = now - facts.age_start(b);
     let committed = b.state == BatchState::Committed;
     if age < rules.grace() {
         return Verdict::Keep(if committed {

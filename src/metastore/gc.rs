@@ -4,7 +4,7 @@
 //! every rule, its files are deleted, then it is marked `expired` with its
 //! audit event. A rerun after a crash finishes batches left `expiring`.
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 
@@ -13,7 +13,9 @@ use crate::catalog::retention::{
     self, Collect, GcRules, PartitionFacts, Policy, Survival, Verdict,
 };
 use crate::error::Result;
-use crate::model::{BatchId, Context, NamespaceName, PartitionQuery, Table, TableIdent};
+use crate::model::{
+    BatchId, Context, NamespaceName, PartitionQuery, PartitionValues, Table, TableIdent,
+};
 use crate::storage;
 
 /// What `gc` runs on and with which rules.
@@ -156,10 +158,12 @@ impl Metastore {
             let page = self.catalog.list_partitions(ident, &query).await?;
             for p in &page.items {
                 let batches = self.catalog.list_batches(ident, &p.partition).await?;
+                let left = self.left_current(ident, &p.partition).await?;
                 let now = chrono::Utc::now();
                 let facts = PartitionFacts {
                     current: Some(&p.current),
                     batches: &batches,
+                    left: &left,
                 };
                 for b in &batches {
                     let first = retention::verdict(b, facts, &[], rules, now);
@@ -219,6 +223,32 @@ impl Metastore {
             }
         }
         Ok(())
+    }
+
+    /// When each batch of a partition last stopped being current: the
+    /// `from` of its pointer moves.
+    async fn left_current(
+        &self,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+    ) -> Result<Vec<(BatchId, DateTime<Utc>)>> {
+        let mut out = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page = self
+                .catalog
+                .history(ident, partition, cursor.as_deref(), Some(1000))
+                .await?;
+            out.extend(
+                page.items
+                    .into_iter()
+                    .filter_map(|e| e.from_batch.map(|b| (b, e.at))),
+            );
+            match page.next_cursor {
+                Some(c) => cursor = Some(c),
+                None => return Ok(out),
+            }
+        }
     }
 
     /// Mark (re-checking every rule), delete the files, mark expired.

@@ -12,7 +12,7 @@ use super::pins::pins_holding_in;
 use super::rows::{self, TableLock};
 use super::statements as sql;
 use crate::catalog::retention::{self, GcRules, PartitionFacts};
-use crate::catalog::row::{self, NewEvent};
+use crate::catalog::row::{self, Columns, NewEvent};
 use crate::error::{Error, Result};
 use crate::model::{Batch, BatchId, BatchState, Context, Event, TableIdent};
 
@@ -41,11 +41,20 @@ impl PostgresCatalog {
             .iter()
             .map(|r| Ok(row::batch(r, &t)?.batch))
             .collect::<Result<Vec<_>>>()?;
+        let rs = sqlx::query(sql::LEFT_CURRENT)
+            .bind(b.partition_id)
+            .fetch_all(&mut *tx)
+            .await?;
+        let left = rs
+            .iter()
+            .map(|r| Ok((r.batch_id(0)?, r.time(1)?)))
+            .collect::<Result<Vec<_>>>()?;
         let now = self.now();
         let pins = pins_holding_in(&mut tx, &t, p.id, batch, now).await?;
         let facts = PartitionFacts {
             current: p.current.as_ref(),
             batches: &batches,
+            left: &left,
         };
         retention::recheck(&b.batch, facts, &pins, rules, now)?;
         sqlx::query(sql::MARK_EXPIRING)

@@ -180,6 +180,10 @@ pub(super) const DELETE_BATCH: &str = "DELETE FROM batches WHERE id = $1 AND sta
 
 // Retention (see `catalog::retention`).
 
+/// When each batch of a partition last stopped being current.
+pub(super) const LEFT_CURRENT: &str = "SELECT from_batch, max(at) FROM events \
+    WHERE partition_id = $1 AND from_batch IS NOT NULL GROUP BY from_batch";
+
 pub(super) const MARK_EXPIRING: &str = "INSERT INTO batch_expiry \
     (batch_pk, state, marked_at, marked_by, files, bytes) VALUES ($1, 'expiring', $2, $3, $4, $5)";
 pub(super) const MARK_EXPIRED: &str = "UPDATE batch_expiry SET state = 'expired', \

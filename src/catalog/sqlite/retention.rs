@@ -9,7 +9,7 @@ use super::connect::Tx;
 use super::rows::micros;
 use super::statements as sql;
 use crate::catalog::retention::{self, GcRules, PartitionFacts};
-use crate::catalog::row::{self, NewEvent};
+use crate::catalog::row::{self, Columns, NewEvent};
 use crate::error::{Error, Result};
 use crate::model::{Batch, BatchId, BatchState, Context, Event, TableIdent};
 
@@ -33,10 +33,14 @@ impl Tx<'_> {
         let batches = self.all(sql::PARTITION_BATCHES, [b.partition_id], |r| {
             Ok(row::batch(r, &t)?.batch)
         })?;
+        let left = self.all(sql::LEFT_CURRENT, [b.partition_id], |r| {
+            Ok((r.batch_id(0)?, r.time(1)?))
+        })?;
         let pins = self.pins_holding(now, ident, batch)?;
         let facts = PartitionFacts {
             current: p.current.as_ref(),
             batches: &batches,
+            left: &left,
         };
         retention::recheck(&b.batch, facts, &pins, rules, now)?;
         self.run(

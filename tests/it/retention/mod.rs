@@ -18,6 +18,8 @@ use chrono::{DateTime, TimeDelta, Utc};
 use object_store::ObjectStoreExt;
 
 use crate::harness::Env;
+
+mod races;
 use crate::services::{self, POSTGRES_URL, S3_URL, Warehouse};
 
 /// A clock `offset` behind the system clock, set by the test to make old batches.
@@ -89,7 +91,21 @@ pub async fn truth_table(env: Env, clock: Arc<PastClock>) {
         .unwrap()
         .remove(0)
         .id;
-    let a6 = store(&env, &clock, &t, "day=a", 2.0).await;
+    // Event times never step back, so every store below is in time order.
+    // Partition b: beyond keep-last and old (collected), within keep-last.
+    let b1 = store(&env, &clock, &t, "day=b", 20.0).await;
+    let b2 = store(&env, &clock, &t, "day=b", 19.0).await;
+    let b3 = store(&env, &clock, &t, "day=b", 18.0).await;
+    // Partition d: beyond keep-last, past grace, younger than --older-than.
+    let d1 = store(&env, &clock, &t, "day=d", 9.0).await;
+    let d2 = store(&env, &clock, &t, "day=d", 8.5).await;
+    let d3 = store(&env, &clock, &t, "day=d", 8.2).await;
+    let a6 = store(&env, &clock, &t, "day=a", 8.0).await;
+    let b4 = store(&env, &clock, &t, "day=b", 7.5).await;
+    // Partition c: beyond keep-last but in grace.
+    let c1 = store(&env, &clock, &t, "day=c", 6.0).await;
+    let c2 = store(&env, &clock, &t, "day=c", 5.0).await;
+    let c3 = store(&env, &clock, &t, "day=c", 4.0).await;
     clock.days_ago(1.0);
     let in_flight = env
         .ms
@@ -103,19 +119,6 @@ pub async fn truth_table(env: Env, clock: Arc<PastClock>) {
         .unwrap()
         .remove(0)
         .id;
-    // Partition b: beyond keep-last and old (collected), within keep-last.
-    let b1 = store(&env, &clock, &t, "day=b", 20.0).await;
-    let b2 = store(&env, &clock, &t, "day=b", 19.0).await;
-    let b3 = store(&env, &clock, &t, "day=b", 18.0).await;
-    let b4 = store(&env, &clock, &t, "day=b", 3.0).await;
-    // Partition c: beyond keep-last but in grace.
-    let c1 = store(&env, &clock, &t, "day=c", 6.0).await;
-    let c2 = store(&env, &clock, &t, "day=c", 5.0).await;
-    let c3 = store(&env, &clock, &t, "day=c", 4.0).await;
-    // Partition d: beyond keep-last, past grace, younger than --older-than.
-    let d1 = store(&env, &clock, &t, "day=d", 9.0).await;
-    let d2 = store(&env, &clock, &t, "day=d", 8.5).await;
-    let d3 = store(&env, &clock, &t, "day=d", 8.0).await;
     clock.days_ago(0.0);
     for (name, target) in [
         (
@@ -354,6 +357,15 @@ macro_rules! retention_on {
                     return;
                 };
                 super::truth_table(env, clock).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn gc_races_writers() {
+                let clock = Arc::new(PastClock::default());
+                let Some(env) = $env(clock.clone()).await else {
+                    return;
+                };
+                super::races::gc_races_writers(env, clock).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
