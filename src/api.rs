@@ -8,11 +8,9 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::model::ServerInfo;
 
-use crate::Code;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::model::{
-    Action, EventQuery, NamespaceName, Order, PartitionSpec, Properties, SchemaMode, TableIdent,
-    Version, time,
+    Action, EventQuery, Order, PartitionSpec, Properties, SchemaMode, Scope, Version, time,
 };
 
 /// `POST /v1/namespaces`.
@@ -374,29 +372,15 @@ pub struct EventsParams {
 impl EventsParams {
     /// The catalog query; the partition is resolved against the table by the caller.
     pub fn query(&self) -> Result<(EventQuery, Option<PartitionSpec>)> {
-        let namespace = self
-            .namespace
-            .as_deref()
-            .map(NamespaceName::new)
-            .transpose()?;
-        let table = match (&namespace, &self.table) {
-            (Some(ns), Some(t)) => Some(TableIdent::new(ns.as_str(), t)?),
-            (None, Some(_)) => {
-                return Err(Error::invalid(
-                    Code::InvalidQuery,
-                    "a table filter needs a namespace filter",
-                ));
-            }
-            _ => None,
-        };
+        let scope = Scope::parse(self.namespace.as_deref(), self.table.as_deref())?;
         let partition = self
             .partition
             .as_deref()
             .map(PartitionSpec::parse)
             .transpose()?;
         let q = EventQuery {
-            namespace,
-            table,
+            namespace: scope.namespace().cloned(),
+            table: scope.table().cloned(),
             partition: None,
             principal: self.principal.clone(),
             action: self.action.as_deref().map(Action::parse).transpose()?,

@@ -5,7 +5,9 @@ variant, rounds interleaved (the order alternates every round).
 usage: python bench/ab/store_load.py ROUNDS base=DIR new=DIR
 (each DIR holds a built ``batchmeta`` package, e.g. a copy of
 bindings/python/python from another checkout; ``name=DIR,VAR=VALUE`` also
-sets an environment variable for that variant; AB_OPS=store,raw,load)
+sets an environment variable for that variant; AB_OPS=store,raw,load,resolve;
+resolve is the time of one `files()` call, a resolve of one partition, the
+mean of 200 calls per round)
 """
 import json, os, shutil, subprocess, sys, statistics, tempfile, time
 
@@ -17,6 +19,7 @@ import batchmeta as bm, pyarrow as pa, pyarrow.parquet as pq
 from bench.data import make_frame
 from bench.systems.batchmeta_table import BatchmetaTable
 d = os.environ["AB_DIR"]
+RESOLVES = 200
 frame = make_frame(333_348)
 filler = frame.slice(0, 33_334)
 t = BatchmetaTable(bm.Client(os.path.join(d, "bm")), "store_load", "x")
@@ -32,18 +35,21 @@ for line in sys.stdin:
         t.store(frame, 7)
     elif op == "load":
         x = t.load_arrow(7); assert x.num_rows == frame.num_rows
+    elif op == "resolve":
+        for i in range(RESOLVES):
+            assert t.files(i % 30)
     elif op == "raw":
         n += 1
         path = os.path.join(d, f"raw-{n}"); os.makedirs(path)
         pq.write_table(frame, os.path.join(path, "data.parquet"), compression="zstd")
-    e = time.perf_counter() - s
+    e = (time.perf_counter() - s) / (RESOLVES if op == "resolve" else 1)
     print(json.dumps({"op": op, "s": e}), flush=True)
 '''
 
 def main():
     rounds = int(sys.argv[1])
     variants = dict(a.split("=", 1) for a in sys.argv[2:])
-    ops = os.environ.get("AB_OPS", "store,raw,load").split(",")
+    ops = os.environ.get("AB_OPS", "store,raw,load,resolve").split(",")
     repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     workers = {}
     for name, spec in variants.items():
@@ -75,6 +81,6 @@ def main():
         if raw and k.startswith("store/"):
             ratios = [a / b for a, b in zip(v, raw)]
             extra = f"  ÷raw median {med/statistics.median(raw):.2f}x (paired median {statistics.median(ratios):.2f}x), min/min {mn/min(raw):.2f}x"
-        print(f"{k:14s} median {med*1000:7.1f} ms  min {mn*1000:7.1f} ms{extra}")
+        print(f"{k:14s} median {med*1000:9.3f} ms  min {mn*1000:9.3f} ms{extra}")
 
 main()

@@ -7,6 +7,7 @@
 mod connect;
 mod file_listing;
 mod gc;
+mod lists;
 mod partitioned;
 mod publish;
 mod reads;
@@ -34,7 +35,8 @@ use crate::storage::Storage;
 pub use connect::{ConnectOptions, Target, target};
 pub use file_listing::FileEntry;
 pub use gc::{GcCollected, GcReport, GcRequest, GcSurvivor};
-pub use partitioned::{StoredCreating, StoredPartitions, key_type_of, table_for_data};
+pub use lists::{DEFAULT_LIST_LIMIT, EventFilter, PinRequest, take_pages};
+pub use partitioned::{StoredPartitions, key_type_of, table_for_data};
 pub use publish::{PublishOptions, PublishSpec};
 pub use reads::{ReadRequest, ResolveRequest};
 pub use store::{Part, Publish, StoreMode, StoreOptions, StoreOutcome, Stored};

@@ -11,13 +11,13 @@ use futures::{Stream, StreamExt, TryStreamExt};
 
 use super::Metastore;
 use super::publish::{Known, PublishOptions, PublishSpec};
-use super::store::{Part, Publish, StoreMode, StoreOptions};
+use super::store::StoreOptions;
 use super::writes::{StageOptions, Written, check_schema};
 use crate::ErrorKind;
-use crate::error::{Code, Error, Result};
+use crate::error::{Code, Error, Object, Result};
 use crate::model::{
-    Batch, BatchState, Casts, Commit, Context, Expect, KeyType, Namespace, NamespaceName, NewTable,
-    PartitionKey, PartitionSpec, PartitionValues, Table, TableIdent, shown,
+    Batch, BatchState, Casts, Commit, Context, Expect, Hint, KeyType, Namespace, NamespaceName,
+    NewTable, PartitionKey, PartitionSpec, PartitionValues, Table, TableIdent, shown,
 };
 
 /// Partitions of one `partition_by` store written at the same time.
@@ -31,15 +31,6 @@ pub struct StoredPartitions {
     pub batches: Vec<Batch>,
     /// The commit (one event per partition, one commit id).
     pub commit: Commit,
-    /// Whether this write created the table.
-    pub created_table: bool,
-}
-
-/// The result of [`Metastore::store_creating`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct StoredCreating {
-    /// The stored batch and its commit.
-    pub stored: super::Stored,
     /// Whether this write created the table.
     pub created_table: bool,
 }
@@ -326,38 +317,32 @@ impl Metastore {
 }
 
 impl Metastore {
-    /// [`Metastore::store`], creating the table as `create` describes when it
-    /// does not exist ([`Metastore::store_parts`] with [`StoreMode::create`]).
-    #[expect(
-        clippy::too_many_arguments,
-        reason = "store's arguments plus the table to create"
-    )]
-    pub async fn store_creating<S>(
+    /// The table a write goes into, as it is (`None` when it does not exist
+    /// yet), and the table the write creates when it does not: from the
+    /// data's `schema` and the partition `keys` the write names. A write
+    /// that names no keys (`None`) into a table that does not exist is
+    /// refused, a misspelled namespace first (with its did-you-mean).
+    pub async fn table_or_draft(
         &self,
-        ctx: &Context,
         ident: &TableIdent,
-        partition: &PartitionSpec,
-        schema: SchemaRef,
-        stream: S,
-        options: &StoreOptions,
-        create: Option<&NewTable>,
-    ) -> Result<StoredCreating>
-    where
-        S: Stream<Item = Result<RecordBatch>> + Send + Unpin,
-    {
-        let mode = StoreMode {
-            publish: Publish::Now,
-            create,
-        };
-        let parts = vec![Part::batches(schema, stream)];
-        let out = self
-            .store_parts(ctx, ident, partition, parts, options, mode)
-            .await?;
-        let created_table = out.created_table;
-        Ok(StoredCreating {
-            stored: out.published()?,
-            created_table,
-        })
+        schema: &Schema,
+        keys: Option<&[(String, Option<KeyType>)]>,
+    ) -> Result<(Option<Table>, Option<NewTable>)> {
+        match self.table(ident).await {
+            Ok(t) => Ok((Some(t), None)),
+            Err(e) if e.kind() == ErrorKind::NotFound => match keys {
+                Some(keys) => Ok((None, Some(table_for_data(ident, schema, keys)?))),
+                None => {
+                    self.require_namespace(&ident.namespace).await?;
+                    Err(Error::not_found_hint(
+                        Object::Table,
+                        ident.to_string(),
+                        Hint::FirstWrite,
+                    ))
+                }
+            },
+            Err(e) => Err(e),
+        }
     }
 }
 

@@ -106,6 +106,11 @@ pub enum Hint {
     },
     /// A disk or quota is full: free space, then retry.
     FreeSpace,
+    /// A pin needs a target: a partition's batch or a time.
+    PinTarget,
+    /// A write into a table that does not exist names no partition keys,
+    /// so it cannot create the table.
+    FirstWrite,
     /// The data's columns differ from the table's: compare, or merge new ones.
     SchemaMerge {
         /// The namespace.
@@ -256,6 +261,20 @@ impl Hint {
                 ),
             },
             Hint::FreeSpace => "free space (or raise the quota) where the catalog and the warehouse live, then retry; the failed write left nothing published".into(),
+            Hint::FirstWrite => match edge {
+                Python => "a first write creates the table when it can name the partition keys: pass partitions=[{\"date\": \"2016-10-31\"}] or partition_by=[\"date\"], or call bm.create_table() first".into(),
+                R => "a first write creates the table when it can name the partition keys: pass partitions = list(date = \"2016-10-31\") or partition_by = \"date\", or create the table first".into(),
+                Cli => "create it first with `meta table create NS.TABLE --columns ... --partition-by ...`".into(),
+                Http => "create it first with POST /v1/namespaces/{namespace}/tables".into(),
+                Rust => "create it with `Metastore::create_table`, or name the partition keys so that the first write creates it".into(),
+            },
+            Hint::PinTarget => match edge {
+                Cli => "pass --partition PARTITION (its current batch, or --batch BATCH) or --as-of TIME for the whole table".into(),
+                Python => "pass `bm.pin(..., partition=\"date=2016-10-31\")` (its current batch, or add batch_id=\"...\") or as_of=\"2d\" for the whole table".into(),
+                R => "pass `batchmeta::pin(..., partition = \"date=2016-10-31\")` (its current batch, or add batch_id = \"...\") or as_of = \"2d\" for the whole table".into(),
+                Http => "POST /v1/namespaces/{namespace}/tables/{table}/pins with a target: {\"batch\": {\"partition\": ..., \"batch\": ...}} or {\"as_of\": {\"at\": ...}}".into(),
+                Rust => "give `PinRequest::partition` (and `batch`) or `as_of`".into(),
+            },
             Hint::SchemaMerge { namespace, table } => match edge {
                 Cli => format!(
                     "compare with `meta table show {namespace}.{table}`, or pass --schema-mode merge to add new columns"
@@ -348,6 +367,8 @@ pub(crate) fn samples() -> Vec<Hint> {
             dependency: s("catalog database"),
         },
         Hint::FreeSpace,
+        Hint::PinTarget,
+        Hint::FirstWrite,
     ];
     for h in &all {
         match h {
@@ -367,7 +388,9 @@ pub(crate) fn samples() -> Vec<Hint> {
             | Hint::PartitionSyntax
             | Hint::Internal
             | Hint::Unavailable { .. }
-            | Hint::FreeSpace => {}
+            | Hint::FreeSpace
+            | Hint::PinTarget
+            | Hint::FirstWrite => {}
         }
     }
     all

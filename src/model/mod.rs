@@ -8,6 +8,7 @@ pub mod hint;
 mod names;
 mod partition;
 mod schema;
+mod scope;
 pub mod time;
 mod token;
 mod version;
@@ -28,6 +29,7 @@ pub use schema::{
     parse_data_type, schemas_compatible, schemas_compatible_with, stored_schema,
 };
 pub(crate) use schema::{casts_losslessly, exact_in_float64, same_logical_type};
+pub use scope::Scope;
 pub use token::{
     Access, Grant, IssuedToken, MAX_TOKEN_NAME, NewToken, Role, Secret, StoredToken, Token,
     check_token_name,

@@ -248,6 +248,10 @@ pub(crate) enum HintKind {
     Unavailable,
     /// A disk or quota is full; free space, then retry.
     FreeSpace,
+    /// Name what a pin holds: a partition's batch or a time.
+    PinTarget,
+    /// Name the partition keys so that a first write creates the table, or create it.
+    FirstWrite,
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use batchmeta::model::{Context, Page};
+use batchmeta::model::Context;
 use batchmeta::{ConnectOptions, Metastore};
 use pyo3::prelude::*;
 use tokio::runtime::Runtime;
@@ -18,12 +18,6 @@ use tokio::runtime::Runtime;
 use crate::convert;
 use crate::errors::IntoPyResult;
 use crate::runtime::rt;
-
-/// Most items fetched by a listing when no limit is given.
-pub(crate) const DEFAULT_LIST_LIMIT: u32 = 10_000;
-
-/// Items a listing asks for in one page.
-const PAGE: u32 = 1000;
 
 /// A connection to a batchmeta catalog (embedded or a server).
 #[pyclass(module = "batchmeta._native", frozen)]
@@ -43,27 +37,6 @@ where
     F: Future<Output = batchmeta::Result<T>> + Send,
 {
     py.detach(|| rt.block_on(fut)).py()
-}
-
-/// Up to `limit` items of a paged listing: `page(cursor, size)` fetches
-/// one page; pages are fetched until the listing ends or `limit` is reached.
-pub(crate) async fn all_pages<T, F, Fut>(limit: u32, mut page: F) -> batchmeta::Result<Vec<T>>
-where
-    F: FnMut(Option<String>, u32) -> Fut,
-    Fut: Future<Output = batchmeta::Result<Page<T>>>,
-{
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let next = page(cursor.take(), limit.min(PAGE)).await?;
-        out.extend(next.items);
-        match next.next_cursor {
-            Some(c) if (out.len() as u32) < limit => cursor = Some(c),
-            _ => break,
-        }
-    }
-    out.truncate(limit as usize);
-    Ok(out)
 }
 
 impl Client {

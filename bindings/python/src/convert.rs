@@ -8,9 +8,7 @@
 
 use batchmeta::Metastore;
 use batchmeta::data::{Filter, Scalar};
-use batchmeta::model::{
-    Batch, BatchId, Expect, KeyType, PartitionSpec, SchemaMode, Table, TableIdent,
-};
+use batchmeta::model::{Batch, BatchId, KeyType, PartitionSpec, SchemaMode, Table, TableIdent};
 use chrono::{DateTime, Utc};
 use pyo3::IntoPyObjectExt;
 use pyo3::prelude::*;
@@ -400,15 +398,6 @@ pub(crate) fn partition_rows<'py>(
 /// The table named by a namespace and a table name.
 pub(crate) fn ident(namespace: &str, table: &str) -> PyResult<TableIdent> {
     TableIdent::new(namespace, table).py()
-}
-
-/// `expected_batch`: a batch ID, or `"none"` for a partition never published.
-pub(crate) fn expect(v: Option<&str>) -> PyResult<Option<Expect>> {
-    match v {
-        None => Ok(None),
-        Some("none") => Ok(Some(Expect::Empty)),
-        Some(b) => Ok(Some(Expect::Batch(batch_id(b)?))),
-    }
 }
 
 /// Exactly one partition spec (or none, for unpartitioned tables).

@@ -4,13 +4,13 @@
 use std::time::Duration;
 
 use arrow_pyarrow::PyArrowType;
-use batchmeta::model::{NamespaceName, PartitionQuery, PinName, Version};
+use batchmeta::model::{NamespaceName, PinName, Version};
 use batchmeta::{ReadRequest, ResolveRequest};
 use futures::TryStreamExt;
 use pyo3::prelude::*;
 use serde_json::Value;
 
-use crate::client::{Client, all_pages, block};
+use crate::client::{Client, block};
 use crate::convert::{self, batch_json, ident, table_json};
 use crate::errors::{IntoPyResult, invalid, to_py};
 use crate::runtime::tune_malloc;
@@ -135,16 +135,7 @@ fn partitions<'py>(
     let items = block(
         py,
         &rt,
-        all_pages(limit, |cursor, size| {
-            let (ms, ident) = (&ms, &ident);
-            let query = PartitionQuery {
-                prefix: prefix.clone(),
-                cursor,
-                limit: Some(size),
-                ..PartitionQuery::default()
-            };
-            async move { ms.partitions(ident, &query).await }
-        }),
+        ms.partitions_up_to(&ident, prefix.as_deref(), limit),
     )?;
     convert::partition_rows(py, &items).map(Bound::into_any)
 }

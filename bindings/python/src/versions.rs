@@ -1,15 +1,13 @@
 //! Versions: `rollback`, a partition's `history`, pins, and the audit
 //! trail (`events`).
 
-use batchmeta::ResolveRequest;
-use batchmeta::model::{
-    Action, EventQuery, NamespaceName, NewPin, Order, PinName, PinTarget, RollbackRequest, Version,
-};
+use batchmeta::metastore::{DEFAULT_LIST_LIMIT, EventFilter, PinRequest};
+use batchmeta::model::{Action, PinName, RollbackRequest, Scope};
 use pyo3::prelude::*;
 
-use crate::client::{Client, DEFAULT_LIST_LIMIT, all_pages, block};
+use crate::client::{Client, block};
 use crate::convert::{self, ident};
-use crate::errors::{IntoPyResult, invalid};
+use crate::errors::IntoPyResult;
 
 /// Rolls one partition back to its previous batch (or to `to`).
 #[pyfunction]
@@ -52,14 +50,7 @@ fn history<'py>(
     let spec = convert::partition(partition)?;
     let limit = limit.unwrap_or(DEFAULT_LIST_LIMIT);
     let (rt, ms, _) = client.get().handle(py)?;
-    let events = block(
-        py,
-        &rt,
-        all_pages(limit, |cursor, size| {
-            let (ms, ident, spec) = (&ms, &ident, &spec);
-            async move { ms.history(ident, spec, cursor.as_deref(), Some(size)).await }
-        }),
-    )?;
+    let events = block(py, &rt, ms.history_up_to(&ident, &spec, limit))?;
     convert::serialized(py, &events)
 }
 
@@ -83,68 +74,26 @@ fn pin<'py>(
 ) -> PyResult<Bound<'py, PyAny>> {
     let ident = ident(namespace, table)?;
     let name = PinName::new(name).py()?;
-    let spec = convert::opt_spec(partition)?;
-    let as_of = as_of
-        .filter(|a| !a.is_none())
-        .map(|a| convert::time(a, "as_of"))
-        .transpose()?;
-    let batch = batch_id.map(convert::batch_id).transpose()?;
-    let expires_at = expires_at
-        .filter(|a| !a.is_none())
-        .map(|a| convert::future_time(a, "expires_at"))
-        .transpose()?;
-    if spec.is_some() && as_of.is_some() {
-        return Err(invalid(
-            "invalid_pin",
-            "a pin holds a partition's batch or the whole table as of a time: give partition (and batch_id) or as_of, not both",
-        ));
-    }
-    if spec.is_none() && batch.is_some() {
-        return Err(invalid(
-            "invalid_pin",
-            "batch_id names a partition's batch: give the partition too",
-        ));
+    let mut req = PinRequest {
+        partition: convert::opt_spec(partition)?,
+        batch: batch_id.map(convert::batch_id).transpose()?,
+        as_of: as_of
+            .filter(|a| !a.is_none())
+            .map(|a| convert::time(a, "as_of"))
+            .transpose()?,
+        owner,
+        reason,
+        expires_at: expires_at
+            .filter(|a| !a.is_none())
+            .map(|a| convert::future_time(a, "expires_at"))
+            .transpose()?,
+    };
+    // Neither a partition nor a time: the whole table as it is now.
+    if req.partition.is_none() && req.batch.is_none() && req.as_of.is_none() {
+        req.as_of = Some(chrono::Utc::now());
     }
     let (rt, ms, ctx) = client.get().handle(py)?;
-    let pin = block(py, &rt, async {
-        let target = match spec {
-            Some(spec) => {
-                let partition = ms.partition(&ident, &spec).await?;
-                let batch = match batch {
-                    Some(b) => b,
-                    None => {
-                        let req = ResolveRequest {
-                            partitions: Some(vec![spec.clone()]),
-                            version: Version::Current,
-                        };
-                        let resolved = ms.resolve(&ident, &req).await?;
-                        resolved
-                            .into_iter()
-                            .next()
-                            .map(|r| r.batch.id)
-                            .ok_or_else(|| {
-                                batchmeta::Error::not_found(
-                                    batchmeta::error::Object::Partition,
-                                    partition.path(),
-                                )
-                            })?
-                    }
-                };
-                PinTarget::Batch { partition, batch }
-            }
-            None => PinTarget::AsOf {
-                at: as_of.unwrap_or_else(chrono::Utc::now),
-            },
-        };
-        let new = NewPin {
-            name,
-            owner,
-            reason,
-            target,
-            expires_at,
-        };
-        ms.create_pin(&ctx, &ident, &new).await
-    })?;
+    let pin = block(py, &rt, ms.pin_version(&ctx, &ident, name, &req))?;
     convert::serialized(py, &pin)
 }
 
@@ -172,27 +121,9 @@ fn pins<'py>(
     namespace: Option<&str>,
     table: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let (ident, only_namespace) = match (namespace, table) {
-        (Some(n), Some(t)) => (Some(ident(n, t)?), None),
-        (Some(n), None) => (None, Some(NamespaceName::new(n).py()?)),
-        (None, None) => (None, None),
-        (None, Some(_)) => {
-            return Err(invalid(
-                "invalid_input",
-                "a table needs its namespace: pins(namespace, table), pins(namespace) or pins() for every pin",
-            ));
-        }
-    };
+    let scope = Scope::parse(namespace, table).py()?;
     let (rt, ms, _) = client.get().handle(py)?;
-    let mut pins = block(py, &rt, async {
-        if let Some(ns) = &only_namespace {
-            ms.require_namespace(ns).await?;
-        }
-        ms.pins(ident.as_ref()).await
-    })?;
-    if let Some(ns) = &only_namespace {
-        pins.retain(|p| p.table.namespace == *ns);
-    }
+    let pins = block(py, &rt, ms.pins_in(&scope))?;
     convert::serialized(py, &pins)
 }
 
@@ -213,67 +144,24 @@ fn events<'py>(
     after: Option<i64>,
     limit: Option<u32>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let table_ident = match (namespace, table) {
-        (Some(n), Some(t)) => Some(ident(n, t)?),
-        (_, None) => None,
-        (None, Some(_)) => {
-            return Err(invalid("invalid_input", "a table needs its namespace"));
-        }
+    let filter = EventFilter {
+        scope: Scope::parse(namespace, table).py()?,
+        partition: convert::opt_spec(partition)?,
+        principal,
+        action: action.map(|a| Action::parse(a).py()).transpose()?,
+        since: since
+            .filter(|a| !a.is_none())
+            .map(|a| convert::time(a, "since"))
+            .transpose()?,
+        until: until
+            .filter(|a| !a.is_none())
+            .map(|a| convert::time(a, "until"))
+            .transpose()?,
+        after,
     };
-    let ns = match (namespace, &table_ident) {
-        (Some(n), None) => Some(NamespaceName::new(n).py()?),
-        _ => None,
-    };
-    let spec = convert::opt_spec(partition)?;
-    if spec.is_some() && table_ident.is_none() {
-        return Err(invalid("invalid_input", "a partition needs its table"));
-    }
-    let action = action.map(|a| Action::parse(a).py()).transpose()?;
-    let since = since
-        .filter(|a| !a.is_none())
-        .map(|a| convert::time(a, "since"))
-        .transpose()?;
-    let until = until
-        .filter(|a| !a.is_none())
-        .map(|a| convert::time(a, "until"))
-        .transpose()?;
     let limit = limit.unwrap_or(DEFAULT_LIST_LIMIT);
     let (rt, ms, _) = client.get().handle(py)?;
-    let events = block(py, &rt, async {
-        let partition = match (&table_ident, &spec) {
-            (Some(t), Some(s)) => Some(ms.partition(t, s).await?),
-            _ => None,
-        };
-        let query = EventQuery {
-            namespace: ns,
-            table: table_ident.clone(),
-            partition,
-            principal,
-            action,
-            since,
-            until,
-            after,
-            order: if after.is_some() {
-                Order::OldestFirst
-            } else {
-                Order::NewestFirst
-            },
-            cursor: None,
-            limit: None,
-        };
-        all_pages(limit, |cursor, size| {
-            let (ms, query) = (
-                &ms,
-                EventQuery {
-                    cursor,
-                    limit: Some(size),
-                    ..query.clone()
-                },
-            );
-            async move { ms.events(&query).await }
-        })
-        .await
-    })?;
+    let events = block(py, &rt, ms.events_up_to(&filter, limit))?;
     convert::event_columns(py, &events).map(Bound::into_any)
 }
 

@@ -5,7 +5,8 @@
 
 use arrow_pyarrow::PyArrowType;
 use batchmeta::metastore::table_for_data;
-use batchmeta::model::{KeyType, NamespaceName, NewNamespace, PartitionKey, PartitionSpec};
+use batchmeta::metastore::{Part, Publish, StoreMode};
+use batchmeta::model::{Expect, KeyType, NamespaceName, NewNamespace, PartitionKey, PartitionSpec};
 use batchmeta::{ErrorKind, PublishOptions, PublishSpec, StageOptions, StoreOptions};
 use pyo3::prelude::*;
 use pyo3::types::PyList;
@@ -13,7 +14,7 @@ use serde_json::{Value, json};
 
 use crate::client::{Client, block};
 use crate::convert::{
-    self, batch_json, expect, ident, key_type, one_spec, spec_or_unpartitioned, table_json,
+    self, batch_json, ident, key_type, one_spec, spec_or_unpartitioned, table_json,
 };
 use crate::errors::{IntoPyResult, invalid};
 use crate::runtime::tune_malloc;
@@ -62,7 +63,7 @@ fn store<'py>(
         .entry("library".into())
         .or_insert_with(|| format!("batchmeta-python/{}", env!("CARGO_PKG_VERSION")));
     let options = StoreOptions {
-        expect: expect(expected_batch)?,
+        expect: Expect::parse_opt(expected_batch).py()?,
         schema_mode: convert::schema_mode(schema_mode)?,
         message,
         metadata,
@@ -78,22 +79,7 @@ fn store<'py>(
     tune_malloc();
     let (rt, ms, ctx) = client.get().handle(py)?;
     let result: Value = block(py, &rt, async {
-        let create = match ms.table(&ident).await {
-            Ok(_) => None,
-            Err(e) if e.kind() == ErrorKind::NotFound => match &keys {
-                Some(keys) => Some(table_for_data(&ident, &schema, keys)?),
-                None => {
-                    return Err(batchmeta::Error::not_found_hint(
-                        batchmeta::error::Object::Table,
-                        ident.to_string(),
-                        batchmeta::model::Hint::Text {
-                            text: "a first write creates the table when it can name the partition keys: pass partitions=[{\"date\": \"2016-10-31\"}] or partition_by=[\"date\"], or call create_table() first".into(),
-                        },
-                    ));
-                }
-            },
-            Err(e) => return Err(e),
-        };
+        let (_, create) = ms.table_or_draft(&ident, &schema, keys.as_deref()).await?;
         let stream = futures::stream::iter(batches.into_iter().map(Ok));
         if let Some(cols) = &partition_by {
             let out = ms
@@ -116,60 +102,27 @@ fn store<'py>(
                 "published": true,
             }));
         }
-        let partition = spec_or_unpartitioned(spec);
-        if publish {
-            let out = ms
-                .store_creating(
-                    &ctx,
-                    &ident,
-                    &partition,
-                    schema,
-                    stream,
-                    &options,
-                    create.as_ref(),
-                )
-                .await?;
-            return Ok(json!({
-                "table": ident.to_string(),
-                "batches": [batch_json(&ms, &out.stored.batch)],
-                "commit_id": out.stored.commit.commit_id,
-                "event_ids": out.stored.commit.events.iter().map(|e| e.id).collect::<Vec<_>>(),
-                "created_table": out.created_table,
-                "published": true,
-            }));
-        }
-        // Write-audit-publish: stage and write, publish later.
-        let mut created_table = false;
-        if let Some(new) = &create {
-            created_table = ms.ensure_table(&ctx, new).await?.1;
-        }
-        let stage = StageOptions {
-            idempotency_key: options.idempotency_key.clone(),
-            message: options.message.clone(),
-            metadata: options.metadata.clone(),
+        // Published now, or (write-audit-publish) staged with its data.
+        let mode = StoreMode {
+            publish: if publish {
+                Publish::Now
+            } else {
+                Publish::Later
+            },
+            create: create.as_ref(),
         };
-        let staged = ms
-            .stage(&ctx, &ident, std::slice::from_ref(&partition), &stage)
+        let parts = vec![Part::batches(schema, stream)];
+        let partition = spec_or_unpartitioned(spec);
+        let out = ms
+            .store_parts(&ctx, &ident, &partition, parts, &options, mode)
             .await?;
-        let batch = staged
-            .into_iter()
-            .next()
-            .ok_or_else(|| batchmeta::Error::Internal("stage returned no batch".into()))?;
-        if let Err(e) = ms
-            .write(&ident, &batch.id, schema, stream, options.schema_mode)
-            .await
-        {
-            ms.abandon_failed_store(&ident, &batch).await;
-            return Err(e);
-        }
-        let batch = ms.batch(&ident, &batch.id).await?;
         Ok(json!({
             "table": ident.to_string(),
-            "batches": [batch_json(&ms, &batch)],
-            "commit_id": null,
-            "event_ids": [],
-            "created_table": created_table,
-            "published": false,
+            "batches": [batch_json(&ms, &out.batch)],
+            "commit_id": out.commit.as_ref().map(|c| c.commit_id.clone()),
+            "event_ids": out.commit.iter().flat_map(|c| &c.events).map(|e| e.id).collect::<Vec<_>>(),
+            "created_table": out.created_table,
+            "published": out.commit.is_some(),
         }))
     })?;
     convert::to_python(py, &result)
@@ -240,7 +193,7 @@ fn publish<'py>(
     message: Option<String>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let ident = ident(namespace, table)?;
-    let expect = expect(expected_batch)?;
+    let expect = Expect::parse_opt(expected_batch).py()?;
     let mut specs = Vec::with_capacity(batches.len());
     for item in batches.iter() {
         let (partition, batch): (Bound<'py, PyAny>, String) = item

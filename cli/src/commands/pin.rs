@@ -1,7 +1,8 @@
 //! `meta pin create|ls|rm`: consumers' claims on batches.
 
-use batchmeta::model::{BatchId, NewPin, PartitionSpec, PinName, PinTarget, TableIdent, Version};
-use batchmeta::{Code, Error, ResolveRequest, Result};
+use batchmeta::Result;
+use batchmeta::metastore::PinRequest;
+use batchmeta::model::{BatchId, PartitionSpec, PinName, PinTarget, TableIdent};
 use serde_json::json;
 
 use crate::args::PinCommand;
@@ -23,51 +24,15 @@ pub(crate) async fn run(s: &Session, cmd: &PinCommand) -> Result<()> {
         } => {
             let ident = TableIdent::parse(table)?;
             let name = PinName::new(name.as_str())?;
-            let target = match (partition, as_of) {
-                (Some(p), _) => {
-                    let spec = PartitionSpec::parse(p)?;
-                    let version = match batch {
-                        Some(b) => Version::Batch(BatchId::parse(b)?),
-                        None => Version::Current,
-                    };
-                    let resolved =
-                        s.ms.resolve(
-                            &ident,
-                            &ResolveRequest {
-                                partitions: Some(vec![spec]),
-                                version,
-                            },
-                        )
-                        .await?;
-                    let r = resolved.into_iter().next().ok_or_else(|| {
-                        Error::invalid(
-                            Code::PartitionNotPublished,
-                            format!("{ident} {p} has no batch to pin; hint: publish one with `meta put` first"),
-                        )
-                    })?;
-                    PinTarget::Batch {
-                        partition: r.partition,
-                        batch: r.batch.id,
-                    }
-                }
-                (None, Some(t)) => PinTarget::AsOf {
-                    at: time::parse_past(t)?,
-                },
-                (None, None) => {
-                    return Err(Error::invalid(
-                        Code::MissingPinTarget,
-                        "say what to pin; hint: pass --partition PARTITION (its current batch, or --batch BATCH) or --as-of TIME for the whole table",
-                    ));
-                }
-            };
-            let pin = NewPin {
-                name,
+            let req = PinRequest {
+                partition: partition.as_deref().map(PartitionSpec::parse).transpose()?,
+                batch: batch.as_deref().map(BatchId::parse).transpose()?,
+                as_of: as_of.as_deref().map(time::parse_past).transpose()?,
                 owner: Some(owner.clone().unwrap_or_else(|| s.ctx.principal.clone())),
                 reason: reason.clone(),
-                target,
                 expires_at: expires.as_deref().map(time::parse_future).transpose()?,
             };
-            let created = s.ms.create_pin(&s.ctx, &ident, &pin).await?;
+            let created = s.ms.pin_version(&s.ctx, &ident, name, &req).await?;
             if s.out.json() {
                 return s.out.value(&PinView::from(&created));
             }

@@ -1,5 +1,5 @@
 //! The shared test harness ([`mod.rs`](mod.rs)) for the library's tests
-//! (`tests/it`): the same modules, with SQLite files read through rusqlite.
+//! (`tests/it`): the same modules, included by path from `tests/it`.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -9,5 +9,5 @@ pub(crate) mod rows;
 pub(crate) mod servers;
 #[path = "services.rs"]
 pub(crate) mod services;
-#[path = "sqlite_rusqlite.rs"]
+#[path = "sqlite.rs"]
 pub(crate) mod sqlite;

@@ -13,10 +13,8 @@
 //! mod common;
 //! ```
 //!
-//! (`../common/mod.rs` from `cli/tests/it/main.rs`). `tests/it` includes
-//! `for_tests_it.rs` instead: the same modules, but SQLite files read
-//! through rusqlite, for the library has no sqlx SQLite driver (the CLI's
-//! test crates read them through sqlx). A module rather than a dev-only
+//! (`../common/mod.rs` from `cli/tests/it/main.rs`; `tests/it` includes
+//! `for_tests_it.rs`, the same modules by path). A module rather than a dev-only
 //! crate: it needs nothing the test crates do not have already, and a
 //! crate would add a workspace member and edits to both packages'
 //! manifests for a few hundred lines. Each crate uses a part of it, hence
@@ -27,5 +25,4 @@
 pub(crate) mod rows;
 pub(crate) mod servers;
 pub(crate) mod services;
-#[path = "sqlite_sqlx.rs"]
 pub(crate) mod sqlite;

@@ -10,19 +10,13 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use batchmeta::model::{Context, Page, TableIdent};
+use batchmeta::model::{Context, TableIdent};
 use batchmeta::{ConnectOptions, Metastore};
 use extendr_api::prelude::*;
 
 use crate::errors::{IntoR, RResult, interrupted, invalid};
 use crate::runtime::rt;
 use crate::values::{self, opt_str, req_str};
-
-/// Most items fetched by a listing when no limit is given.
-pub(crate) const DEFAULT_LIST_LIMIT: u32 = 10_000;
-
-/// Items a listing asks for in one page.
-const PAGE: u32 = 1000;
 
 /// How often a running call looks for Ctrl-C.
 const INTERRUPT_POLL: Duration = Duration::from_millis(50);
@@ -95,27 +89,6 @@ pub(crate) fn ident(namespace: &Robj, table: &Robj) -> RResult<TableIdent> {
 /// The value, or the condition to signal.
 pub(crate) fn answer(r: RResult<Robj>) -> Robj {
     r.unwrap_or_else(|c| c)
-}
-
-/// Up to `limit` items of a paged listing: `page(cursor, size)` fetches
-/// one page; pages are fetched until the listing ends or `limit` is reached.
-pub(crate) async fn all_pages<T, F, Fut>(limit: u32, mut page: F) -> batchmeta::Result<Vec<T>>
-where
-    F: FnMut(Option<String>, u32) -> Fut,
-    Fut: Future<Output = batchmeta::Result<Page<T>>>,
-{
-    let mut out = Vec::new();
-    let mut cursor = None;
-    loop {
-        let next = page(cursor.take(), limit.clamp(1, PAGE)).await?;
-        out.extend(next.items);
-        match next.next_cursor {
-            Some(c) if (out.len() as u32) < limit => cursor = Some(c),
-            _ => break,
-        }
-    }
-    out.truncate(limit as usize);
-    Ok(out)
 }
 
 /// Connects: `url` `NULL` = the embedded default `.batchmeta/`.

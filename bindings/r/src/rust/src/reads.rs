@@ -1,13 +1,13 @@
 //! Reads: data frames (`bm_load`) and their files, and what the catalog
 //! holds (namespaces, tables, partitions, batches).
 
-use batchmeta::model::{NamespaceName, PartitionQuery, PinName, Table, Version};
+use batchmeta::model::{NamespaceName, PinName, Table, Version};
 use batchmeta::{Metastore, ReadRequest, ResolveRequest};
 use extendr_api::prelude::*;
 use futures::TryStreamExt;
 use serde_json::json;
 
-use crate::client::{all_pages, answer, block, get_client, ident};
+use crate::client::{answer, block, get_client, ident};
 use crate::errors::{IntoR, RResult, invalid};
 use crate::frame::{self, Int64As};
 use crate::values::{self, opt_str, req_str};
@@ -148,16 +148,7 @@ fn bm_partitions(client: Robj, namespace: Robj, table: Robj, prefix: Robj, limit
         let (ms, _) = c.handle()?;
         let items = block(
             "partitions",
-            all_pages(limit, |cursor, size| {
-                let (ms, ident) = (&ms, &ident);
-                let query = PartitionQuery {
-                    prefix: prefix.clone(),
-                    cursor,
-                    limit: Some(size),
-                    ..PartitionQuery::default()
-                };
-                async move { ms.partitions(ident, &query).await }
-            }),
+            ms.partitions_up_to(&ident, prefix.as_deref(), limit),
         )?;
         Ok(values::partition_columns(&items))
     })())

@@ -10,8 +10,7 @@
 use std::collections::BTreeMap;
 
 use batchmeta::model::{
-    Batch, BatchId, Event, Expect, KeyType, PartitionInfo, PartitionSpec, Pin, PinTarget,
-    SchemaMode,
+    Batch, BatchId, Event, KeyType, PartitionInfo, PartitionSpec, Pin, PinTarget, SchemaMode,
 };
 use chrono::{DateTime, Utc};
 use extendr_api::prelude::*;
@@ -194,15 +193,6 @@ pub(crate) fn spec_or_unpartitioned(v: &Robj) -> RResult<PartitionSpec> {
 /// A batch ID.
 pub(crate) fn batch_id(s: &str) -> RResult<BatchId> {
     BatchId::parse(s).r()
-}
-
-/// `expected_batch`: `"none"` = never published.
-pub(crate) fn expect(v: &Robj) -> RResult<Option<Expect>> {
-    match opt_str(v, "expected_batch")?.as_deref() {
-        None => Ok(None),
-        Some("none") => Ok(Some(Expect::Empty)),
-        Some(b) => Ok(Some(Expect::Batch(batch_id(b)?))),
-    }
 }
 
 /// `schema_mode`: `NULL` = strict.

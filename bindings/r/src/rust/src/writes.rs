@@ -1,8 +1,8 @@
 //! Writes: `bm_store` (a data frame into one partition, or split by
 //! `partition_by`, published at once) and the namespaces tables live in.
 
-use batchmeta::metastore::table_for_data;
-use batchmeta::model::{KeyType, NamespaceName, NewNamespace, PartitionSpec};
+use batchmeta::metastore::{Part, Publish, StoreMode};
+use batchmeta::model::{Expect, KeyType, NamespaceName, NewNamespace, PartitionSpec};
 use batchmeta::{ErrorKind, StoreOptions};
 use extendr_api::prelude::*;
 
@@ -53,7 +53,8 @@ fn bm_store(
             .entry("library".into())
             .or_insert_with(|| format!("batchmeta-r/{}", env!("CARGO_PKG_VERSION")));
         let options = StoreOptions {
-            expect: values::expect(&expected_batch)?,
+            expect: Expect::parse_opt(opt_str(&expected_batch, "expected_batch")?.as_deref())
+                .r()?,
             schema_mode: values::schema_mode(&schema_mode)?,
             message: opt_str(&message, "message")?,
             metadata,
@@ -66,35 +67,17 @@ fn bm_store(
         };
         let (schema, batch) = frame::from_r(&data)?;
         let (ms, ctx) = c.handle()?;
-        // The table as it is, if it exists: R's timestamps take its unit.
-        let existing = block("store_dataframe", async {
-            match ms.table(&ident).await {
-                Ok(t) => Ok(Some(t)),
-                Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-                Err(e) => Err(e),
-            }
-        })?;
+        let (existing, create) = block(
+            "store_dataframe",
+            ms.table_or_draft(&ident, &schema, keys.as_deref()),
+        )?;
+        // R's timestamps take the unit of the table as it is.
         let (schema, batch) = match &existing {
             Some(t) => {
                 let b = frame::conform(batch, &t.schema)?;
                 (b.schema(), b)
             }
             None => (schema, batch),
-        };
-        let create = match (&existing, &keys) {
-            (Some(_), _) => None,
-            (None, Some(keys)) => Some(table_for_data(&ident, &schema, keys).r()?),
-            (None, None) => {
-                // A misspelled namespace says so (with did-you-mean) first.
-                block("store_dataframe", ms.require_namespace(&ident.namespace))?;
-                return Err(to_r(batchmeta::Error::not_found_hint(
-                    batchmeta::error::Object::Table,
-                    ident.to_string(),
-                    batchmeta::model::Hint::Text {
-                        text: "a first write creates the table when it can name the partition keys: pass partitions = list(date = \"2016-10-31\") or partition_by = \"date\", or create the table first".into(),
-                    },
-                )));
-            }
         };
         let stream = futures::stream::iter([Ok(batch)]);
         let warehouse = ms.warehouse_url().to_owned();
@@ -121,22 +104,21 @@ fn bm_store(
             let partition = spec
                 .map(|s| s.spec)
                 .unwrap_or_else(|| PartitionSpec::Positional(Vec::new()));
+            let parts = vec![Part::batches(schema, stream)];
+            let mode = StoreMode {
+                publish: Publish::Now,
+                create: create.as_ref(),
+            };
             let out = ms
-                .store_creating(
-                    &ctx,
-                    &ident,
-                    &partition,
-                    schema,
-                    stream,
-                    &options,
-                    create.as_ref(),
-                )
+                .store_parts(&ctx, &ident, &partition, parts, &options, mode)
                 .await?;
+            let created = out.created_table;
+            let stored = out.published()?;
             Ok((
-                vec![out.stored.batch],
-                out.stored.commit.commit_id,
-                out.stored.commit.events,
-                out.created_table,
+                vec![stored.batch],
+                stored.commit.commit_id,
+                stored.commit.events,
+                created,
             ))
         })?;
         let (batches, commit_id, events, created) = out;

@@ -1,7 +1,5 @@
-//! Reads of a SQLite catalog file for the library's tests (`tests/it`),
-//! through rusqlite (the library has no sqlx SQLite driver; the CLI's test
-//! crates use [`sqlite_sqlx.rs`](sqlite_sqlx.rs), the same two functions on
-//! sqlx). Read-only.
+//! Reads of a SQLite catalog file, through rusqlite (the driver the
+//! catalog itself runs on). Read-only.
 
 use rusqlite::{Connection, OpenFlags};
 
