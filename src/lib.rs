@@ -38,9 +38,9 @@ pub mod server;
 
 pub use error::{Code, Dependency, Error, ErrorKind, Result};
 pub use metastore::{
-    Body, Config, ConnectOptions, Inputs, Metastore, PublishOptions, PublishSpec, ReadRequest,
-    ResolveRequest, RolledBack, Run, StageOptions, StoreOptions, Stored, VerifyReport, decode_ipc,
-    encode_ipc,
+    Body, Config, ConnectOptions, GcReport, GcRequest, Inputs, Metastore, PublishOptions,
+    PublishSpec, ReadRequest, ResolveRequest, RolledBack, Run, StageOptions, StoreOptions, Stored,
+    VerifyReport, decode_ipc, encode_ipc,
 };
 
 /// The header an unauthenticated (loopback) deployment takes the principal from.

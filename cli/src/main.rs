@@ -84,6 +84,7 @@ async fn run(cli: &Cli) -> batchmeta::Result<()> {
         Command::Get(a) => commands::get::run(&s, a).await,
         Command::Wait(a) => commands::wait::run(&s, a).await,
         Command::Verify => commands::verify::run(&s).await,
+        Command::Gc(a) => commands::gc::run(&s, a).await,
         Command::Token(a) => commands::token::run(&s, &a.command).await,
     }
 }

@@ -224,3 +224,12 @@ pub(crate) fn tokens_stay_on_the_server() -> Error {
         "token hashes stay on the server: create tokens with `meta token create` (it asks the server to mint one)",
     )
 }
+
+/// `not_supported_remotely`: retention marks are made by the server's own
+/// gc (it deletes the files too), never by a remote catalog.
+pub(crate) fn gc_runs_on_the_server() -> Error {
+    Error::invalid(
+        Code::NotSupportedRemotely,
+        "retention runs where the warehouse is: run `meta gc` against the database directly, or on the server",
+    )
+}

@@ -25,7 +25,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0002_tokens.sql",
         sql: include_str!("../../migrations/sqlite/0002_tokens.sql"),
     },
-    // 0003 is retention's (issue 20); the runner needs no contiguous numbers.
+    Migration {
+        version: 3,
+        name: "0003_retention.sql",
+        sql: include_str!("../../migrations/sqlite/0003_retention.sql"),
+    },
     Migration {
         version: 4,
         name: "0004_lineage.sql",
@@ -45,7 +49,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         name: "0002_tokens.sql",
         sql: include_str!("../../migrations/postgres/0002_tokens.sql"),
     },
-    // 0003 is retention's (issue 20); the runner needs no contiguous numbers.
+    Migration {
+        version: 3,
+        name: "0003_retention.sql",
+        sql: include_str!("../../migrations/postgres/0003_retention.sql"),
+    },
     Migration {
         version: 4,
         name: "0004_lineage.sql",

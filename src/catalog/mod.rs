@@ -10,11 +10,12 @@
 //! Every implementation runs the conformance suite in `tests/it/`.
 
 mod clock;
-mod errors;
+pub(crate) mod errors;
 pub(crate) mod lineage;
 mod migrate;
 mod page;
 pub mod postgres;
+pub mod retention;
 mod row;
 pub(crate) mod rules;
 pub mod sqlite;
@@ -205,6 +206,25 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// Queries the audit trail.
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>>;
 
+    /// Marks a batch `expiring` for retention in one transaction that
+    /// re-checks every rule ([`retention::recheck`]) on what it reads there;
+    /// refused (`batch_protected`) when the batch is no longer collectable.
+    /// A batch already expiring is returned as it is (a resumed gc).
+    async fn mark_expiring(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        batch: &BatchId,
+        rules: &retention::GcRules,
+    ) -> Result<Batch>;
+    /// Marks an `expiring` batch `expired` once its files are deleted, with
+    /// its audit event (files, bytes) in the same transaction.
+    async fn mark_expired(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        batch: &BatchId,
+    ) -> Result<Event>;
     /// One step of lineage (`catalog::lineage` walks further): with
     /// [`Direction::Up`], the recorded edges whose built batch is one of
     /// `batches` (their inputs); with [`Direction::Down`], the edges whose

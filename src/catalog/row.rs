@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 
 use crate::error::{Error, Result};
 use crate::model::{
-    Action, Batch, BatchId, BatchState, Context, DataFile, Event, Namespace, NamespaceName,
+    Action, Batch, BatchId, BatchState, Context, DataFile, Event, Expiry, Namespace, NamespaceName,
     PartitionValues, Pin, PinName, PinTarget, Properties, StoredToken, Table, TableIdent,
     TableName, Token,
 };
@@ -197,11 +197,15 @@ pub(crate) struct BatchRow {
 }
 
 /// The columns [`batch`] reads, in its order (a literal, for `concat!`) (`b` a batch, `p` its partition).
+/// A retention mark (`batch_expiry`) overrides the stored state.
 macro_rules! batch_columns {
     () => {
         "b.id, b.batch_id, b.partition_id, p.path, b.location, \
-    b.state, b.parent_batch, b.rows, b.bytes, b.schema, b.schema_fingerprint, b.principal, \
-    b.message, b.metadata, b.idempotency_key, b.created_at, b.committed_at, b.commit_id"
+    coalesce((SELECT x.state FROM batch_expiry x WHERE x.batch_pk = b.id), b.state), \
+    b.parent_batch, b.rows, b.bytes, b.schema, b.schema_fingerprint, b.principal, \
+    b.message, b.metadata, b.idempotency_key, b.created_at, b.committed_at, b.commit_id, \
+    (SELECT x.expired_at FROM batch_expiry x WHERE x.batch_pk = b.id), \
+    (SELECT x.expired_by FROM batch_expiry x WHERE x.batch_pk = b.id)"
     };
 }
 pub(crate) use batch_columns;
@@ -232,6 +236,10 @@ pub(crate) fn batch(r: &impl Columns, t: &TableRow) -> Result<BatchRow> {
             idempotency_key: r.opt_string(14)?,
             created_at: r.time(15)?,
             committed_at: r.opt_time(16)?,
+            expired: match (r.opt_time(18)?, r.opt_string(19)?) {
+                (Some(at), Some(by)) => Some(Expiry { at, by }),
+                _ => None,
+            },
         },
     })
 }
@@ -381,6 +389,18 @@ impl<'a> NewEvent<'a> {
         self.table = Some(t.table.ident.name.as_str());
         self.table_id = Some(t.id);
         self
+    }
+
+    /// The audit event of retention deleting batch `b`'s files: the batch
+    /// as `from`, its files and bytes; not a pointer move.
+    pub(crate) fn expire(ctx: &'a Context, t: &'a TableRow, b: &'a Batch) -> Self {
+        let mut e = Self::new(ctx, Action::Expire).on_table(t);
+        e.partition = Some(b.partition.path());
+        e.from = Some(&b.id);
+        e.batch = Some(b);
+        let files: Vec<&str> = b.files.iter().map(|f| f.path.as_str()).collect();
+        e.details = Some(serde_json::json!({ "expired_files": files }));
+        e
     }
 
     /// The event of a pointer move of partition `p` of `t` to batch `to`.

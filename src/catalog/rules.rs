@@ -9,6 +9,7 @@ use arrow_schema::Schema;
 use chrono::{DateTime, Utc};
 
 use super::errors;
+use super::retention;
 use super::row::{BatchRow, TableRow};
 use crate::error::{Code, Error, Result};
 use crate::model::{
@@ -142,6 +143,9 @@ pub(crate) fn publishable(t: &TableRow, plan: &PublishPlan, batches: &[BatchRow]
                     Code::BatchAbandoned,
                     format!("batch {id} was abandoned; stage and write a new batch"),
                 ));
+            }
+            BatchState::Expiring | BatchState::Expired => {
+                return Err(retention::expired(&b.batch));
             }
         }
         if b.batch.files.is_empty() {
@@ -281,6 +285,9 @@ pub(crate) fn rollback_target(
             partition,
         ));
     }
+    if retention::is_expired(target) {
+        return Err(retention::expired(target));
+    }
     if target.state != BatchState::Committed {
         return Err(errors::not_a_rollback_target(&target.id, target.state));
     }
@@ -333,6 +340,9 @@ pub(crate) fn readable_batch(
 ) -> Result<()> {
     if b.state == BatchState::Abandoned {
         return Err(errors::batch_abandoned(&b.id));
+    }
+    if retention::is_expired(b) {
+        return Err(retention::expired(b));
     }
     if let Some(p) = partitions.and_then(|ps| ps.iter().find(|p| **p != b.partition)) {
         return Err(errors::wrong_partition(ident, &b.id, &b.partition, p));
@@ -422,6 +432,9 @@ pub(crate) fn pinnable(ident: &TableIdent, partition: &PartitionValues, b: &Batc
             &b.partition,
             partition,
         ));
+    }
+    if retention::is_expired(b) {
+        return Err(retention::expired(b));
     }
     if b.state != BatchState::Committed {
         return Err(errors::not_pinnable(&b.id));

@@ -358,6 +358,26 @@ impl Catalog for RemoteCatalog {
     async fn save_run_reads(&self, run: &str, reads: &RunReads) -> Result<()> {
         self.save_run_reads_remote(run, reads).await
     }
+
+    async fn mark_expiring(
+        &self,
+        _ctx: &Context,
+        _ident: &TableIdent,
+        _batch: &BatchId,
+        _rules: &crate::catalog::retention::GcRules,
+    ) -> Result<Batch> {
+        Err(crate::catalog::errors::gc_runs_on_the_server())
+    }
+
+    async fn mark_expired(
+        &self,
+        _ctx: &Context,
+        _ident: &TableIdent,
+        _batch: &BatchId,
+    ) -> Result<Event> {
+        Err(crate::catalog::errors::gc_runs_on_the_server())
+    }
+
     async fn events(&self, q: &EventQuery) -> Result<Page<Event>> {
         let (ns, table) = match &q.table {
             Some(t) => (Some(t.namespace.to_string()), Some(t.name.to_string())),

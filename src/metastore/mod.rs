@@ -6,6 +6,7 @@
 
 mod connect;
 mod file_listing;
+mod gc;
 mod lineage;
 mod lists;
 mod partitioned;
@@ -34,6 +35,7 @@ use crate::storage::Storage;
 
 pub use connect::{ConnectOptions, Target, target};
 pub use file_listing::FileEntry;
+pub use gc::{GcCollected, GcReport, GcRequest, GcSurvivor};
 pub use lineage::{Inputs, JOB_KEY, RUN_ID_KEY, RolledBack, Run};
 pub use lists::{DEFAULT_LIST_LIMIT, EventFilter, PinRequest, take_pages};
 pub use partitioned::{StoredPartitions, key_type_of, table_for_data};
@@ -243,6 +245,7 @@ impl Metastore {
         name: &NamespaceName,
         update: &MetadataUpdate,
     ) -> Result<Namespace> {
+        crate::catalog::retention::check_properties(&update.set_properties)?;
         self.catalog.update_namespace(ctx, name, update).await
     }
 
@@ -269,6 +272,7 @@ impl Metastore {
         ident: &TableIdent,
         update: &MetadataUpdate,
     ) -> Result<Table> {
+        crate::catalog::retention::check_properties(&update.set_properties)?;
         self.catalog.update_table(ctx, ident, update).await
     }
 

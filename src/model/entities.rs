@@ -138,6 +138,11 @@ pub enum BatchState {
     Committed,
     /// Never published and given up on.
     Abandoned,
+    /// Chosen by retention (`gc --apply`) after every rule was re-checked:
+    /// its files are being deleted; nothing may publish, roll back to or pin it.
+    Expiring,
+    /// Collected by retention: its files are gone, its rows and history stay.
+    Expired,
 }
 
 impl BatchState {
@@ -147,6 +152,8 @@ impl BatchState {
             BatchState::Staged => "staged",
             BatchState::Committed => "committed",
             BatchState::Abandoned => "abandoned",
+            BatchState::Expiring => "expiring",
+            BatchState::Expired => "expired",
         }
     }
 
@@ -155,6 +162,8 @@ impl BatchState {
             "staged" => Some(BatchState::Staged),
             "committed" => Some(BatchState::Committed),
             "abandoned" => Some(BatchState::Abandoned),
+            "expiring" => Some(BatchState::Expiring),
+            "expired" => Some(BatchState::Expired),
             _ => None,
         }
     }
@@ -214,6 +223,19 @@ pub struct Batch {
     pub created_at: DateTime<Utc>,
     /// When it was first published.
     pub committed_at: Option<DateTime<Utc>>,
+    /// Who collected it and when, once retention has (state `expired`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expired: Option<Expiry>,
+}
+
+/// When a batch was expired by retention, and by whom.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Expiry {
+    /// When its files were deleted.
+    pub at: DateTime<Utc>,
+    /// The principal that ran `gc --apply`.
+    pub by: String,
 }
 
 /// What to stage.
@@ -387,11 +409,13 @@ pub enum Action {
     CreatePin,
     /// A pin was deleted.
     DeletePin,
+    /// Retention deleted a batch's files (`gc --apply`).
+    Expire,
 }
 
 impl Action {
     /// Every action.
-    pub const ALL: [Action; 10] = [
+    pub const ALL: [Action; 11] = [
         Action::CreateNamespace,
         Action::UpdateNamespace,
         Action::CreateTable,
@@ -402,6 +426,7 @@ impl Action {
         Action::Rollback,
         Action::CreatePin,
         Action::DeletePin,
+        Action::Expire,
     ];
 
     /// The snake_case name.
@@ -417,6 +442,7 @@ impl Action {
             Action::Rollback => "rollback",
             Action::CreatePin => "create_pin",
             Action::DeletePin => "delete_pin",
+            Action::Expire => "expire",
         }
     }
 

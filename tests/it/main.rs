@@ -20,6 +20,7 @@ mod iceberg;
 mod postgres;
 mod processes;
 mod remote;
+mod retention;
 mod s3;
 mod services;
 mod sqlite;

@@ -161,7 +161,8 @@ async fn replicas_starting_at_once_migrate_once() {
         vec![
             (1, "0001_catalog.sql".to_owned()),
             (2, "0002_tokens.sql".to_owned()),
-            (4, "0004_lineage.sql".to_owned())
+            (3, "0003_retention.sql".to_owned()),
+            (4, "0004_lineage.sql".to_owned()),
         ]
     );
 }

@@ -5,6 +5,7 @@
 
 mod catalog;
 mod data;
+mod gc;
 mod lineage;
 
 use std::net::SocketAddr;
@@ -16,6 +17,7 @@ pub(crate) use catalog::{
     TableCommand,
 };
 pub(crate) use data::{AuditArgs, FilesArgs, GetArgs, PutArgs, VersionArgs, WaitArgs};
+pub(crate) use gc::GcArgs;
 pub(crate) use lineage::{LineageArgs, RunArgs, StaleArgs};
 
 /// batchmeta: versioned tables where a bad overwrite never costs data
@@ -136,6 +138,11 @@ pub(crate) enum Command {
     /// Check every invariant of the catalog and the warehouse
     #[command(after_help = "Example:\n  meta verify")]
     Verify,
+    /// Retention: list (or with --apply delete) batches no rule keeps, and why the rest survive
+    #[command(after_help = "Examples:
+  meta gc sales.sold_items --older-than 30d
+  meta gc sales --keep-last 5 --apply")]
+    Gc(GcArgs),
     /// Create, list and revoke the API tokens of `meta serve --auth tokens`
     #[command(after_help = "Example:
   meta token create nightly-etl --role writer:sales --role reader:marketing --expires 90d

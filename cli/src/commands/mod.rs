@@ -3,6 +3,7 @@
 
 pub(crate) mod audit;
 pub(crate) mod files;
+pub(crate) mod gc;
 pub(crate) mod get;
 pub(crate) mod lineage;
 pub(crate) mod ns;

@@ -23,6 +23,7 @@ mod pages;
 mod pins;
 mod pointer;
 mod reads;
+mod retention;
 mod rows;
 mod statements;
 mod tokens;
@@ -316,6 +317,27 @@ impl Catalog for PostgresCatalog {
     }
     async fn save_run_reads(&self, run: &str, reads: &RunReads) -> Result<()> {
         self.save_run_reads_impl(run, reads).await.map_err(refine)
+    }
+    async fn mark_expiring(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        batch: &BatchId,
+        rules: &super::retention::GcRules,
+    ) -> Result<Batch> {
+        self.mark_expiring_impl(ctx, ident, batch, rules)
+            .await
+            .map_err(refine)
+    }
+    async fn mark_expired(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        batch: &BatchId,
+    ) -> Result<Event> {
+        self.mark_expired_impl(ctx, ident, batch)
+            .await
+            .map_err(refine)
     }
     fn tokens(&self) -> &dyn Tokens {
         self

@@ -141,25 +141,38 @@ impl PostgresCatalog {
         let p = rows::find_partition(&mut tx, t.id, &b.partition, false)
             .await?
             .ok_or_else(|| Error::Internal("a batch without its partition".into()))?;
-        let rs = sqlx::query(sql::PINS_HOLDING)
-            .bind(t.id)
-            .bind(batch.as_str())
-            .bind(self.now())
-            .fetch_all(&mut *tx)
-            .await?;
-        let mut out = Vec::new();
-        for r in &rs {
-            let pin = row::pin(r, &t)?;
-            let holds = match &pin.target {
-                PinTarget::Batch { .. } => true,
-                PinTarget::AsOf { at } => {
-                    batch_as_of(&mut tx, p.id, *at).await?.as_ref() == Some(batch)
-                }
-            };
-            if holds {
-                out.push(pin);
-            }
-        }
-        Ok(out)
+        let now = self.now();
+        pins_holding_in(&mut tx, &t, p.id, batch, now).await
     }
+}
+
+/// The unexpired pins of `t` that hold `batch` (of partition `pid`) at
+/// `now`, in the caller's transaction.
+pub(super) async fn pins_holding_in(
+    conn: &mut PgConnection,
+    t: &TableRow,
+    pid: i64,
+    batch: &BatchId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Pin>> {
+    let rs = sqlx::query(sql::PINS_HOLDING)
+        .bind(t.id)
+        .bind(batch.as_str())
+        .bind(now)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = Vec::new();
+    for r in &rs {
+        let pin = row::pin(r, t)?;
+        let holds = match &pin.target {
+            PinTarget::Batch { .. } => true,
+            PinTarget::AsOf { at } => {
+                batch_as_of(&mut *conn, pid, *at).await?.as_ref() == Some(batch)
+            }
+        };
+        if holds {
+            out.push(pin);
+        }
+    }
+    Ok(out)
 }

@@ -150,7 +150,8 @@ pub(super) const PARTITION_BATCHES: &str = concat!(
 );
 pub(super) const COMMITTED_BATCHES: &str = "SELECT b.batch_id, p.table_id FROM batches b \
     JOIN partitions p ON p.id = b.partition_id \
-    WHERE b.state = 'committed' AND b.batch_id > $1 ORDER BY b.batch_id LIMIT $2";
+    WHERE b.state = 'committed' \
+    AND NOT EXISTS (SELECT 1 FROM batch_expiry x WHERE x.batch_pk = b.id) AND b.batch_id > $1 ORDER BY b.batch_id LIMIT $2";
 pub(super) const FILES: &str = concat!(
     "SELECT ",
     file_columns!(),
@@ -177,6 +178,17 @@ pub(super) const COMMIT_BATCH: &str = "UPDATE batches SET state = 'committed', \
     parent_batch = $1, committed_at = $2, commit_id = $3 WHERE id = $4 AND state = 'staged'";
 pub(super) const DELETE_FILES: &str = "DELETE FROM batch_files WHERE batch_pk = $1";
 pub(super) const DELETE_BATCH: &str = "DELETE FROM batches WHERE id = $1 AND state = 'staged'";
+
+// Retention (see `catalog::retention`).
+
+/// When each batch of a partition last stopped being current.
+pub(super) const LEFT_CURRENT: &str = "SELECT from_batch, max(at) FROM events \
+    WHERE partition_id = $1 AND from_batch IS NOT NULL GROUP BY from_batch";
+
+pub(super) const MARK_EXPIRING: &str = "INSERT INTO batch_expiry \
+    (batch_pk, state, marked_at, marked_by, files, bytes) VALUES ($1, 'expiring', $2, $3, $4, $5)";
+pub(super) const MARK_EXPIRED: &str = "UPDATE batch_expiry SET state = 'expired', \
+    expired_at = $2, expired_by = $3 WHERE batch_pk = $1 AND state = 'expiring'";
 
 // Events.
 
@@ -254,7 +266,9 @@ pub(super) const REVOKE_TOKEN: &str = concat!(
 // Verify (see `catalog::verify` for the columns).
 
 pub(super) const VERIFY_POINTERS: &str = "SELECT p.id, p.path, p.current_batch, p.version, \
-    n.name || '.' || t.name AS tname, b.state, b.partition_id FROM partitions p \
+    n.name || '.' || t.name AS tname, \
+    coalesce((SELECT x.state FROM batch_expiry x WHERE x.batch_pk = b.id), b.state), \
+    b.partition_id FROM partitions p \
     JOIN tables t ON t.id = p.table_id JOIN namespaces n ON n.id = t.namespace_id \
     LEFT JOIN batches b ON b.batch_id = p.current_batch ORDER BY p.id";
 pub(super) const VERIFY_MOVES: &str = "SELECT id, partition_id, from_batch, to_batch FROM events \

@@ -16,6 +16,7 @@ mod pins;
 mod plans;
 mod pointer;
 mod reads;
+mod retention;
 mod rows;
 mod statements;
 mod tokens;
@@ -367,6 +368,29 @@ impl Catalog for SqliteCatalog {
     async fn save_run_reads(&self, run: &str, reads: &RunReads) -> Result<()> {
         self.write(Durability::Full, |w| {
             w.save_run_reads(self.now(), run, reads)
+        })
+        .await
+    }
+    async fn mark_expiring(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        batch: &BatchId,
+        rules: &super::retention::GcRules,
+    ) -> Result<Batch> {
+        self.write(Durability::Full, |w| {
+            w.mark_expiring(self.now(), ctx, ident, batch, rules)
+        })
+        .await
+    }
+    async fn mark_expired(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        batch: &BatchId,
+    ) -> Result<Event> {
+        self.write(Durability::Full, |w| {
+            w.mark_expired(self.now(), ctx, ident, batch)
         })
         .await
     }

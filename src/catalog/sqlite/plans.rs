@@ -37,6 +37,8 @@ mod tests {
             ("mint a batch id", sql::LAST_BATCH_ID.into()),
             ("event time", sql::LAST_EVENT_TIME.into()),
             ("idempotent stage", sql::IDEMPOTENT_BATCH.into()),
+            ("a partition's batches", sql::PARTITION_BATCHES.into()),
+            ("mark a batch expired", sql::MARK_EXPIRED.into()),
             ("an input's state", sql::INPUT_STATE.into()),
             ("a batch's inputs", sql::EDGES_UP.into()),
             ("what was built from a batch", sql::EDGES_DOWN.into()),
