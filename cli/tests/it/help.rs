@@ -19,6 +19,7 @@ const COMMANDS: &[&[&str]] = &[
     &["rollback"],
     &["lineage"],
     &["stale"],
+    &["gc"],
     &["pin"],
     &["pin", "create"],
     &["pin", "ls"],
