@@ -9,15 +9,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 from batchmeta._client import _client
 from batchmeta._convert import Filter, Frame, Partition, Time
 from batchmeta._retention import Duration
-from batchmeta.results import (
-    BatchInfo,
-    Commit,
-    Event,
-    PartitionInfo,
-    Pin,
-    StoreResult,
-    TableInfo,
-)
+from batchmeta.results import BatchInfo, Commit, Event, PartitionInfo, Pin, StoreResult, TableInfo
 
 if TYPE_CHECKING:
     import pandas as pd
