@@ -441,3 +441,70 @@ impl EventsParams {
         Ok((q, partition))
     }
 }
+
+/// `POST /v1/gc`: retention over every table, one namespace's or one
+/// table's. A dry run unless `apply`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct GcBody {
+    /// Only this namespace (needed for a namespace admin).
+    pub namespace: Option<String>,
+    /// Only this table of `namespace`.
+    pub table: Option<String>,
+    /// Collect committed batches older than this (`30d`, `12h`), beside the policy.
+    pub older_than: Option<String>,
+    /// Keep the last N committed batches of each partition (overrides the policy's).
+    pub keep_last: Option<u32>,
+    /// The grace period (default `7d`; under `1h` needs `force_grace`).
+    pub grace: Option<String>,
+    /// Accept a grace period under one hour.
+    #[serde(default)]
+    pub force_grace: bool,
+    /// Delete; without it, a dry run that changes nothing.
+    #[serde(default)]
+    pub apply: bool,
+}
+
+impl GcBody {
+    /// The body of a request.
+    pub fn from_request(req: &crate::GcRequest) -> Self {
+        let secs = |d: chrono::TimeDelta| format!("{}s", d.num_seconds());
+        Self {
+            namespace: req
+                .table
+                .as_ref()
+                .map(|t| &t.namespace)
+                .or(req.namespace.as_ref())
+                .map(ToString::to_string),
+            table: req.table.as_ref().map(|t| t.name.to_string()),
+            older_than: req.older_than.map(secs),
+            keep_last: req.keep_last,
+            grace: req.grace.map(secs),
+            force_grace: req.force_grace,
+            apply: req.apply,
+        }
+    }
+
+    /// The request it names.
+    pub fn request(&self) -> Result<crate::GcRequest> {
+        let scope = Scope::parse(self.namespace.as_deref(), self.table.as_deref())?;
+        let delta = |s: &Option<String>| {
+            s.as_deref()
+                .map(|s| {
+                    time::parse_duration(s)
+                        .map(|d| chrono::TimeDelta::from_std(d).unwrap_or(chrono::TimeDelta::MAX))
+                })
+                .transpose()
+        };
+        Ok(crate::GcRequest {
+            namespace: scope.namespace().cloned(),
+            table: scope.table().cloned(),
+            older_than: delta(&self.older_than)?,
+            keep_last: self.keep_last,
+            grace: delta(&self.grace)?,
+            force_grace: self.force_grace,
+            apply: self.apply,
+        })
+    }
+}

@@ -37,6 +37,14 @@
 //!   reached the caller (in the facade, so with either catalog, and before
 //!   the server answers).
 //!
+//! - `crash_during_gc`: `gc --apply` aborts after deleting the first file
+//!   of a batch it marked `expiring`.
+//! - `gc_pause_after_delete`: `gc --apply` pauses after each file it
+//!   deletes ([`pause_point`]), so that the gc crash test can SIGKILL it
+//!   there; `gc_mark_expired_first` (its negative control) marks a batch
+//!   `expired`, with its audit event, before deleting its files, so a kill
+//!   in between leaves files no rerun deletes.
+//!
 //! A fault that breaks the guarantee, for the crash loop's negative control:
 //! - `ack_before_commit`: the publish transaction commits 100 ms after the
 //!   publish has returned its commit (so the server answers 2xx first); a
@@ -89,6 +97,19 @@ pub fn crash_point(name: &str) {
     if active(name) {
         eprintln!("batchmeta: fault {name}: aborting the process");
         std::process::abort();
+    }
+}
+
+/// Pauses here when the named fault is switched on: says `what` on stderr
+/// (`batchmeta: fault NAME: paused after WHAT`) and waits for a line on
+/// stdin, so that a test can SIGKILL the process at exactly this step (the
+/// gc crash test, `cli/tests/crash_gc/`). Nothing without the feature.
+#[inline(always)]
+pub fn pause_point(name: &str, what: &dyn std::fmt::Display) {
+    if active(name) {
+        eprintln!("batchmeta: fault {name}: paused after {what}");
+        let mut line = String::new();
+        let _ = std::io::stdin().read_line(&mut line);
     }
 }
 

@@ -107,9 +107,11 @@ enum Op {
     LineageEdges,
     GetRunReads,
     SaveRunReads,
+    Gc,
+    GcAll,
 }
 
-const OPS: [Op; 46] = [
+const OPS: [Op; 48] = [
     Op::Healthz,
     Op::Readyz,
     Op::Metrics,
@@ -156,6 +158,8 @@ const OPS: [Op; 46] = [
     Op::LineageEdges,
     Op::GetRunReads,
     Op::SaveRunReads,
+    Op::Gc,
+    Op::GcAll,
 ];
 
 const T: &str = "/v1/namespaces/{namespace}/tables/{table}";
@@ -231,6 +235,10 @@ impl Op {
             Op::LineageEdges => (Method::POST, "/v1/lineage/edges".into(), Everywhere(1), 200),
             Op::GetRunReads => (Method::GET, "/v1/runs/{run}/reads".into(), AnyToken, 200),
             Op::SaveRunReads => (Method::PUT, "/v1/runs/{run}/reads".into(), AnyToken, 200),
+            // Retention: admin of the namespace the body names; of every
+            // namespace when it names none.
+            Op::Gc => (Method::POST, "/v1/gc".into(), On(3), 200),
+            Op::GcAll => (Method::POST, "/v1/gc".into(), Everywhere(3), 200),
         };
         (m, route, needs, ok)
     }
@@ -597,6 +605,13 @@ impl Fixture {
                 format!("/v1/runs/run-{i}/reads"),
                 js(json!({"reads": [], "stored": false})),
             ),
+            // Applied: with the default grace nothing here is old enough,
+            // and a refused one must change nothing all the same.
+            Op::Gc => (
+                "/v1/gc".to_owned(),
+                js(json!({"namespace": ns, "table": "t", "keep_last": 1, "apply": true})),
+            ),
+            Op::GcAll => ("/v1/gc".to_owned(), js(json!({"keep_last": 1}))),
         };
         (m, path, body)
     }

@@ -47,6 +47,8 @@
 
 #[path = "common/mod.rs"]
 mod common;
+#[path = "crash_gc/mod.rs"]
+mod crash_gc;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::os::unix::process::ExitStatusExt;

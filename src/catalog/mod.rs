@@ -206,6 +206,13 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     /// Queries the audit trail.
     async fn events(&self, query: &EventQuery) -> Result<Page<Event>>;
 
+    /// The server a remote catalog talks to, for what runs there whole
+    /// (retention deletes in the server's warehouse); `None` for a database.
+    #[cfg(feature = "client")]
+    fn server(&self) -> Option<&crate::client::RemoteCatalog> {
+        None
+    }
+
     /// Marks a batch `expiring` for retention in one transaction that
     /// re-checks every rule ([`retention::recheck`]) on what it reads there;
     /// refused (`batch_protected`) when the batch is no longer collectable.

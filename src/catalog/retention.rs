@@ -19,6 +19,9 @@ use crate::model::{Batch, BatchId, BatchState, Pin, Properties};
 pub const KEEP_LAST: &str = "retention.keep_last";
 /// The property that keeps batches younger than a duration (`30d`).
 pub const MAX_AGE: &str = "retention.max_age";
+/// The property (`true`/`false`) that keeps every batch a pinned batch was
+/// built from (its recorded lineage inputs).
+pub const KEEP_INPUTS_OF_PINNED: &str = "retention.keep_inputs_of_pinned";
 /// The grace period when none is given: 7 days.
 pub const DEFAULT_GRACE: TimeDelta = TimeDelta::days(7);
 /// The shortest grace period accepted without `force_grace`.
@@ -34,6 +37,9 @@ pub struct Policy {
     pub keep_last: Option<u32>,
     /// Keep batches younger than this many seconds.
     pub max_age_secs: Option<i64>,
+    /// Keep the batches a pinned batch was built from.
+    #[serde(default)]
+    pub keep_inputs_of_pinned: Option<bool>,
 }
 
 impl Policy {
@@ -65,10 +71,26 @@ impl Policy {
                 })
             })
             .transpose()?;
+        let keep_inputs_of_pinned = properties
+            .get(KEEP_INPUTS_OF_PINNED)
+            .map(|v| match v.as_str() {
+                "true" => Ok(true),
+                "false" => Ok(false),
+                _ => Err(invalid(format!(
+                    "{KEEP_INPUTS_OF_PINNED} must be true or false (not {v:?})"
+                ))),
+            })
+            .transpose()?;
         Ok(Self {
             keep_last,
             max_age_secs,
+            keep_inputs_of_pinned,
         })
+    }
+
+    /// Whether the batches pinned batches were built from are kept.
+    pub fn keeps_inputs_of_pinned(&self) -> bool {
+        self.keep_inputs_of_pinned == Some(true)
     }
 
     /// `self` with the fields `over` sets replacing its own.
@@ -76,8 +98,53 @@ impl Policy {
         Self {
             keep_last: over.keep_last.or(self.keep_last),
             max_age_secs: over.max_age_secs.or(self.max_age_secs),
+            keep_inputs_of_pinned: over.keep_inputs_of_pinned.or(self.keep_inputs_of_pinned),
         }
     }
+}
+
+/// The update that sets (a value) or removes (`None`, or `none`) a
+/// table's or namespace's retention properties, by their short names
+/// `keep_last`, `max_age`, `keep_inputs_of_pinned`; checked as it would be
+/// stored. The CLI's `--retention` and Python's `set_retention` both build it.
+pub fn policy_update(pairs: &[(&str, Option<&str>)]) -> Result<crate::model::MetadataUpdate> {
+    let mut update = crate::model::MetadataUpdate::default();
+    for (name, value) in pairs {
+        let key = match name.trim() {
+            "keep_last" => KEEP_LAST,
+            "max_age" => MAX_AGE,
+            "keep_inputs_of_pinned" => KEEP_INPUTS_OF_PINNED,
+            other => {
+                return Err(invalid(format!(
+                    "unknown retention setting {other:?}: use keep_last, max_age or keep_inputs_of_pinned"
+                )));
+            }
+        };
+        match value.map(str::trim) {
+            None | Some("none") => update.remove_properties.push(key.to_owned()),
+            Some(v) => {
+                update.set_properties.insert(key.to_owned(), v.to_owned());
+            }
+        }
+    }
+    check_properties(&update.set_properties)?;
+    Ok(update)
+}
+
+/// [`policy_update`] from `keep_last=3,max_age=30d` (`keep_last=none` removes).
+pub fn parse_policy_update(spec: &str) -> Result<crate::model::MetadataUpdate> {
+    let pairs = spec
+        .split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| {
+            p.split_once('=').map(|(k, v)| (k, Some(v))).ok_or_else(|| {
+                invalid(format!(
+                    "invalid retention setting {p:?}: write name=value, e.g. keep_last=3,max_age=30d"
+                ))
+            })
+        })
+        .collect::<Result<Vec<_>>>()?;
+    policy_update(&pairs)
 }
 
 /// Checks the retention properties of an update before it is stored, so
@@ -163,6 +230,13 @@ pub enum Survival {
     ParentOfCurrent,
     /// It is younger than the policy's maximum age.
     YoungerThanMaxAge,
+    /// A pinned batch was built from it (`retention.keep_inputs_of_pinned`).
+    InputOfPinned {
+        /// The pinned batch built from it.
+        batch: BatchId,
+        /// The pins holding that batch.
+        pins: Vec<String>,
+    },
     /// No policy and no `--older-than`/`--keep-last` applies to it.
     NoPolicy,
 }
@@ -179,6 +253,9 @@ impl fmt::Display for Survival {
                 f.write_str("parent of the current batch within keep-last")
             }
             Survival::YoungerThanMaxAge => f.write_str("younger than the policy's max age"),
+            Survival::InputOfPinned { batch, pins } => {
+                write!(f, "input of pinned {batch} (pinned by {})", pins.join(", "))
+            }
             Survival::NoPolicy => f.write_str("no policy applies"),
         }
     }

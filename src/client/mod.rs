@@ -3,6 +3,7 @@
 //! errors included. One `reqwest` client per catalog reuses connections.
 
 mod data;
+mod gc;
 mod http;
 mod lineage;
 
@@ -357,6 +358,10 @@ impl Catalog for RemoteCatalog {
     }
     async fn save_run_reads(&self, run: &str, reads: &RunReads) -> Result<()> {
         self.save_run_reads_remote(run, reads).await
+    }
+
+    fn server(&self) -> Option<&RemoteCatalog> {
+        Some(self)
     }
 
     async fn mark_expiring(

@@ -9,6 +9,7 @@ use object_store::ObjectStoreExt;
 use serde::{Deserialize, Serialize};
 
 use super::Metastore;
+pub use super::orphans::GcOrphan;
 use crate::catalog::retention::{
     self, Collect, GcRules, PartitionFacts, Policy, Survival, Verdict,
 };
@@ -83,11 +84,16 @@ pub struct GcReport {
     pub survivors: Vec<GcSurvivor>,
     /// Batches the apply skipped because a rule protected them when re-checked.
     pub skipped: Vec<GcSurvivor>,
+    /// Objects under a table's prefix that no batch records, older than
+    /// the grace period: a crashed writer's leftovers, deleted (applied)
+    /// or that would be (dry run).
+    #[serde(default)]
+    pub orphans: Vec<GcOrphan>,
     /// Total batches collected.
     pub batches: u64,
-    /// Total files collected.
+    /// Total files collected, orphans included.
     pub files: u64,
-    /// Total bytes collected.
+    /// Total bytes collected, orphans included.
     pub bytes: u64,
 }
 
@@ -96,10 +102,15 @@ impl Metastore {
     /// `req.apply`. Never collects a current, pinned, in-grace or in-flight
     /// batch: the catalog re-checks each rule when it marks a batch.
     pub async fn gc(&self, ctx: &Context, req: &GcRequest) -> Result<GcReport> {
+        #[cfg(feature = "client")]
+        if let Some(server) = self.catalog.server() {
+            return server.gc(ctx, req).await;
+        }
         let grace_rules = GcRules::new(Policy::default(), req.grace, req.force_grace)?;
         let overrides = Policy {
             keep_last: req.keep_last,
             max_age_secs: req.older_than.map(|d| d.num_seconds()),
+            keep_inputs_of_pinned: None,
         };
         retention::check_policy(&overrides)?;
         let mut report = GcReport {
@@ -170,7 +181,16 @@ impl Metastore {
                     let verdict = match first {
                         Verdict::Collect(_) => {
                             let pins = self.catalog.pins_holding(ident, &b.id).await?;
-                            retention::verdict(b, facts, &pins, rules, now)
+                            match retention::verdict(b, facts, &pins, rules, now) {
+                                Verdict::Collect(Collect::Retention)
+                                    if rules.policy.keeps_inputs_of_pinned() =>
+                                {
+                                    self.input_of_pinned(&b.id)
+                                        .await?
+                                        .map_or(Verdict::Collect(Collect::Retention), Verdict::Keep)
+                                }
+                                v => v,
+                            }
                         }
                         v => v,
                     };
@@ -222,7 +242,28 @@ impl Metastore {
                 None => break,
             }
         }
-        Ok(())
+        self.gc_orphans(ident, rules, apply, report).await
+    }
+
+    /// The first pinned batch built from `batch` (its recorded lineage), if any.
+    async fn input_of_pinned(&self, batch: &BatchId) -> Result<Option<Survival>> {
+        let edges = self
+            .catalog
+            .lineage_edges(std::slice::from_ref(batch), crate::model::Direction::Down)
+            .await?;
+        for e in edges {
+            let pins = self
+                .catalog
+                .pins_holding(&e.batch.table, &e.batch.batch)
+                .await?;
+            if !pins.is_empty() {
+                return Ok(Some(Survival::InputOfPinned {
+                    batch: e.batch.batch,
+                    pins: pins.iter().map(|p| p.name.as_str().to_owned()).collect(),
+                }));
+            }
+        }
+        Ok(None)
     }
 
     /// When each batch of a partition last stopped being current: the
@@ -261,13 +302,25 @@ impl Metastore {
     ) -> Result<()> {
         let storage = self.direct()?;
         let marked = self.catalog.mark_expiring(ctx, ident, batch, rules).await?;
+        let early = crate::faults::active("gc_mark_expired_first");
+        if early {
+            self.catalog.mark_expired(ctx, ident, batch).await?;
+        }
         for f in &marked.files {
             let path = storage::object_path(&f.path)?;
-            match storage.store().delete(&path).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+            let deleted = match storage.store().delete(&path).await {
+                Ok(()) => "deleted",
+                Err(object_store::Error::NotFound { .. }) => "already gone",
                 Err(e) => return Err(e.into()),
-            }
+            };
             crate::faults::crash_point("crash_during_gc");
+            crate::faults::pause_point(
+                "gc_pause_after_delete",
+                &format_args!("{deleted} {}", f.path),
+            );
+        }
+        if early {
+            return Ok(());
         }
         self.catalog.mark_expired(ctx, ident, batch).await?;
         Ok(())

@@ -9,6 +9,7 @@ mod file_listing;
 mod gc;
 mod lineage;
 mod lists;
+mod orphans;
 mod partitioned;
 mod publish;
 mod reads;
@@ -35,7 +36,7 @@ use crate::storage::Storage;
 
 pub use connect::{ConnectOptions, Target, target};
 pub use file_listing::FileEntry;
-pub use gc::{GcCollected, GcReport, GcRequest, GcSurvivor};
+pub use gc::{GcCollected, GcOrphan, GcReport, GcRequest, GcSurvivor};
 pub use lineage::{Inputs, JOB_KEY, RUN_ID_KEY, RolledBack, Run};
 pub use lists::{DEFAULT_LIST_LIMIT, EventFilter, PinRequest, take_pages};
 pub use partitioned::{StoredPartitions, key_type_of, table_for_data};

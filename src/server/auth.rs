@@ -96,6 +96,8 @@ pub fn policy(method: &Method, route: &str) -> Option<Need> {
         ("POST", "/v1/lineage/edges") | ("GET", "/v1/stale") => Everywhere(Reader),
         ("GET" | "PUT", "/v1/runs/{run}/reads") => AnyToken,
         ("GET" | "POST", "/v1/tokens") | ("DELETE", "/v1/tokens/{name}") => SomeAdmin,
+        // The body names the namespace: the handler checks admin there.
+        ("POST", "/v1/gc") => SomeAdmin,
         ("GET", "/v1/namespaces/{namespace}") => Namespace(Reader),
         ("PATCH", "/v1/namespaces/{namespace}") => Namespace(Admin),
         ("GET", "/v1/namespaces/{namespace}/tables") => Namespace(Reader),

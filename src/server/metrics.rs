@@ -1,5 +1,6 @@
 //! Prometheus metrics in text format: requests by route and status with
-//! latency histograms, publish, conflict and rollback counters, and the
+//! latency histograms, publish, conflict and rollback counters, what
+//! retention (`/v1/gc`) reclaimed, and the
 //! Hive Metastore Thrift edge's calls by method and outcome.
 
 use std::collections::BTreeMap;
@@ -28,6 +29,9 @@ pub struct Metrics {
     publishes: AtomicU64,
     conflicts: AtomicU64,
     rollbacks: AtomicU64,
+    gc_batches: AtomicU64,
+    gc_files: AtomicU64,
+    gc_bytes: AtomicU64,
     hms_calls: Mutex<BTreeMap<(String, &'static str), u64>>,
     hms_latency: Mutex<BTreeMap<String, Histogram>>,
     hms_events: Mutex<BTreeMap<&'static str, u64>>,
@@ -118,6 +122,13 @@ impl Metrics {
         self.rollbacks.fetch_add(1, Ordering::Relaxed);
     }
 
+    /// Records what an applied gc reclaimed.
+    pub fn gc(&self, batches: u64, files: u64, bytes: u64) {
+        self.gc_batches.fetch_add(batches, Ordering::Relaxed);
+        self.gc_files.fetch_add(files, Ordering::Relaxed);
+        self.gc_bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
     /// The metrics in Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -180,6 +191,21 @@ impl Metrics {
                 &self.conflicts,
             ),
             ("batchmeta_rollbacks_total", "Rollbacks.", &self.rollbacks),
+            (
+                "batchmeta_gc_reclaimed_batches_total",
+                "Batches (and orphan objects) retention deleted.",
+                &self.gc_batches,
+            ),
+            (
+                "batchmeta_gc_reclaimed_files_total",
+                "Files retention deleted.",
+                &self.gc_files,
+            ),
+            (
+                "batchmeta_gc_reclaimed_bytes_total",
+                "Bytes retention deleted.",
+                &self.gc_bytes,
+            ),
         ] {
             let _ = writeln!(
                 out,

@@ -111,7 +111,7 @@ pub struct AppState {
     ),
     tags(
         (name = "namespaces"), (name = "tables"), (name = "partitions"), (name = "batches"),
-        (name = "pins"), (name = "events"), (name = "verify"), (name = "tokens"), (name = "system")
+        (name = "pins"), (name = "events"), (name = "verify"), (name = "retention"), (name = "tokens"), (name = "system")
     )
 )]
 struct ApiDoc;
@@ -158,6 +158,7 @@ fn routes() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(routes::pins::get, routes::pins::delete))
         .routes(routes!(routes::events::list))
         .routes(routes!(routes::events::verify))
+        .routes(routes!(routes::gc::gc))
         .routes(routes!(routes::system::healthz))
         .routes(routes!(routes::system::readyz))
         .routes(routes!(routes::system::metrics))

@@ -3,8 +3,9 @@
 //! This file only registers the module. [`client`] holds the `Client`
 //! class (a connection) and what every operation shares; the operations are
 //! module functions that take the client first, by concern: [`writes`]
-//! (store, stage, publish, create), [`reads`] (load, files, listings, wait)
-//! and [`versions`] (rollback, history, pins, audit). [`convert`] turns
+//! (store, stage, publish, create), [`reads`] (load, files, listings, wait),
+//! [`versions`] (rollback, history, pins, audit), [`lineage`] and
+//! [`retention`] (gc, retention policy). [`convert`] turns
 //! Python values into core types and back, [`errors`] maps core errors to
 //! the exception classes of `batchmeta.errors`, and [`runtime`] owns the
 //! one process-wide tokio runtime.
@@ -16,6 +17,7 @@ mod convert;
 mod errors;
 mod lineage;
 mod reads;
+mod retention;
 mod runtime;
 mod versions;
 mod writes;
@@ -28,6 +30,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     reads::register(m)?;
     versions::register(m)?;
     lineage::register(m)?;
+    retention::register(m)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())
 }

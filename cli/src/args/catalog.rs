@@ -38,6 +38,15 @@ pub(crate) enum NsCommand {
         /// The namespace
         name: String,
     },
+    /// Set a namespace's retention policy (the default of its tables)
+    #[command(after_help = "Example:\n  meta ns set sales --retention keep_last=3,max_age=30d")]
+    Set {
+        /// The namespace
+        name: String,
+        /// Retention settings: keep_last=N, max_age=30d, keep_inputs_of_pinned=true; NAME=none removes one
+        #[arg(long, value_name = "SETTINGS")]
+        retention: String,
+    },
 }
 
 /// `meta table`.
@@ -87,6 +96,17 @@ pub(crate) enum TableCommand {
     Show {
         /// The table, as NAMESPACE.TABLE
         table: String,
+    },
+    /// Set a table's retention policy (what `meta gc` may delete)
+    #[command(after_help = "Example:
+  meta table set sales.sold_items --retention keep_last=3,max_age=30d
+  meta table set sales.sold_items --retention max_age=none")]
+    Set {
+        /// The table, as NAMESPACE.TABLE
+        table: String,
+        /// Retention settings: keep_last=N, max_age=30d, keep_inputs_of_pinned=true; NAME=none removes one
+        #[arg(long, value_name = "SETTINGS")]
+        retention: String,
     },
     /// Drop a table from listings; its data and history stay
     #[command(after_help = "Example:\n  meta table drop sales.sold_items")]

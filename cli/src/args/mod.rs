@@ -138,7 +138,7 @@ pub(crate) enum Command {
     /// Check every invariant of the catalog and the warehouse
     #[command(after_help = "Example:\n  meta verify")]
     Verify,
-    /// Retention: what no rule keeps (deleted with --apply), and why the rest survive
+    /// Retention: what no rule keeps, and why the rest stays (a dry run unless --apply)
     #[command(after_help = "Examples:
   meta gc sales.sold_items --older-than 30d
   meta gc sales --keep-last 5 --apply")]

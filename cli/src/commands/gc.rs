@@ -1,35 +1,29 @@
 //! `meta gc`: retention's dry run (the default) or its apply.
 
 use batchmeta::Result;
-use batchmeta::metastore::GcRequest;
-use batchmeta::model::time::parse_duration;
-use batchmeta::model::{NamespaceName, TableIdent};
-use chrono::TimeDelta;
+use batchmeta::api::GcBody;
 
 use crate::args::GcArgs;
 use crate::output::Table;
 use crate::settings::Session;
 
-fn delta(s: Option<&str>) -> Result<Option<TimeDelta>> {
-    s.map(|s| parse_duration(s).map(|d| TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)))
-        .transpose()
-}
-
 pub(crate) async fn run(s: &Session, a: &GcArgs) -> Result<()> {
-    let (namespace, table) = match a.scope.as_deref() {
-        Some(scope) if scope.contains('.') => (None, Some(TableIdent::parse(scope)?)),
-        Some(ns) => (Some(NamespaceName::new(ns)?), None),
+    // NS or NS.TABLE, read like the HTTP body so both refuse the same input.
+    let (namespace, table) = match a.scope.as_deref().map(|s| s.split_once('.')) {
+        Some(Some((ns, t))) => (Some(ns.to_owned()), Some(t.to_owned())),
+        Some(None) => (a.scope.clone(), None),
         None => (None, None),
     };
-    let req = GcRequest {
+    let req = GcBody {
         namespace,
         table,
-        older_than: delta(a.older_than.as_deref())?,
+        older_than: a.older_than.clone(),
         keep_last: a.keep_last,
-        grace: delta(a.grace.as_deref())?,
+        grace: a.grace.clone(),
         force_grace: a.force_grace,
         apply: a.apply,
-    };
+    }
+    .request()?;
     let report = s.ms.gc(&s.ctx, &req).await?;
     if s.out.json() {
         return s.out.value(&report);
@@ -57,6 +51,17 @@ pub(crate) async fn run(s: &Session, a: &GcArgs) -> Result<()> {
             c.files.len().to_string(),
             c.bytes.to_string(),
             format!("{:?}", c.reason).to_lowercase(),
+        ]);
+    }
+    for o in &report.orphans {
+        t.row(vec![
+            verb.to_owned(),
+            o.table.clone(),
+            String::new(),
+            o.batch.to_string(),
+            "1".to_owned(),
+            o.bytes.to_string(),
+            format!("orphan (recorded by no batch): {}", o.path),
         ]);
     }
     for k in report.survivors.iter().chain(&report.skipped) {

@@ -83,5 +83,17 @@ pub(crate) async fn run(s: &Session, cmd: &NsCommand) -> Result<()> {
             }
             s.out.text(&text)
         }
+        NsCommand::Set { name, retention } => {
+            let name = NamespaceName::new(name.as_str())?;
+            let update = batchmeta::catalog::retention::parse_policy_update(retention)?;
+            let ns = s.ms.update_namespace(&s.ctx, &name, &update).await?;
+            if s.out.json() {
+                return s.out.value(&NamespaceView::from(&ns));
+            }
+            s.out.text(&format!(
+                "namespace {name} (the default of its tables): {}\n",
+                crate::commands::table::retention_text(&ns.properties)
+            ))
+        }
     }
 }

@@ -143,6 +143,18 @@ pub(crate) async fn run(s: &Session, cmd: &TableCommand) -> Result<()> {
             text.push_str(&cols.render());
             s.out.text(&text)
         }
+        TableCommand::Set { table, retention } => {
+            let ident = TableIdent::parse(table)?;
+            let update = batchmeta::catalog::retention::parse_policy_update(retention)?;
+            let t = s.ms.update_table(&s.ctx, &ident, &update).await?;
+            if s.out.json() {
+                return s.out.value(&TableView::from(&t));
+            }
+            s.out.text(&format!(
+                "table {ident}: {}\n",
+                retention_text(&t.properties)
+            ))
+        }
         TableCommand::Drop { table } => {
             let ident = TableIdent::parse(table)?;
             s.ms.drop_table(&s.ctx, &ident).await?;
@@ -156,6 +168,22 @@ pub(crate) async fn run(s: &Session, cmd: &TableCommand) -> Result<()> {
                 .note("its data files and history stay; `meta audit --action drop_table` shows who dropped it");
             Ok(())
         }
+    }
+}
+
+/// The retention properties, `keep_last=3, max_age=30d`, or `no retention policy`.
+pub(crate) fn retention_text(p: &batchmeta::model::Properties) -> String {
+    let set: Vec<String> = p
+        .iter()
+        .filter_map(|(k, v)| {
+            k.strip_prefix("retention.")
+                .map(|short| format!("{short}={v}"))
+        })
+        .collect();
+    if set.is_empty() {
+        "no retention policy".to_owned()
+    } else {
+        format!("retention {}", set.join(", "))
     }
 }
 

@@ -4,6 +4,7 @@
 
 mod data;
 mod lineage;
+mod retention;
 
 use crate::harness::{Env, Run, settings, transcript};
 
@@ -349,6 +350,7 @@ fn scenario(env: Env, backend: &'static str) {
 
     data::steps(&mut s, &[&b1, &b2, &b3, &b4]);
     lineage::steps(&mut s);
+    retention::steps(&mut s);
 }
 
 #[test]

@@ -2,6 +2,7 @@
 
 pub(super) mod batches;
 pub(super) mod events;
+pub(super) mod gc;
 pub(super) mod lineage;
 pub(super) mod namespaces;
 pub(super) mod partitions;

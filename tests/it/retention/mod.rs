@@ -19,6 +19,7 @@ use object_store::ObjectStoreExt;
 
 use crate::harness::Env;
 
+mod collect;
 mod races;
 use crate::services::{self, POSTGRES_URL, S3_URL, Warehouse};
 
@@ -366,6 +367,24 @@ macro_rules! retention_on {
                     return;
                 };
                 super::races::gc_races_writers(env, clock).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn orphans() {
+                let clock = Arc::new(PastClock::default());
+                let Some(env) = $env(clock.clone()).await else {
+                    return;
+                };
+                super::collect::orphans(env, clock).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn inputs_of_pinned() {
+                let clock = Arc::new(PastClock::default());
+                let Some(env) = $env(clock.clone()).await else {
+                    return;
+                };
+                super::collect::inputs_of_pinned(env, clock).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1,5 +1,6 @@
 """The connection: ``Client`` (one catalog, every operation as a method,
-composed from the concerns in ``_writes``, ``_reads`` and ``_versions``) and
+composed from the concerns in ``_writes``, ``_reads``, ``_versions``,
+``_lineage`` and ``_retention``) and
 the default client the module functions use (``connect``)."""
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Mapping
 from batchmeta import _native
 from batchmeta._lineage import _Lineage
 from batchmeta._reads import _Reads
+from batchmeta._retention import _Retention
 from batchmeta._versions import _Versions
 from batchmeta._writes import _Writes
 
 
-class Client(_Writes, _Reads, _Versions, _Lineage):
+class Client(_Writes, _Reads, _Versions, _Lineage, _Retention):
     """A connection to a batchmeta catalog, with every operation as a method.
 
     ``url``: ``http(s)://host:port`` for a ``meta serve``; ``sqlite:///path/catalog.db``

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal, overload
 
 from batchmeta._client import _client
 from batchmeta._convert import Filter, Frame, Partition, Time
+from batchmeta._retention import Duration
 from batchmeta.results import BatchInfo, Commit, Event, PartitionInfo, Pin, StoreResult, TableInfo
 
 if TYPE_CHECKING:
@@ -351,3 +352,29 @@ def rollback_impact(
 def stale(db: str | None = None, table: str | None = None) -> list[dict[str, Any]]:
     """Current batches built from inputs that are no longer current."""
     return _client().stale(db, table)
+
+
+def gc(
+    namespace: str | None = None,
+    table: str | None = None,
+    older_than: Duration | None = None,
+    keep_last: int | None = None,
+    grace: Duration | None = None,
+    force_grace: bool = False,
+    apply: bool = False,
+) -> dict[str, Any]:
+    """Retention: a dry run unless ``apply=True``. See ``Client.gc``."""
+    return _client().gc(
+        namespace,
+        table,
+        older_than=older_than,
+        keep_last=keep_last,
+        grace=grace,
+        force_grace=force_grace,
+        apply=apply,
+    )
+
+
+def set_retention(db: str, table: str | None = None, **settings: Any) -> dict[str, Any]:
+    """Sets a table's (or namespace's) retention policy. See ``Client.set_retention``."""
+    return _client().set_retention(db, table, **settings)

@@ -187,3 +187,17 @@ def rollback_impact(
     expected_batch: str | None = None,
 ) -> dict[str, Any]: ...
 def stale(client: Client, namespace: str | None = None, table: str | None = None) -> list[dict[str, Any]]: ...
+def gc(
+    client: Client,
+    namespace: str | None = None,
+    table: str | None = None,
+    *,
+    older_than: str | None = None,
+    keep_last: int | None = None,
+    grace: str | None = None,
+    force_grace: bool = False,
+    apply: bool = False,
+) -> dict[str, Any]: ...
+def set_retention(
+    client: Client, namespace: str, table: str | None, settings: list[tuple[str, str | None]]
+) -> dict[str, Any]: ...
