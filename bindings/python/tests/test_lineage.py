@@ -154,7 +154,7 @@ def test_a_batch_as_its_own_input_is_a_400_over_http(server: Server) -> None:
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=30)
     assert e.value.code == 400
-    assert json.loads(e.value.read())["code"] == "lineage_cycle"
+    assert json.loads(e.value.read())["error"]["code"] == "lineage_cycle"
     assert len(client.events(ns)) == events
     # Nothing was recorded: published without inputs, it has none.
     client.publish(ns, "b", {P: staged})

@@ -35,7 +35,7 @@ from openlineage.client.generated.base import RunFacet
 from openlineage.client.serde import Serde
 
 import batchmeta as bm
-from catalogs import REPO, Server, fresh_postgres_database, free_port, running_server
+from catalogs import REPO, Server, free_port, fresh_postgres_database, meta, running_server
 
 P = "2016-10-31"
 FACET_SCHEMA = json.loads((REPO / "docs" / "openlineage" / "BatchmetaRunFacet.json").read_text())
@@ -311,29 +311,60 @@ def test_events_wait_while_the_receiver_is_down(tmp_path: Path, receiver: Receiv
         validate(e)
 
 
-def test_a_server_killed_before_delivery_delivers_after_its_restart(tmp_path: Path, receiver: Receiver) -> None:
+def kill_before_delivery_then_restart(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, fault: str | None = None
+) -> tuple[list[str], list[str]]:
+    """Publishes while the receiver is down, SIGKILLs the server once a
+    delivery has been tried (with `fault` on in it), restarts it (without
+    faults) with the receiver up, publishes a marker and waits for it
+    (events go out in order, so whatever was to come before it has come).
+    Returns the batches published and the batches received."""
     db = f"sqlite://{tmp_path / 'catalog.db'}"
     warehouse = str(tmp_path / "warehouse")
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
+    if fault:
+        monkeypatch.setenv("BATCHMETA_FAULTS", fault)
     with serving(tmp_path / "one", receiver, database_url=db, warehouse=warehouse) as srv:
         ns = "ol" + uuid.uuid4().hex[:8]
         client = bm.Client(srv.url, direct_data=False)
         client.create_namespace(ns)
         published = [put(client, ns, "a", f"a{i}") for i in range(4)]
-        wait_until("a delivery failed", lambda: metric(srv, "batchmeta_openlineage_failed_total") >= 1)
+        if fault:
+            wait_until("all were 'sent'", lambda: metric(srv, "batchmeta_openlineage_delivered_total") >= 4)
+        else:
+            wait_until("a delivery failed", lambda: metric(srv, "batchmeta_openlineage_failed_total") >= 1)
         assert srv.proc is not None
         srv.proc.kill()  # SIGKILL: nothing runs after it
         srv.proc.wait()
+    monkeypatch.delenv("BATCHMETA_FAULTS", raising=False)
     assert receiver.received() == []
     receiver.start()
     with serving(tmp_path / "two", receiver, database_url=db, warehouse=warehouse) as srv:
-        wait_until("every publish arrived", lambda: set(published) <= set(receiver.batch_ids()))
         client = bm.Client(srv.url, direct_data=False)
-        published.append(put(client, ns, "a", "after restart"))
-        wait_until("the new publish arrived", lambda: published[-1] in receiver.batch_ids())
+        marker = put(client, ns, "a", "after restart")
+        wait_until("the marker arrived", lambda: marker in receiver.batch_ids())
     for e in receiver.received():
         validate(e)
+    return [*published, marker], receiver.batch_ids()
+
+
+def test_a_server_killed_before_delivery_delivers_after_its_restart(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    published, got = kill_before_delivery_then_restart(tmp_path, receiver, monkeypatch)
+    assert [b for b in dict.fromkeys(got) if b in published] == published, "in order, none lost"
+
+
+def test_negative_control_fire_and_forget_loses_the_events(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the test-only fault `openlineage_fire_and_forget` (a failed POST
+    counts as sent), the publishes made while the receiver was down are
+    missing: the check above must fail."""
+    published, got = kill_before_delivery_then_restart(tmp_path, receiver, monkeypatch, "openlineage_fire_and_forget")
+    assert got == [published[-1]], "only the marker arrived"
+    assert not set(published) <= set(got)
 
 
 PG = os.environ.get("BATCHMETA_TEST_POSTGRES_URL", "")
@@ -374,3 +405,39 @@ def test_two_replicas_on_postgres_deliver_through_one(tmp_path: Path, receiver: 
     assert [b for b in dict.fromkeys(got) if b in published] == published
     for e in receiver.received():
         validate(e)
+
+
+def test_the_receivers_key_is_sent_and_never_logged(
+    tmp_path: Path, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    key = "olk-" + uuid.uuid4().hex
+    monkeypatch.setenv("BATCHMETA_OPENLINEAGE_API_KEY", key)
+    receiver.start(refuse_first=1)  # one failure, so that it is logged
+    with serving(tmp_path, receiver, database_url=None) as srv:
+        ns = "ol" + uuid.uuid4().hex[:8]
+        client = bm.Client(srv.url, direct_data=False)
+        client.create_namespace(ns)
+        put(client, ns, "a", "a")
+        wait_until("the event arrived", lambda: len(receiver.received()) >= 1)
+        with urllib.request.urlopen(f"{srv.url}/metrics", timeout=5) as r:
+            assert key not in r.read().decode()
+    assert receiver.auth == [f"Bearer {key}"]
+    log = (tmp_path / "server.log").read_text()
+    assert "OpenLineage" in log and key not in log
+
+
+@pytest.mark.parametrize("url", ["ftp://example.com/lineage", "not a url", "http://"])
+def test_a_bad_receiver_url_is_refused_at_start(tmp_path: Path, url: str) -> None:
+    r = meta(
+        "serve",
+        "--bind",
+        f"127.0.0.1:{free_port()}",
+        "--database-url",
+        f"sqlite://{tmp_path / 'catalog.db'}",
+        "--warehouse",
+        str(tmp_path / "warehouse"),
+        "--openlineage-url",
+        url,
+    )
+    assert r.returncode == 1, r
+    assert "--openlineage-url" in r.stderr and "hint:" in r.stderr, r.stderr
