@@ -58,6 +58,11 @@
 //!   two servers on one SQLite catalog (`cli/tests/scale_out.rs`) must see
 //!   those errors reach its clients.
 //!
+//! - `openlineage_fire_and_forget`: the OpenLineage delivery counts a failed
+//!   POST as sent and moves its cursor past it, so events published while
+//!   the receiver is down are lost; the kill-and-restart test
+//!   (`bindings/python/tests/test_openlineage.py`) must see them missing.
+//!
 //! Bad-input faults (the negative control of the bad-input corpus,
 //! `tests/it/bad_input_http.rs`):
 //! - `skip_name_validation`: namespace, table, key and pin names are accepted

@@ -233,3 +233,12 @@ pub(crate) fn gc_runs_on_the_server() -> Error {
         "retention runs where the warehouse is: run `meta gc` against the database directly, or on the server",
     )
 }
+
+/// `not_supported_remotely`: a delivery feed (OpenLineage) is read and
+/// advanced by a server next to its catalog, never through another server.
+pub(crate) fn feeds_run_on_the_server() -> Error {
+    Error::invalid(
+        Code::NotSupportedRemotely,
+        "OpenLineage delivery runs in a server connected to the catalog database: give `meta serve` a sqlite:// or postgres:// --database-url",
+    )
+}

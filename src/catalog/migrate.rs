@@ -35,6 +35,11 @@ pub(crate) const SQLITE: &[Migration] = &[
         name: "0004_lineage.sql",
         sql: include_str!("../../migrations/sqlite/0004_lineage.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_feeds.sql",
+        sql: include_str!("../../migrations/sqlite/0005_feeds.sql"),
+    },
 ];
 
 /// The PostgreSQL migrations, in order (the same file names as SQLite's).
@@ -58,6 +63,11 @@ pub(crate) const POSTGRES: &[Migration] = &[
         version: 4,
         name: "0004_lineage.sql",
         sql: include_str!("../../migrations/postgres/0004_lineage.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "0005_feeds.sql",
+        sql: include_str!("../../migrations/postgres/0005_feeds.sql"),
     },
 ];
 

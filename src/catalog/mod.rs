@@ -11,6 +11,7 @@
 
 mod clock;
 pub(crate) mod errors;
+pub(crate) mod feeds;
 pub(crate) mod lineage;
 mod migrate;
 mod page;
@@ -246,6 +247,27 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn run_reads(&self, run: &str) -> Result<Option<RunReads>>;
     /// Saves what the run `run` has read.
     async fn save_run_reads(&self, run: &str, reads: &RunReads) -> Result<()>;
+    /// Claims the delivery feed `feed` for `holder` (see [`feeds`]),
+    /// creating it at the end of the event log when it is new, or renews
+    /// the claim; the lease runs `lease` from now. Returns the feed's cursor
+    /// (the id of the last event delivered), or `None` while another
+    /// holder's lease runs.
+    async fn claim_feed(
+        &self,
+        feed: &str,
+        holder: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<i64>>;
+    /// Moves the cursor of `feed` forward to `cursor` and renews the lease,
+    /// if `holder` still holds the feed; `false` when another server has
+    /// claimed it since.
+    async fn advance_feed(
+        &self,
+        feed: &str,
+        holder: &str,
+        cursor: i64,
+        lease: std::time::Duration,
+    ) -> Result<bool>;
 
     /// Waits until the partition's current batch is a batch other than
     /// `after` (any batch when `after` is `None`), up to `timeout`. Returns

@@ -364,6 +364,25 @@ impl Catalog for RemoteCatalog {
         Some(self)
     }
 
+    async fn claim_feed(
+        &self,
+        _feed: &str,
+        _holder: &str,
+        _lease: std::time::Duration,
+    ) -> Result<Option<i64>> {
+        Err(crate::catalog::errors::feeds_run_on_the_server())
+    }
+
+    async fn advance_feed(
+        &self,
+        _feed: &str,
+        _holder: &str,
+        _cursor: i64,
+        _lease: std::time::Duration,
+    ) -> Result<bool> {
+        Err(crate::catalog::errors::feeds_run_on_the_server())
+    }
+
     async fn mark_expiring(
         &self,
         _ctx: &Context,

@@ -261,6 +261,31 @@ impl Metastore {
         self.catalog.lineage_edges(batches, direction).await
     }
 
+    /// Claims a delivery feed of the event log (see [`Catalog::claim_feed`]).
+    ///
+    /// [`Catalog::claim_feed`]: crate::catalog::Catalog::claim_feed
+    pub async fn claim_feed(
+        &self,
+        feed: &str,
+        holder: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<i64>> {
+        self.catalog.claim_feed(feed, holder, lease).await
+    }
+
+    /// Advances a delivery feed's cursor (see [`Catalog::advance_feed`]).
+    ///
+    /// [`Catalog::advance_feed`]: crate::catalog::Catalog::advance_feed
+    pub async fn advance_feed(
+        &self,
+        feed: &str,
+        holder: &str,
+        cursor: i64,
+        lease: std::time::Duration,
+    ) -> Result<bool> {
+        self.catalog.advance_feed(feed, holder, cursor, lease).await
+    }
+
     /// What the run `run` has read since its last store (kept in the catalog).
     pub async fn run_reads(&self, run: &str) -> Result<Option<RunReads>> {
         self.catalog.run_reads(run).await

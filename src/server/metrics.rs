@@ -35,6 +35,9 @@ pub struct Metrics {
     hms_calls: Mutex<BTreeMap<(String, &'static str), u64>>,
     hms_latency: Mutex<BTreeMap<String, Histogram>>,
     hms_events: Mutex<BTreeMap<&'static str, u64>>,
+    openlineage_delivered: AtomicU64,
+    openlineage_failed: AtomicU64,
+    openlineage_backlog: AtomicU64,
 }
 
 impl Histogram {
@@ -129,6 +132,22 @@ impl Metrics {
         self.gc_bytes.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// Counts an OpenLineage event the receiver accepted.
+    pub fn openlineage_delivered(&self) {
+        self.openlineage_delivered.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a failed OpenLineage delivery attempt (it is retried).
+    pub fn openlineage_failed(&self) {
+        self.openlineage_failed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Sets the publish events read from the log and not yet delivered.
+    pub fn openlineage_backlog(&self, events: usize) {
+        self.openlineage_backlog
+            .store(events as u64, Ordering::Relaxed);
+    }
+
     /// The metrics in Prometheus text format.
     pub fn render(&self) -> String {
         let mut out = String::new();
@@ -206,6 +225,16 @@ impl Metrics {
                 "Bytes retention deleted.",
                 &self.gc_bytes,
             ),
+            (
+                "batchmeta_openlineage_delivered_total",
+                "OpenLineage events the receiver accepted.",
+                &self.openlineage_delivered,
+            ),
+            (
+                "batchmeta_openlineage_failed_total",
+                "OpenLineage delivery attempts that failed (each is retried).",
+                &self.openlineage_failed,
+            ),
         ] {
             let _ = writeln!(
                 out,
@@ -213,6 +242,11 @@ impl Metrics {
                 v.load(Ordering::Relaxed)
             );
         }
+        let _ = writeln!(
+            out,
+            "# HELP batchmeta_openlineage_backlog Publish events read from the log and not yet delivered to the OpenLineage receiver (up to a page).\n# TYPE batchmeta_openlineage_backlog gauge\nbatchmeta_openlineage_backlog {}",
+            self.openlineage_backlog.load(Ordering::Relaxed)
+        );
         let _ = writeln!(
             out,
             "# HELP batchmeta_hms_calls_total Hive Metastore Thrift calls by method and outcome.\n# TYPE batchmeta_hms_calls_total counter"

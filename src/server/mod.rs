@@ -12,6 +12,7 @@ mod iceberg;
 pub mod limits;
 mod metrics;
 mod openapi;
+pub mod openlineage;
 mod ready;
 mod routes;
 pub(crate) mod schemas;

@@ -163,6 +163,7 @@ async fn replicas_starting_at_once_migrate_once() {
             (2, "0002_tokens.sql".to_owned()),
             (3, "0003_retention.sql".to_owned()),
             (4, "0004_lineage.sql".to_owned()),
+            (5, "0005_feeds.sql".to_owned()),
         ]
     );
 }

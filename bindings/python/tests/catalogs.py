@@ -60,12 +60,13 @@ def meta(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
 @dataclass
 class Server:
     """A running `meta serve`: its URL, its scratch dir (`server.log`), its
-    catalog database and its warehouse."""
+    catalog database, its warehouse and its process (to kill it)."""
 
     url: str
     root: Path
     database_url: str
     warehouse_url: str
+    proc: subprocess.Popen[bytes] | None = None
 
     @property
     def warehouse(self) -> Path:
@@ -124,7 +125,7 @@ def running_server(
             raise RuntimeError(f"meta serve did not start: {(root / 'server.log').read_text()}")
         time.sleep(0.05)
     try:
-        yield Server(url=url, root=root, database_url=database_url, warehouse_url=warehouse)
+        yield Server(url=url, root=root, database_url=database_url, warehouse_url=warehouse, proc=proc)
     finally:
         proc.terminate()
         try:

@@ -5,7 +5,10 @@ and refused inputs. Every test runs embedded and through a real server."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import os
+import urllib.error
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -13,7 +16,7 @@ import pandas as pd
 import pytest
 
 import batchmeta as bm
-from catalogs import fresh_postgres_database, running_server
+from catalogs import Server, fresh_postgres_database, running_server
 from conftest import Env
 
 P = "2016-10-31"
@@ -120,6 +123,42 @@ def test_bad_inputs_are_refused_and_record_nothing(env: Env, given: list[str], c
         store(env, "b", "bad", inputs=given)
     assert e.value.code == code
     assert env.snapshot() == before
+
+
+def test_a_staged_input_is_refused_and_records_nothing(env: Env) -> None:
+    seed(env, "b")
+    staged = store(env, "b", "staged", publish=False)
+    before = env.snapshot()
+    with pytest.raises(bm.errors.InvalidInputError) as e:
+        store(env, "b", "bad", inputs=[staged])
+    assert e.value.code == "input_not_committed"
+    assert env.snapshot() == before
+
+
+def test_a_batch_as_its_own_input_is_a_400_over_http(server: Server) -> None:
+    """The one cycle a request can name: a staged batch published with
+    itself as an input (HTTP; the clients' stores cannot name their own
+    batch)."""
+    ns = "t" + uuid.uuid4().hex[:12]
+    client = bm.Client(server.url, direct_data=False)
+    client.create_namespace(ns)
+    staged = client.store_dataframe(frame("s"), ns, "b", partitions=[{"day": P}], publish=False).batch_id
+    events = len(client.events(ns))
+    body = {"items": [{"partition": f"day={P}", "batch_id": staged}], "inputs": [staged]}
+    req = urllib.request.Request(
+        f"{server.url}/v1/namespaces/{ns}/tables/b/publish",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=30)
+    assert e.value.code == 400
+    assert json.loads(e.value.read())["error"]["code"] == "lineage_cycle"
+    assert len(client.events(ns)) == events
+    # Nothing was recorded: published without inputs, it has none.
+    client.publish(ns, "b", {P: staged})
+    assert client.lineage(ns, "b", P) == []
 
 
 def test_a_bad_lineage_query_is_a_typed_error(env: Env) -> None:

@@ -41,3 +41,44 @@ pub(crate) struct StaleArgs {
     /// Only this namespace, or NAMESPACE.TABLE (default: every table)
     pub(crate) scope: Option<String>,
 }
+
+/// `meta serve`'s OpenLineage delivery (docs/lineage.md). The receiver's
+/// API key, if it needs one, comes from `BATCHMETA_OPENLINEAGE_API_KEY`
+/// only (never a flag, so it stays out of process listings).
+#[derive(Debug, Args, Clone)]
+pub(crate) struct OpenLineageArgs {
+    /// Send each publish as an OpenLineage RunEvent (COMPLETE) to this URL, at least once, from the event log (e.g. http://marquez:5000/api/v1/lineage)
+    #[arg(long, env = "BATCHMETA_OPENLINEAGE_URL", value_name = "URL")]
+    pub(crate) openlineage_url: Option<String>,
+    /// The events' dataset namespace; give every replica the same (default: batchmeta://<this host's name>)
+    #[arg(
+        long,
+        env = "BATCHMETA_OPENLINEAGE_DATASET_NAMESPACE",
+        value_name = "NAMESPACE"
+    )]
+    pub(crate) openlineage_dataset_namespace: Option<String>,
+    /// The events' job namespace (job names are the batches' job names)
+    #[arg(
+        long,
+        env = "BATCHMETA_OPENLINEAGE_JOB_NAMESPACE",
+        value_name = "NAMESPACE",
+        default_value = "batchmeta"
+    )]
+    pub(crate) openlineage_job_namespace: String,
+    /// Seconds a server's claim on the delivery lasts unrenewed; another replica takes over after it
+    #[arg(
+        long,
+        env = "BATCHMETA_OPENLINEAGE_LEASE_SECS",
+        value_name = "SECS",
+        default_value_t = 30
+    )]
+    pub(crate) openlineage_lease_secs: u64,
+    /// Longest pause, in seconds, between two attempts while the receiver is down
+    #[arg(
+        long,
+        env = "BATCHMETA_OPENLINEAGE_MAX_BACKOFF_SECS",
+        value_name = "SECS",
+        default_value_t = 10
+    )]
+    pub(crate) openlineage_max_backoff_secs: u64,
+}

@@ -18,7 +18,7 @@ pub(crate) use catalog::{
 };
 pub(crate) use data::{AuditArgs, FilesArgs, GetArgs, PutArgs, VersionArgs, WaitArgs};
 pub(crate) use gc::GcArgs;
-pub(crate) use lineage::{LineageArgs, RunArgs, StaleArgs};
+pub(crate) use lineage::{LineageArgs, OpenLineageArgs, RunArgs, StaleArgs};
 
 /// batchmeta: versioned tables where a bad overwrite never costs data
 ///
@@ -270,4 +270,6 @@ pub(crate) struct ServeArgs {
     /// Seconds a Thrift connection may stay silent (also inside a message) before it is closed
     #[arg(long, env = "BATCHMETA_HMS_IDLE_TIMEOUT_SECS", default_value_t = batchmeta::hms::DEFAULT_IDLE_TIMEOUT.as_secs())]
     pub(crate) hms_idle_timeout_secs: u64,
+    #[command(flatten)]
+    pub(crate) openlineage: OpenLineageArgs,
 }

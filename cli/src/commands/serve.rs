@@ -6,6 +6,7 @@ use std::time::Duration;
 use batchmeta::hms::HmsConfig;
 use batchmeta::server::auth::{AuthConfig, AuthMode};
 use batchmeta::server::limits::serve_with;
+use batchmeta::server::openlineage::{self, Naming, OpenLineageConfig};
 use batchmeta::server::{Metrics, ServerConfig, app_with_metrics, shutdown_signal};
 use batchmeta::{Code, Config, Error, Metastore, Result};
 use std::sync::Arc;
@@ -55,6 +56,7 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
             "warning: --auth tokens but the catalog has no live token; nobody can call the API until you run: meta token create NAME --role admin"
         );
     }
+    let lineage_feed = openlineage_config(args)?;
     let listener = listen(args.bind).map_err(|e| {
         Error::invalid(
             Code::BindFailed,
@@ -102,6 +104,18 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         iceberg_max_snapshots: args.iceberg_max_snapshots,
     };
     let metrics = Arc::new(Metrics::default());
+    if let Some(mut ol) = lineage_feed {
+        ol.holder = format!("{}/{addr}", host_name());
+        // The feed exists before the first publish is accepted.
+        openlineage::prepare(&ms, &ol).await?;
+        eprintln!(
+            "OpenLineage: every publish is sent to {} (datasets {}, jobs {})",
+            batchmeta::redact::url(&ol.url),
+            ol.naming.datasets,
+            ol.naming.jobs
+        );
+        tokio::spawn(openlineage::deliver(ms.clone(), ol, metrics.clone()));
+    }
     let hms = match args.hms_bind {
         Some(addr) => {
             let l = batchmeta::hms::bind(addr).await?;
@@ -133,6 +147,47 @@ pub(crate) async fn run(global: &Global, args: &ServeArgs) -> Result<()> {
         h.abort();
     }
     served
+}
+
+/// The OpenLineage delivery `args` ask for, checked (its holder is set
+/// once the address is bound).
+fn openlineage_config(args: &ServeArgs) -> Result<Option<OpenLineageConfig>> {
+    let o = &args.openlineage;
+    let Some(url) = o.openlineage_url.clone() else {
+        return Ok(None);
+    };
+    let config = OpenLineageConfig {
+        url,
+        api_key: std::env::var("BATCHMETA_OPENLINEAGE_API_KEY")
+            .ok()
+            .filter(|k| !k.trim().is_empty())
+            .map(batchmeta::model::Secret::new),
+        naming: Naming {
+            datasets: o
+                .openlineage_dataset_namespace
+                .clone()
+                .unwrap_or_else(|| format!("batchmeta://{}", host_name())),
+            jobs: o.openlineage_job_namespace.clone(),
+        },
+        lease: Duration::from_secs(o.openlineage_lease_secs.max(1)),
+        poll: Duration::from_millis(200),
+        max_backoff: Duration::from_secs(o.openlineage_max_backoff_secs.max(1)),
+        timeout: Duration::from_secs(10),
+        holder: String::new(),
+    };
+    config.check()?;
+    Ok(Some(config))
+}
+
+/// This machine's name (the default dataset namespace's host, and part of
+/// the delivery feed's holder name).
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// Pending connections the kernel queues for `accept`: 1024 (capped by

@@ -17,6 +17,7 @@
 //! in one REPEATABLE READ snapshot each.
 
 mod connect;
+mod feeds;
 mod lineage;
 mod meta;
 mod pages;
@@ -317,6 +318,27 @@ impl Catalog for PostgresCatalog {
     }
     async fn save_run_reads(&self, run: &str, reads: &RunReads) -> Result<()> {
         self.save_run_reads_impl(run, reads).await.map_err(refine)
+    }
+    async fn claim_feed(
+        &self,
+        feed: &str,
+        holder: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<i64>> {
+        self.claim_feed_impl(feed, holder, lease)
+            .await
+            .map_err(refine)
+    }
+    async fn advance_feed(
+        &self,
+        feed: &str,
+        holder: &str,
+        cursor: i64,
+        lease: std::time::Duration,
+    ) -> Result<bool> {
+        self.advance_feed_impl(feed, holder, cursor, lease)
+            .await
+            .map_err(refine)
     }
     async fn mark_expiring(
         &self,

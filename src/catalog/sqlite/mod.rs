@@ -9,6 +9,7 @@
 //! async mutex so that only other processes ever meet the busy handler.
 
 mod connect;
+mod feeds;
 mod lineage;
 mod meta;
 mod pages;
@@ -368,6 +369,29 @@ impl Catalog for SqliteCatalog {
     async fn save_run_reads(&self, run: &str, reads: &RunReads) -> Result<()> {
         self.write(Durability::Full, |w| {
             w.save_run_reads(self.now(), run, reads)
+        })
+        .await
+    }
+    async fn claim_feed(
+        &self,
+        feed: &str,
+        holder: &str,
+        lease: std::time::Duration,
+    ) -> Result<Option<i64>> {
+        self.write(Durability::Full, |w| {
+            w.claim_feed(self.now(), feed, holder, lease)
+        })
+        .await
+    }
+    async fn advance_feed(
+        &self,
+        feed: &str,
+        holder: &str,
+        cursor: i64,
+        lease: std::time::Duration,
+    ) -> Result<bool> {
+        self.write(Durability::Full, |w| {
+            w.advance_feed(self.now(), feed, holder, cursor, lease)
         })
         .await
     }

@@ -316,3 +316,14 @@ pub(super) const RUN_READS: &str = "SELECT state FROM run_reads WHERE run_id = ?
 pub(super) const SAVE_RUN_READS: &str = "INSERT INTO run_reads (run_id, state, updated_at) \
     VALUES (?1, ?2, ?3) ON CONFLICT (run_id) DO UPDATE SET state = excluded.state, \
     updated_at = excluded.updated_at";
+
+/// Creates a delivery feed at the end of the event log, unless it exists
+/// (`WHERE true`: SQLite's parser needs it before an upsert's ON).
+pub(super) const CREATE_FEED: &str = "INSERT INTO delivery_feeds (feed, cursor, updated_at) \
+    SELECT ?1, COALESCE(MAX(id), 0), ?2 FROM events WHERE true ON CONFLICT (feed) DO NOTHING";
+pub(super) const FEED: &str =
+    "SELECT cursor, holder, lease_until FROM delivery_feeds WHERE feed = ?1";
+pub(super) const HOLD_FEED: &str = "UPDATE delivery_feeds SET holder = ?2, lease_until = ?3, \
+    updated_at = ?4 WHERE feed = ?1";
+pub(super) const ADVANCE_FEED: &str = "UPDATE delivery_feeds SET cursor = ?2, lease_until = ?3, \
+    updated_at = ?4 WHERE feed = ?1";

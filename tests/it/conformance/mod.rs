@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod concurrency;
+mod feeds;
 mod lineage;
 mod metadata;
 mod publish;
@@ -12,6 +13,7 @@ mod verify;
 
 pub use bad_input::*;
 pub use concurrency::*;
+pub use feeds::*;
 pub use lineage::*;
 pub use metadata::*;
 pub use publish::*;
@@ -49,6 +51,7 @@ macro_rules! for_each_case {
             a_run_records_what_it_read_and_rollback_names_what_it_fed,
             a_durable_run_carries_reads_between_processes,
             bad_lineage_inputs_are_refused_and_record_nothing,
+            openlineage_feed_has_one_holder_and_a_durable_cursor,
         );
     };
 }
