@@ -8,7 +8,7 @@
 use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body as AxumBody;
@@ -16,10 +16,10 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use bytes::Bytes;
 use futures::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+use super::body_pace::{BodyPace, DRAIN_AT_MOST, Stalled, drain};
 use super::error::ApiError;
 use super::{AppState, ServerConfig};
 use crate::Body;
@@ -46,99 +46,6 @@ pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// [`DEFAULT_BODY_READ_TIMEOUT`] is over, in bytes a second (Apache's
 /// `mod_reqtimeout` default).
 pub const DEFAULT_MIN_BODY_RATE: u64 = 500;
-
-/// The pace a request body must keep, in the model of Apache's
-/// `mod_reqtimeout` (`body=60,MinRate=500`): no pause longer than the idle
-/// timeout, and the whole body by a deadline that starts at the idle
-/// timeout and moves one second later for every `min_rate` bytes received.
-/// A client that sends one byte a second is cut off after about a minute
-/// however long its body claims to be; an upload of gigabytes at any
-/// reasonable rate never meets the deadline.
-#[derive(Debug)]
-struct BodyPace {
-    started: Instant,
-    received: u64,
-    idle: Duration,
-    min_rate: u64,
-}
-
-/// Why a body was cut off.
-enum Stalled {
-    /// A pause longer than the idle timeout.
-    Paused(Duration),
-    /// On average slower than the minimum rate, after the first `grace`.
-    TooSlow {
-        received: u64,
-        grace: Duration,
-        min_rate: u64,
-    },
-}
-
-impl BodyPace {
-    fn new(cfg: &ServerConfig) -> Self {
-        Self {
-            started: Instant::now(),
-            received: 0,
-            idle: cfg.body_read_timeout,
-            min_rate: cfg.min_body_rate,
-        }
-    }
-
-    /// How long to wait for the next chunk, and why the wait would end.
-    fn wait(&self) -> (Duration, Stalled) {
-        let paused = (self.idle, Stalled::Paused(self.idle));
-        if self.min_rate == 0 {
-            return paused;
-        }
-        let earned = Duration::from_secs_f64(self.received as f64 / self.min_rate as f64);
-        let left = (self.idle + earned).saturating_sub(self.started.elapsed());
-        if left < self.idle {
-            let slow = Stalled::TooSlow {
-                received: self.received,
-                grace: self.idle,
-                min_rate: self.min_rate,
-            };
-            (left, slow)
-        } else {
-            paused
-        }
-    }
-
-    /// The next chunk of a body, or why the body was cut off.
-    async fn next<S, E>(&mut self, data: &mut S) -> Result<Option<Result<Bytes, E>>, Stalled>
-    where
-        S: futures::Stream<Item = Result<Bytes, E>> + Unpin,
-    {
-        let (wait, why) = self.wait();
-        let item = tokio::time::timeout(wait, data.next())
-            .await
-            .map_err(|_| why)?;
-        if let Some(Ok(chunk)) = &item {
-            self.received += chunk.len() as u64;
-        }
-        Ok(item)
-    }
-}
-
-impl Stalled {
-    /// The message of the 408, for `what` ("the request body", "the upload").
-    fn message(&self, what: &str) -> String {
-        match self {
-            Stalled::Paused(after) => format!(
-                "{what} stalled for more than {} ms: send it without pauses, then retry",
-                after.as_millis()
-            ),
-            Stalled::TooSlow {
-                received,
-                grace,
-                min_rate,
-            } => format!(
-                "{what} arrived too slowly ({received} bytes so far): after its first {} s this server needs at least {min_rate} bytes a second on average; send it over a faster link, then retry",
-                grace.as_secs()
-            ),
-        }
-    }
-}
 
 // ---------------------------------------------------------------- JSON
 
@@ -187,13 +94,16 @@ pub(super) async fn json_limits(State(s): State<AppState>, req: Request, next: N
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > limit as u64) {
-        return json_too_large(limit).into_response();
-    }
     let (parts, body) = req.into_parts();
     let mut data = body.into_data_stream();
-    let mut buf = Vec::new();
     let mut pace = BodyPace::new(cfg);
+    if declared.is_some_and(|n| n > limit as u64) {
+        if declared.is_some_and(|n| n <= DRAIN_AT_MOST) {
+            drain(&mut data, &mut pace, 0).await;
+        }
+        return json_too_large(limit).into_response();
+    }
+    let mut buf = Vec::new();
     loop {
         match pace.next(&mut data).await {
             Err(why) => return body_timeout(&why).into_response(),
@@ -207,6 +117,8 @@ pub(super) async fn json_limits(State(s): State<AppState>, req: Request, next: N
             }
             Ok(Some(Ok(chunk))) => {
                 if buf.len() + chunk.len() > limit {
+                    let read = (buf.len() + chunk.len()) as u64;
+                    drain(&mut data, &mut pace, read).await;
                     return json_too_large(limit).into_response();
                 }
                 buf.extend_from_slice(&chunk);
@@ -277,55 +189,56 @@ pub(crate) fn check_count(s: &AppState, what: &str, n: usize) -> std::result::Re
 
 /// An upload body as a stream of chunks: 413 past `max_upload_bytes`
 /// (declared or counted), `body_timeout` when the client stalls.
-pub(crate) fn upload_body(cfg: &ServerConfig, req: Request) -> std::result::Result<Body, ApiError> {
+pub(crate) async fn upload_body(
+    cfg: &ServerConfig,
+    req: Request,
+) -> std::result::Result<Body, ApiError> {
     let limit = cfg.max_upload_bytes;
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
+    let mut data = req.into_body().into_data_stream();
+    let mut pace = BodyPace::new(cfg);
     if declared.is_some_and(|n| n > limit) {
+        if declared.is_some_and(|n| n <= DRAIN_AT_MOST) {
+            drain(&mut data, &mut pace, 0).await;
+        }
         return Err(upload_too_large(limit).into());
     }
     let chunks = futures::stream::unfold(
-        (
-            req.into_body().into_data_stream(),
-            BodyPace::new(cfg),
-            false,
-        ),
-        move |(mut data, mut pace, done)| async move {
+        (data, pace, 0u64, false),
+        move |(mut data, mut pace, seen, done)| async move {
             if done {
                 return None;
             }
             match pace.next(&mut data).await {
                 Err(why) => Some((
                     Err(Error::invalid(Code::BodyTimeout, why.message("the upload"))),
-                    (data, pace, true),
+                    (data, pace, seen, true),
                 )),
                 Ok(None) => None,
-                Ok(Some(r)) => Some((
-                    r.map_err(|e| {
-                        Error::invalid(
-                            Code::InvalidBody,
-                            format!("could not read the request body: {e}"),
-                        )
-                    }),
-                    (data, pace, false),
+                Ok(Some(Err(e))) => Some((
+                    Err(Error::invalid(
+                        Code::InvalidBody,
+                        format!("could not read the request body: {e}"),
+                    )),
+                    (data, pace, seen, true),
                 )),
+                Ok(Some(Ok(chunk))) => {
+                    let seen = seen + chunk.len() as u64;
+                    if seen > limit {
+                        drain(&mut data, &mut pace, seen).await;
+                        Some((Err(upload_too_large(limit)), (data, pace, seen, true)))
+                    } else {
+                        Some((Ok(chunk), (data, pace, seen, false)))
+                    }
+                }
             }
         },
     );
-    let mut seen = 0u64;
-    let stream = chunks.map(move |chunk| {
-        let chunk = chunk?;
-        seen += chunk.len() as u64;
-        if seen > limit {
-            Err(upload_too_large(limit))
-        } else {
-            Ok(chunk)
-        }
-    });
-    Ok(stream.boxed())
+    Ok(chunks.boxed())
 }
 
 fn upload_too_large(limit: u64) -> Error {
@@ -526,65 +439,7 @@ pub async fn serve_with(
 
 #[cfg(test)]
 mod tests {
-    use super::{BodyPace, ServerConfig, Stalled, check_depth};
-    use bytes::Bytes;
-    use futures::StreamExt as _;
-    use std::time::Duration;
-
-    /// A body of `n` one-byte chunks, one every `every`.
-    fn trickle(
-        n: usize,
-        every: Duration,
-    ) -> impl futures::Stream<Item = Result<Bytes, std::io::Error>> + Unpin {
-        Box::pin(futures::stream::iter(0..n).then(move |_| async move {
-            tokio::time::sleep(every).await;
-            Ok(Bytes::from_static(b"x"))
-        }))
-    }
-
-    async fn read_all(cfg: &ServerConfig, n: usize, every: Duration) -> Result<u64, Stalled> {
-        let mut pace = BodyPace::new(cfg);
-        let mut body = trickle(n, every);
-        let mut got = 0;
-        while let Some(chunk) = pace.next(&mut body).await? {
-            got += chunk.map(|c| c.len() as u64).unwrap_or(0);
-        }
-        let _ = body.next().await;
-        Ok(got)
-    }
-
-    #[tokio::test]
-    async fn a_trickle_is_cut_off_after_the_grace_unless_the_minimum_rate_is_off() {
-        let cfg = ServerConfig {
-            body_read_timeout: Duration::from_secs(2),
-            min_body_rate: 500,
-            ..ServerConfig::default()
-        };
-        let slow = Duration::from_millis(200);
-        // Five bytes a second never pause for 2 s (a tenth of it), but are far
-        // below 500 B/s: margins wide enough for a loaded machine.
-        match read_all(&cfg, 20, slow).await {
-            Err(Stalled::TooSlow { received, .. }) => assert!(received < 20, "{received}"),
-            Err(Stalled::Paused(_)) => panic!("cut off as paused, not as too slow"),
-            Ok(n) => panic!("a 1 byte/s body of {n} bytes was read whole"),
-        }
-        // A fast body of the same size goes through; so does the trickle
-        // with the minimum rate off (the idle timeout alone never fires).
-        assert_eq!(
-            read_all(&cfg, 10, Duration::from_millis(1)).await.ok(),
-            Some(10)
-        );
-        let off = ServerConfig {
-            min_body_rate: 0,
-            ..cfg.clone()
-        };
-        assert_eq!(read_all(&off, 20, slow).await.ok(), Some(20));
-        // A pause past the idle timeout is a pause, whatever the rate.
-        assert!(matches!(
-            read_all(&off, 3, Duration::from_secs(3)).await,
-            Err(Stalled::Paused(_))
-        ));
-    }
+    use super::check_depth;
 
     #[test]
     fn depth_counts_nesting_outside_strings() {

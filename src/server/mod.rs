@@ -6,6 +6,7 @@
 //! graceful shutdown: in-flight requests, publishes included, finish first.
 
 pub mod auth;
+mod body_pace;
 pub mod error;
 pub mod extract;
 mod iceberg;

@@ -143,7 +143,7 @@ async fn upload(
     req: Request,
 ) -> ApiResult<Batch> {
     let kind = upload_kind(&req)?;
-    let body = limits::upload_body(&s.config, req)?;
+    let body = limits::upload_body(&s.config, req).await?;
     let result = match kind {
         Upload::Parquet => {
             let body = limits::spool_parquet(&s.config, body).await?;
@@ -166,7 +166,7 @@ type Refused = Arc<Mutex<Option<ApiError>>>;
 fn upload_part(s: &AppState, kind: Upload, req: Request, refused: &Refused) -> Part<'static> {
     let (config, refused) = (s.config.clone(), refused.clone());
     let body = futures::stream::once(async move {
-        let body = match limits::upload_body(&config, req) {
+        let body = match limits::upload_body(&config, req).await {
             Ok(body) if matches!(kind, Upload::Parquet) => {
                 limits::spool_parquet(&config, body).await
             }
