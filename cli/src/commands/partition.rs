@@ -95,12 +95,28 @@ pub(crate) async fn history(s: &Session, a: &HistoryArgs) -> Result<()> {
         "MESSAGE",
         "TIME",
     ]);
+    // Batches retention has collected are shown as such: the history row
+    // stays, the batch's files are gone.
+    let expired: std::collections::HashSet<BatchId> = if events.is_empty() {
+        Default::default()
+    } else {
+        s.ms.batches(&ident, &spec)
+            .await?
+            .into_iter()
+            .filter(|b| b.expired.is_some())
+            .map(|b| b.id)
+            .collect()
+    };
+    let batch_cell = |b: Option<&BatchId>| match b {
+        Some(id) if expired.contains(id) => format!("{id} (expired)"),
+        other => cell(other),
+    };
     for e in &events {
         t.row(vec![
             e.id.to_string(),
             e.action.as_str().to_owned(),
-            cell(e.from_batch.as_ref()),
-            cell(e.to_batch.as_ref()),
+            batch_cell(e.from_batch.as_ref()),
+            batch_cell(e.to_batch.as_ref()),
             cell(e.rows),
             e.principal.clone(),
             cell(e.message.as_ref()),
