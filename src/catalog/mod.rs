@@ -214,6 +214,9 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// The partitions of a table that were never published: retention
+    /// collects the abandoned batches staged into them.
+    async fn unpublished_partitions(&self, ident: &TableIdent) -> Result<Vec<PartitionValues>>;
     /// Marks a batch `expiring` for retention in one transaction that
     /// re-checks every rule ([`retention::recheck`]) on what it reads there;
     /// refused (`batch_protected`) when the batch is no longer collectable.

@@ -383,6 +383,10 @@ impl Catalog for RemoteCatalog {
         Err(crate::catalog::errors::feeds_run_on_the_server())
     }
 
+    async fn unpublished_partitions(&self, _ident: &TableIdent) -> Result<Vec<PartitionValues>> {
+        Err(crate::catalog::errors::gc_runs_on_the_server())
+    }
+
     async fn mark_expiring(
         &self,
         _ctx: &Context,

@@ -168,81 +168,113 @@ impl Metastore {
         loop {
             let page = self.catalog.list_partitions(ident, &query).await?;
             for p in &page.items {
-                let batches = self.catalog.list_batches(ident, &p.partition).await?;
-                let left = self.left_current(ident, &p.partition).await?;
-                let now = chrono::Utc::now();
-                let facts = PartitionFacts {
-                    current: Some(&p.current),
-                    batches: &batches,
-                    left: &left,
-                };
-                for b in &batches {
-                    let first = retention::verdict(b, facts, &[], rules, now);
-                    let verdict = match first {
-                        Verdict::Collect(_) => {
-                            let pins = self.catalog.pins_holding(ident, &b.id).await?;
-                            match retention::verdict(b, facts, &pins, rules, now) {
-                                Verdict::Collect(Collect::Retention)
-                                    if rules.policy.keeps_inputs_of_pinned() =>
-                                {
-                                    self.input_of_pinned(&b.id)
-                                        .await?
-                                        .map_or(Verdict::Collect(Collect::Retention), Verdict::Keep)
-                                }
-                                v => v,
-                            }
-                        }
-                        v => v,
-                    };
-                    let name = ident.to_string();
-                    match verdict {
-                        Verdict::Gone => {}
-                        Verdict::Keep(s) => report.survivors.push(GcSurvivor {
-                            table: name,
-                            partition: p.partition.path(),
-                            batch: b.id.clone(),
-                            why: s.to_string(),
-                            survives: s,
-                        }),
-                        Verdict::Collect(reason) => {
-                            let item = GcCollected {
-                                table: name,
-                                partition: p.partition.path(),
-                                batch: b.id.clone(),
-                                reason,
-                                files: b.files.iter().map(|f| f.path.clone()).collect(),
-                                bytes: b.files.iter().map(|f| f.size).sum(),
-                            };
-                            if apply {
-                                match self.collect(ctx, ident, &b.id, rules).await {
-                                    Ok(()) => {}
-                                    Err(e) if e.is(crate::error::Code::BatchProtected) => {
-                                        report.skipped.push(GcSurvivor {
-                                            table: item.table,
-                                            partition: item.partition,
-                                            batch: item.batch,
-                                            survives: Survival::NoPolicy,
-                                            why: e.to_string(),
-                                        });
-                                        continue;
-                                    }
-                                    Err(e) => return Err(e),
-                                }
-                            }
-                            report.batches += 1;
-                            report.files += item.files.len() as u64;
-                            report.bytes += item.bytes;
-                            report.collected.push(item);
-                        }
-                    }
-                }
+                self.gc_partition(
+                    ctx,
+                    ident,
+                    &p.partition,
+                    Some(&p.current),
+                    rules,
+                    apply,
+                    report,
+                )
+                .await?;
             }
             match page.next_cursor {
                 Some(c) => query.cursor = Some(c),
                 None => break,
             }
         }
+        // A partition never published holds only staged batches (a crashed
+        // first write): abandoned once past the grace period.
+        for partition in self.catalog.unpublished_partitions(ident).await? {
+            self.gc_partition(ctx, ident, &partition, None, rules, apply, report)
+                .await?;
+        }
         self.gc_orphans(ident, rules, apply, report).await
+    }
+
+    /// The verdict on every batch of one partition (`current` its current
+    /// batch, `None` if it was never published), collected with `apply`.
+    #[allow(clippy::too_many_arguments)]
+    async fn gc_partition(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        partition: &PartitionValues,
+        current: Option<&BatchId>,
+        rules: &GcRules,
+        apply: bool,
+        report: &mut GcReport,
+    ) -> Result<()> {
+        let batches = self.catalog.list_batches(ident, partition).await?;
+        let left = self.left_current(ident, partition).await?;
+        let now = chrono::Utc::now();
+        let facts = PartitionFacts {
+            current,
+            batches: &batches,
+            left: &left,
+        };
+        for b in &batches {
+            let first = retention::verdict(b, facts, &[], rules, now);
+            let verdict = match first {
+                Verdict::Collect(_) => {
+                    let pins = self.catalog.pins_holding(ident, &b.id).await?;
+                    match retention::verdict(b, facts, &pins, rules, now) {
+                        Verdict::Collect(Collect::Retention)
+                            if rules.policy.keeps_inputs_of_pinned() =>
+                        {
+                            self.input_of_pinned(&b.id)
+                                .await?
+                                .map_or(Verdict::Collect(Collect::Retention), Verdict::Keep)
+                        }
+                        v => v,
+                    }
+                }
+                v => v,
+            };
+            let name = ident.to_string();
+            match verdict {
+                Verdict::Gone => {}
+                Verdict::Keep(s) => report.survivors.push(GcSurvivor {
+                    table: name,
+                    partition: partition.path(),
+                    batch: b.id.clone(),
+                    why: s.to_string(),
+                    survives: s,
+                }),
+                Verdict::Collect(reason) => {
+                    let item = GcCollected {
+                        table: name,
+                        partition: partition.path(),
+                        batch: b.id.clone(),
+                        reason,
+                        files: b.files.iter().map(|f| f.path.clone()).collect(),
+                        bytes: b.files.iter().map(|f| f.size).sum(),
+                    };
+                    if apply {
+                        match self.collect(ctx, ident, &b.id, rules).await {
+                            Ok(()) => {}
+                            Err(e) if e.is(crate::error::Code::BatchProtected) => {
+                                report.skipped.push(GcSurvivor {
+                                    table: item.table,
+                                    partition: item.partition,
+                                    batch: item.batch,
+                                    survives: Survival::NoPolicy,
+                                    why: e.to_string(),
+                                });
+                                continue;
+                            }
+                            Err(e) => return Err(e),
+                        }
+                    }
+                    report.batches += 1;
+                    report.files += item.files.len() as u64;
+                    report.bytes += item.bytes;
+                    report.collected.push(item);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// The first pinned batch built from `batch` (its recorded lineage), if any.

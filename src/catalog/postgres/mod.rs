@@ -340,6 +340,11 @@ impl Catalog for PostgresCatalog {
             .await
             .map_err(refine)
     }
+    async fn unpublished_partitions(&self, ident: &TableIdent) -> Result<Vec<PartitionValues>> {
+        self.unpublished_partitions_impl(ident)
+            .await
+            .map_err(refine)
+    }
     async fn mark_expiring(
         &self,
         ctx: &Context,

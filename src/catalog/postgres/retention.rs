@@ -14,9 +14,24 @@ use super::statements as sql;
 use crate::catalog::retention::{self, GcRules, PartitionFacts};
 use crate::catalog::row::{self, Columns, NewEvent};
 use crate::error::{Error, Result};
-use crate::model::{Batch, BatchId, BatchState, Context, Event, TableIdent};
+use crate::model::{Batch, BatchId, BatchState, Context, Event, PartitionValues, TableIdent};
 
 impl PostgresCatalog {
+    pub(super) async fn unpublished_partitions_impl(
+        &self,
+        ident: &TableIdent,
+    ) -> Result<Vec<PartitionValues>> {
+        let mut tx = self.read().await?;
+        let t = rows::live_table(&mut tx, ident, TableLock::None).await?;
+        let rs = sqlx::query(sql::UNPUBLISHED_PARTITIONS)
+            .bind(t.id)
+            .fetch_all(&mut *tx)
+            .await?;
+        rs.iter()
+            .map(|r| PartitionValues::from_stored(&t.table.partition_keys, r.text(0)?))
+            .collect()
+    }
+
     pub(super) async fn mark_expiring_impl(
         &self,
         ctx: &Context,

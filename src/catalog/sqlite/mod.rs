@@ -395,6 +395,9 @@ impl Catalog for SqliteCatalog {
         })
         .await
     }
+    async fn unpublished_partitions(&self, ident: &TableIdent) -> Result<Vec<PartitionValues>> {
+        self.conns.read(|r| r.unpublished_partitions(ident))
+    }
     async fn mark_expiring(
         &self,
         ctx: &Context,

@@ -11,9 +11,19 @@ use super::statements as sql;
 use crate::catalog::retention::{self, GcRules, PartitionFacts};
 use crate::catalog::row::{self, Columns, NewEvent};
 use crate::error::{Error, Result};
-use crate::model::{Batch, BatchId, BatchState, Context, Event, TableIdent};
+use crate::model::{Batch, BatchId, BatchState, Context, Event, PartitionValues, TableIdent};
 
 impl Tx<'_> {
+    pub(super) fn unpublished_partitions(
+        &self,
+        ident: &TableIdent,
+    ) -> Result<Vec<PartitionValues>> {
+        let t = self.live_table(ident)?;
+        self.all(sql::UNPUBLISHED_PARTITIONS, [t.id], |r| {
+            PartitionValues::from_stored(&t.table.partition_keys, r.text(0)?)
+        })
+    }
+
     pub(super) fn mark_expiring(
         &self,
         now: DateTime<Utc>,

@@ -159,6 +159,11 @@ pub(super) const DELETE_BATCH: &str = "DELETE FROM batches WHERE id = ?1 AND sta
 
 // Retention (see `catalog::retention`).
 
+/// The partitions of a table that were never published (batches staged
+/// into them only: a crashed first write).
+pub(super) const UNPUBLISHED_PARTITIONS: &str = "SELECT path FROM partitions \
+    WHERE table_id = ?1 AND current_batch IS NULL ORDER BY sort_key";
+
 /// When each batch of a partition last stopped being current.
 pub(super) const LEFT_CURRENT: &str = "SELECT from_batch, max(at) FROM events \
     WHERE partition_id = ?1 AND from_batch IS NOT NULL GROUP BY from_batch";

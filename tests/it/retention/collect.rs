@@ -45,31 +45,41 @@ pub async fn orphans(env: Env, clock: Arc<PastClock>) {
         .table("sales", "items", &[("day", KeyType::String)])
         .await;
     let a1 = env.store(&t, "day=a", 0, 3, "a").await.batch;
+    let stage = |spec: &'static str| {
+        let (env, t) = (&env, &t);
+        async move {
+            env.ms
+                .stage(
+                    &env.ctx,
+                    t,
+                    &[PartitionSpec::parse(spec).unwrap()],
+                    &StageOptions::default(),
+                )
+                .await
+                .unwrap()
+                .remove(0)
+        }
+    };
     clock.days_ago(19.0);
-    let abandoned = env
-        .ms
-        .stage(
-            &env.ctx,
-            &t,
-            &[PartitionSpec::parse("day=a").unwrap()],
-            &StageOptions::default(),
-        )
-        .await
-        .unwrap()
-        .remove(0);
+    let abandoned = stage("day=a").await;
+    // A crashed first write: its partition was never published.
+    let first_write = stage("day=b").await;
     clock.days_ago(0.0);
+    // A first write in flight, in another partition never published.
+    let in_flight = stage("day=c").await;
     let table = env.ms.table(&t).await.unwrap();
     // A crashed writer's files: under the abandoned batch and under a
     // committed one (a write whose record never came).
     let leftover = format!("{}/part-00000.parquet", abandoned.location);
     let stray = format!("{}/w00009/part-00000.parquet", a1.location);
+    let first_leftover = format!("{}/part-00000.parquet", first_write.location);
     // Never orphans: the Iceberg metadata, a prefix no batch of this table names.
     let iceberg = format!("{}/_iceberg/metadata/00001.metadata.json", table.location);
     let foreign = format!(
         "{}/day=a/20161102234252123456/part-00000.parquet",
         table.location
     );
-    for p in [&leftover, &stray, &iceberg, &foreign] {
+    for p in [&leftover, &stray, &first_leftover, &iceberg, &foreign] {
         put(&env, p).await;
     }
     let req = GcRequest {
@@ -84,8 +94,13 @@ pub async fn orphans(env: Env, clock: Arc<PastClock>) {
             .collected
             .iter()
             .map(|c| c.batch.clone())
-            .collect::<Vec<_>>(),
-        vec![abandoned.id.clone()]
+            .collect::<BTreeSet<_>>(),
+        BTreeSet::from([abandoned.id.clone(), first_write.id.clone()])
+    );
+    assert!(
+        young.survivors.iter().any(|s| s.batch == in_flight.id),
+        "a first write in flight survives: {:?}",
+        young.survivors
     );
 
     let now = GcRequest {
@@ -97,10 +112,13 @@ pub async fn orphans(env: Env, clock: Arc<PastClock>) {
     let dry = env.ms.gc(&env.ctx, &now).await.unwrap();
     assert_eq!(env.snapshot().await, before, "a dry run changes nothing");
     let listed: BTreeSet<String> = dry.orphans.iter().map(|o| o.path.clone()).collect();
-    assert_eq!(listed, BTreeSet::from([leftover.clone(), stray.clone()]));
+    assert_eq!(
+        listed,
+        BTreeSet::from([leftover.clone(), stray.clone(), first_leftover.clone()])
+    );
     assert_eq!(
         dry.bytes,
-        dry.collected.iter().map(|c| c.bytes).sum::<u64>() + 2 * 9
+        dry.collected.iter().map(|c| c.bytes).sum::<u64>() + 3 * 9
     );
     let applied = env
         .ms
@@ -118,7 +136,9 @@ pub async fn orphans(env: Env, clock: Arc<PastClock>) {
         "the apply deletes what the dry run listed"
     );
     assert_eq!(applied.collected, dry.collected);
-    assert!(!exists(&env, &leftover).await && !exists(&env, &stray).await);
+    for p in [&leftover, &stray, &first_leftover] {
+        assert!(!exists(&env, p).await, "{p} is an orphan");
+    }
     assert!(exists(&env, &iceberg).await && exists(&env, &foreign).await);
     for f in &a1.files {
         assert!(
@@ -127,10 +147,12 @@ pub async fn orphans(env: Env, clock: Arc<PastClock>) {
             f.path
         );
     }
-    assert_eq!(
-        env.ms.batch(&t, &abandoned.id).await.unwrap().state,
-        BatchState::Expired
-    );
+    for b in [&abandoned, &first_write] {
+        assert_eq!(
+            env.ms.batch(&t, &b.id).await.unwrap().state,
+            BatchState::Expired
+        );
+    }
     assert_eq!(env.load(&t, "day=a").await.num_rows(), 3);
     let again = env.ms.gc(&env.ctx, &now).await.unwrap();
     assert!(again.orphans.is_empty() && again.collected.is_empty());
