@@ -214,6 +214,14 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Appends the audit event of retention having deleted orphan objects
+    /// of a table (`files`: their paths and sizes).
+    async fn record_orphans(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        files: &[(String, u64)],
+    ) -> Result<Event>;
     /// The partitions of a table that were never published: retention
     /// collects the abandoned batches staged into them.
     async fn unpublished_partitions(&self, ident: &TableIdent) -> Result<Vec<PartitionValues>>;

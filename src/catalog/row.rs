@@ -403,6 +403,16 @@ impl<'a> NewEvent<'a> {
         e
     }
 
+    /// The audit event of retention deleting orphan objects of `t` (files
+    /// no batch records: their paths and sizes); no batch, no pointer move.
+    pub(crate) fn orphans(ctx: &'a Context, t: &'a TableRow, files: &[(String, u64)]) -> Self {
+        let mut e = Self::new(ctx, Action::Expire).on_table(t);
+        let paths: Vec<&str> = files.iter().map(|(p, _)| p.as_str()).collect();
+        let bytes: u64 = files.iter().map(|(_, b)| b).sum();
+        e.details = Some(serde_json::json!({ "orphan_files": paths, "bytes": bytes }));
+        e
+    }
+
     /// The event of a pointer move of partition `p` of `t` to batch `to`.
     pub(crate) fn pointer_move(
         ctx: &'a Context,

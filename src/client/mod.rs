@@ -383,6 +383,15 @@ impl Catalog for RemoteCatalog {
         Err(crate::catalog::errors::feeds_run_on_the_server())
     }
 
+    async fn record_orphans(
+        &self,
+        _ctx: &Context,
+        _ident: &TableIdent,
+        _files: &[(String, u64)],
+    ) -> Result<Event> {
+        Err(crate::catalog::errors::gc_runs_on_the_server())
+    }
+
     async fn unpublished_partitions(&self, _ident: &TableIdent) -> Result<Vec<PartitionValues>> {
         Err(crate::catalog::errors::gc_runs_on_the_server())
     }

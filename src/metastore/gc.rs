@@ -190,7 +190,7 @@ impl Metastore {
             self.gc_partition(ctx, ident, &partition, None, rules, apply, report)
                 .await?;
         }
-        self.gc_orphans(ident, rules, apply, report).await
+        self.gc_orphans(ctx, ident, rules, apply, report).await
     }
 
     /// The verdict on every batch of one partition (`current` its current

@@ -17,7 +17,7 @@ use super::Metastore;
 use super::gc::GcReport;
 use crate::catalog::retention::GcRules;
 use crate::error::Result;
-use crate::model::{Batch, BatchId, BatchState, TableIdent};
+use crate::model::{Batch, BatchId, BatchState, Context, TableIdent};
 use crate::storage;
 
 /// One object no batch records, collected (or that would be).
@@ -49,6 +49,7 @@ impl Metastore {
     /// Lists (and with `apply`, deletes) the orphan objects of a table.
     pub(super) async fn gc_orphans(
         &self,
+        ctx: &Context,
         ident: &TableIdent,
         rules: &GcRules,
         apply: bool,
@@ -63,6 +64,7 @@ impl Metastore {
         let objects: Vec<object_store::ObjectMeta> =
             storage.store().list(Some(&prefix)).try_collect().await?;
         let mut batches: HashMap<BatchId, Option<Batch>> = HashMap::new();
+        let mut deleted = Vec::new();
         for o in objects {
             let path = o.location.to_string();
             if path.starts_with(&metadata) || now - o.last_modified < grace {
@@ -92,6 +94,7 @@ impl Metastore {
                     Err(e) => return Err(e.into()),
                 }
                 tracing::info!(table = %ident, batch = %id, path = %path, bytes = o.size, "gc deleted an orphan object");
+                deleted.push((path.clone(), o.size));
             }
             report.files += 1;
             report.bytes += o.size;
@@ -102,6 +105,11 @@ impl Metastore {
                 bytes: o.size,
                 modified: o.last_modified,
             });
+        }
+        if !deleted.is_empty() {
+            // After the deletions (a crash in between loses only this record
+            // of objects no reader could see; the rerun finds none left).
+            self.catalog.record_orphans(ctx, ident, &deleted).await?;
         }
         Ok(())
     }

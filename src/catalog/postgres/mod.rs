@@ -340,6 +340,16 @@ impl Catalog for PostgresCatalog {
             .await
             .map_err(refine)
     }
+    async fn record_orphans(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        files: &[(String, u64)],
+    ) -> Result<Event> {
+        self.record_orphans_impl(ctx, ident, files)
+            .await
+            .map_err(refine)
+    }
     async fn unpublished_partitions(&self, ident: &TableIdent) -> Result<Vec<PartitionValues>> {
         self.unpublished_partitions_impl(ident)
             .await

@@ -17,6 +17,20 @@ use crate::error::{Error, Result};
 use crate::model::{Batch, BatchId, BatchState, Context, Event, PartitionValues, TableIdent};
 
 impl PostgresCatalog {
+    pub(super) async fn record_orphans_impl(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        files: &[(String, u64)],
+    ) -> Result<Event> {
+        let mut tx = self.write().await?;
+        let t = rows::live_table(&mut tx, ident, TableLock::Share).await?;
+        let now = self.now();
+        let event = rows::insert_event(&mut tx, now, NewEvent::orphans(ctx, &t, files)).await?;
+        tx.commit().await?;
+        Ok(event)
+    }
+
     pub(super) async fn unpublished_partitions_impl(
         &self,
         ident: &TableIdent,

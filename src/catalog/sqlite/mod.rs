@@ -395,6 +395,17 @@ impl Catalog for SqliteCatalog {
         })
         .await
     }
+    async fn record_orphans(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        files: &[(String, u64)],
+    ) -> Result<Event> {
+        self.write(Durability::Full, |w| {
+            w.record_orphans(self.now(), ctx, ident, files)
+        })
+        .await
+    }
     async fn unpublished_partitions(&self, ident: &TableIdent) -> Result<Vec<PartitionValues>> {
         self.conns.read(|r| r.unpublished_partitions(ident))
     }

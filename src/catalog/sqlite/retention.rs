@@ -14,6 +14,17 @@ use crate::error::{Error, Result};
 use crate::model::{Batch, BatchId, BatchState, Context, Event, PartitionValues, TableIdent};
 
 impl Tx<'_> {
+    pub(super) fn record_orphans(
+        &self,
+        now: DateTime<Utc>,
+        ctx: &Context,
+        ident: &TableIdent,
+        files: &[(String, u64)],
+    ) -> Result<Event> {
+        let t = self.live_table(ident)?;
+        self.insert_event(now, NewEvent::orphans(ctx, &t, files))
+    }
+
     pub(super) fn unpublished_partitions(
         &self,
         ident: &TableIdent,

@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use batchmeta::model::{
-    BatchState, KeyType, MetadataUpdate, NewPin, PartitionSpec, PinName, PinTarget,
+    Action, BatchState, EventQuery, KeyType, MetadataUpdate, NewPin, PartitionSpec, PinName,
+    PinTarget,
 };
 use batchmeta::{GcRequest, Inputs, StageOptions, StoreOptions};
 use chrono::TimeDelta;
@@ -139,6 +140,29 @@ pub async fn orphans(env: Env, clock: Arc<PastClock>) {
     for p in [&leftover, &stray, &first_leftover] {
         assert!(!exists(&env, p).await, "{p} is an orphan");
     }
+    // Their deletion is on the audit trail: one expire event of the table
+    // naming exactly those files (no batch: orphans belong to none).
+    let events = env
+        .ms
+        .events(&EventQuery {
+            action: Some(Action::Expire),
+            table: Some(t.clone()),
+            ..EventQuery::default()
+        })
+        .await
+        .unwrap();
+    let orphan_events: Vec<BTreeSet<String>> = events
+        .items
+        .iter()
+        .filter_map(|e| e.details.as_ref()?.get("orphan_files")?.as_array().cloned())
+        .map(|files| {
+            files
+                .iter()
+                .filter_map(|f| f.as_str().map(str::to_owned))
+                .collect()
+        })
+        .collect();
+    assert_eq!(orphan_events, vec![listed.clone()]);
     assert!(exists(&env, &iceberg).await && exists(&env, &foreign).await);
     for f in &a1.files {
         assert!(
