@@ -1,9 +1,12 @@
-"""The goals of issue 7, checked against one run's results."""
+"""The goals of issues 7 and 22, checked against one run's results."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
+
+from bench.cases.small_publishes import POSTGRES
+from bench.systems.naive_sqlite import NaiveSqliteTable
 
 RAW = "raw pyarrow"
 EMBEDDED = "batchmeta embedded"
@@ -11,6 +14,8 @@ PEERS = ["deltalake", "pyiceberg"]
 #: The publish rate goal, and the fsync rate under which a third of it counts instead.
 PUBLISH_RATE_GOAL = 300.0
 SLOW_FSYNC = 900.0
+#: Issue 22's publish rate goal for batchmeta on PostgreSQL, one writer.
+POSTGRES_RATE_GOAL = 400.0
 
 
 @dataclass
@@ -61,10 +66,19 @@ def publish_goals(results: dict[str, Any]) -> list[Goal]:
     profile = case["systems"][EMBEDDED]
     fsync = min(case["fsync_per_s"]["before"], case["fsync_per_s"]["after"])
     target = PUBLISH_RATE_GOAL if fsync >= SLOW_FSYNC else fsync / 3
-    return [
+    goals = [
         Goal(f"small publishes/s (fsync {fsync:.0f}/s in this run)", target, profile["rate_per_s"], "/s", True),
         Goal(f"last {profile['edge_window']} ÷ first {profile['edge_window']} publishes (median)", 1.1, profile["last_over_first"], "×"),
+        # Issue 22: embedded at least the naive pyarrow + SQLite model's rate.
+        Goal("embedded small publishes ÷ naive pyarrow + SQLite", 1.0, profile["rate_per_s"] / case["systems"][NaiveSqliteTable.name]["rate_per_s"], "×", True),
     ]
+    postgres = case["systems"].get(POSTGRES)
+    if postgres:
+        goals += [
+            Goal("small publishes/s, PostgreSQL, 1 writer", POSTGRES_RATE_GOAL, postgres["rate_per_s"], "/s", True),
+            Goal("embedded ÷ PostgreSQL small publishes/s", 1.5, profile["rate_per_s"] / postgres["rate_per_s"], "×"),
+        ]
+    return goals
 
 
 def concurrency_goals(results: dict[str, Any]) -> list[Goal]:

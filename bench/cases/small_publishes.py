@@ -19,6 +19,8 @@ from bench.systems.naive_sqlite import NaiveSqliteTable
 from bench.timing import timed
 
 PARTITION = 0
+#: The system name of batchmeta on a PostgreSQL catalog (issue 22).
+POSTGRES = "batchmeta postgres"
 #: Positions compared: the first and the last this many publishes.
 EDGE_WINDOW = 100
 #: Positions per row of the by-position table in the report.
@@ -53,6 +55,12 @@ def run(ctx: BenchContext) -> dict[str, Any]:
         (DeltaPartitionedTable(ctx.directory("case2", "delta")), config.small_publishes_peers),
         (IcebergPartitionedTable(ctx.directory("case2", "iceberg"), "small_publishes"), config.small_publishes_peers),
     ]
+    if ctx.postgres_url:
+        # The shared service's catalog, one writer, the warehouse on the same disk.
+        client = bm.Client(ctx.postgres_url, warehouse=ctx.directory("case2", "postgres-warehouse"))
+        plans.insert(1, (BatchmetaTable(client, "small_publishes", POSTGRES), config.small_publishes))
+    else:
+        ctx.log("case 2: BATCHMETA_TEST_POSTGRES_URL not set; batchmeta on PostgreSQL skipped")
     prepared = {}
     for table, _ in plans:
         table.create(tiny)

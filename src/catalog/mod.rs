@@ -138,8 +138,9 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
         ident: &TableIdent,
         plan: &PublishPlan,
     ) -> Result<Commit>;
-    /// A store's last step: records the files of staged batches (as
-    /// [`Catalog::record_files`] does for each) and publishes `plan` (as
+    /// A store's last step: records the files of staged batches that `plan`
+    /// publishes (as [`Catalog::record_files`] does for each) and publishes
+    /// `plan` (as
     /// [`Catalog::publish`]). A catalog that can makes both one transaction
     /// and one durable commit; the default records, then publishes.
     async fn record_and_publish(

@@ -62,6 +62,12 @@ pub struct StoreMode<'a> {
     /// key columns are checked against it before it is created, so that bad
     /// input creates nothing.
     pub create: Option<&'a NewTable>,
+    /// The table as the caller has just read it (from
+    /// [`Metastore::table_or_draft`]), so that the store does not read it
+    /// again. Publishing checks the schema version it was read at, so a
+    /// table changed in between is caught as it would be after a fresh
+    /// read.
+    pub table: Option<&'a Table>,
 }
 
 /// One piece of a store's data; a store of several pieces (`meta put a.csv
@@ -188,7 +194,11 @@ impl Metastore {
                 "give at least one file to store",
             ));
         }
-        let (t, created_table) = match (self.table(ident).await, mode.create) {
+        let read = match mode.table {
+            Some(t) if t.ident == *ident => Ok(t.clone()),
+            _ => self.table(ident).await,
+        };
+        let (t, created_table) = match (read, mode.create) {
             (Ok(t), _) => (t, false),
             (Err(e), Some(new)) if e.kind() == ErrorKind::NotFound && new.ident == *ident => {
                 check_before_creating(new, partition, &mut parts).await?;

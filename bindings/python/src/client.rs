@@ -41,6 +41,31 @@ where
     py.detach(|| rt.block_on(fut)).py()
 }
 
+/// Runs a future as a task on the runtime's workers with the GIL
+/// released, and waits for its result. Unlike [`block`], whose future is
+/// polled on the calling thread while a worker drives the sockets (a
+/// thread switch at every database round trip), the task does its I/O on
+/// the thread that receives it: for the many round trips of a store.
+pub(crate) fn spawned<T, F>(py: Python<'_>, rt: &Runtime, fut: F) -> PyResult<T>
+where
+    T: Send + 'static,
+    F: Future<Output = batchmeta::Result<T>> + Send + 'static,
+{
+    let task = rt.spawn(fut);
+    py.detach(|| {
+        rt.block_on(async {
+            match task.await {
+                Ok(out) => out,
+                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                Err(e) => Err(batchmeta::Error::Internal(format!(
+                    "the store's task stopped before it finished: {e}"
+                ))),
+            }
+        })
+    })
+    .py()
+}
+
 /// A fresh in-memory run of `(id, job)`.
 fn run((id, job): &(String, Option<String>)) -> PyResult<batchmeta::Run> {
     batchmeta::Run::in_memory(id.clone(), job.clone()).py()

@@ -12,7 +12,7 @@ use pyo3::prelude::*;
 use pyo3::types::PyList;
 use serde_json::{Value, json};
 
-use crate::client::{Client, block};
+use crate::client::{Client, block, spawned};
 use crate::convert::{
     self, batch_json, ident, key_type, one_spec, spec_or_unpartitioned, table_json,
 };
@@ -82,8 +82,8 @@ fn store<'py>(
     let (batches, schema) = data.0.into_inner();
     tune_malloc();
     let (rt, ms, ctx) = client.get().handle(py)?;
-    let result: Value = block(py, &rt, async {
-        let (_, create) = ms.table_or_draft(&ident, &schema, keys.as_deref()).await?;
+    let result: Value = spawned(py, &rt, async move {
+        let (existing, create) = ms.table_or_draft(&ident, &schema, keys.as_deref()).await?;
         let stream = futures::stream::iter(batches.into_iter().map(Ok));
         if let Some(cols) = &partition_by {
             let out = ms
@@ -114,6 +114,7 @@ fn store<'py>(
                 Publish::Later
             },
             create: create.as_ref(),
+            table: existing.as_ref(),
         };
         let parts = vec![Part::batches(schema, stream)];
         let partition = spec_or_unpartitioned(spec);

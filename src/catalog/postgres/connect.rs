@@ -16,6 +16,10 @@ use crate::redact;
 /// at once ("batchmig" in ASCII).
 const MIGRATION_LOCK: i64 = 0x6261_7463_686d_6967;
 
+/// How long a pooled connection may sit idle before it is pinged when
+/// handed out again.
+const IDLE_BEFORE_PING: Duration = Duration::from_secs(1);
+
 /// How to connect to PostgreSQL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PostgresOptions {
@@ -140,6 +144,23 @@ pub(super) async fn pool(url: &str, options: &PostgresOptions) -> Result<PgPool>
     PgPoolOptions::new()
         .max_connections(options.max_connections.max(1))
         .acquire_timeout(options.acquire_timeout)
+        // sqlx pings every connection it hands out and every one given
+        // back: two round trips per transaction, a fifth of a tiny
+        // publish's. The ping on release stays (it also flushes a dropped
+        // transaction's rollback); the one on acquire only checks
+        // connections that sat idle, where a server restart or an idle
+        // kill would have left them dead. A connection that broke within
+        // the last second fails its statement with `database_unavailable`,
+        // which says retry, and is dropped.
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= IDLE_BEFORE_PING {
+                    conn.ping().await?;
+                }
+                Ok(true)
+            })
+        })
         .connect_with(connect)
         .await
         .map_err(unreachable)

@@ -44,7 +44,7 @@ use crate::model::{
     Batch, BatchId, Commit, Context, DataFile, Direction, Event, EventQuery, LineageEdge,
     MetadataUpdate, Namespace, NamespaceName, NewNamespace, NewPin, NewTable, Page, PartitionInfo,
     PartitionQuery, PartitionValues, Pin, PinName, PublishPlan, Resolved, RollbackRequest,
-    RunReads, StageRequest, Table, TableIdent, Version, Violation,
+    RunReads, StageRequest, Table, TableIdent, Version, Violation, WrittenFiles,
 };
 use crate::redact;
 
@@ -234,7 +234,20 @@ impl Catalog for PostgresCatalog {
         ident: &TableIdent,
         plan: &PublishPlan,
     ) -> Result<Commit> {
-        self.publish_impl(ctx, ident, plan).await.map_err(refine)
+        self.publish_impl(ctx, ident, &[], plan)
+            .await
+            .map_err(refine)
+    }
+    async fn record_and_publish(
+        &self,
+        ctx: &Context,
+        ident: &TableIdent,
+        written: &[WrittenFiles],
+        plan: &PublishPlan,
+    ) -> Result<Commit> {
+        self.publish_impl(ctx, ident, written, plan)
+            .await
+            .map_err(refine)
     }
     async fn rollback(
         &self,

@@ -17,7 +17,7 @@ use crate::catalog::rules::{self, Retried};
 use crate::error::{Error, Result};
 use crate::model::{
     Action, BatchId, Commit, Context, Event, PartitionValues, PublishPlan, RollbackRequest,
-    TableIdent,
+    TableIdent, WrittenFiles,
 };
 
 /// Appends the event `e` (which moves partition `p`'s pointer to `e.to`)
@@ -83,9 +83,18 @@ impl PostgresCatalog {
         &self,
         ctx: &Context,
         ident: &TableIdent,
+        written: &[WrittenFiles],
         plan: &PublishPlan,
     ) -> Result<Commit> {
         rules::plan_is_well_formed(plan)?;
+        if written
+            .iter()
+            .any(|w| !plan.items.iter().any(|i| i.batch == w.batch))
+        {
+            return Err(Error::Internal(
+                "files to record for a batch this commit does not publish".into(),
+            ));
+        }
         let mut tx = self.write().await?;
         // A schema change rewrites the table row: lock it for update up
         // front, so that two merging publishes queue instead of deadlocking.
@@ -97,7 +106,7 @@ impl PostgresCatalog {
         let t = rows::live_table(&mut tx, ident, lock).await?;
         let mut found = Vec::with_capacity(plan.items.len());
         for item in &plan.items {
-            let b = rows::load_batch_row(&mut tx, &t, &item.batch).await?;
+            let b = rows::find_batch_row(&mut tx, &t, &item.batch).await?;
             rules::in_its_partition(&t.table.ident, item, &b.batch)?;
             found.push(b);
         }
@@ -117,7 +126,15 @@ impl PostgresCatalog {
         rows::lock_batches(&mut tx, &pks).await?;
         let mut batches = Vec::with_capacity(plan.items.len());
         for item in &plan.items {
-            batches.push(rows::load_batch_row(&mut tx, &t, &item.batch).await?);
+            let mut b = rows::load_batch_row(&mut tx, &t, &item.batch).await?;
+            // A store's files are recorded here, in the publish's
+            // transaction, under the batch locks just taken (one commit
+            // instead of two); then the batch is read again with them.
+            for w in written.iter().filter(|w| w.batch == item.batch) {
+                super::writes::record_locked(&mut tx, &b, &w.files, &w.schema).await?;
+                b = rows::load_batch_row(&mut tx, &t, &item.batch).await?;
+            }
+            batches.push(b);
         }
         match rules::retried(plan, &batches) {
             Retried::No => {}

@@ -220,13 +220,25 @@ pub(super) async fn load_batch_row(
     t: &TableRow,
     id: &BatchId,
 ) -> Result<BatchRow> {
+    let mut b = find_batch_row(conn, t, id).await?;
+    b.batch.files = load_files(conn, b.pk).await?;
+    Ok(b)
+}
+
+/// A batch row of table `t` without its files (`batch.files` is empty):
+/// where a batch is, for locking it before reading it whole.
+pub(super) async fn find_batch_row(
+    conn: &mut PgConnection,
+    t: &TableRow,
+    id: &BatchId,
+) -> Result<BatchRow> {
     let r = sqlx::query(sql::BATCH)
         .bind(id.as_str())
         .bind(t.id)
         .fetch_optional(&mut *conn)
         .await?
         .ok_or_else(|| errors::batch_not_found(&t.table.ident, id))?;
-    with_files(conn, &r, t).await
+    row::batch(&r, t)
 }
 
 pub(super) async fn load_batch(

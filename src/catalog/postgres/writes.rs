@@ -15,7 +15,7 @@ use sqlx::PgConnection;
 use super::PostgresCatalog;
 use super::rows::{self, TableLock, jsonb};
 use super::statements as sql;
-use crate::catalog::row::TableRow;
+use crate::catalog::row::{BatchRow, TableRow};
 use crate::catalog::{errors, rules};
 use crate::error::{Error, Result};
 use crate::model::{
@@ -93,7 +93,7 @@ impl PostgresCatalog {
                     .fetch_optional(&mut *tx)
                     .await?;
                 if let Some(id) = existing {
-                    ids.push(BatchId::parse(&id)?);
+                    ids.push((BatchId::parse(&id)?, false));
                     continue;
                 }
             }
@@ -113,11 +113,16 @@ impl PostgresCatalog {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            ids.push(id);
+            ids.push((id, true));
         }
+        // A batch minted here has no files yet: its row alone is all of it.
         let mut out = Vec::with_capacity(ids.len());
-        for id in &ids {
-            out.push(rows::load_batch(&mut tx, &t, id).await?);
+        for (id, minted) in &ids {
+            out.push(if *minted {
+                rows::find_batch_row(&mut tx, &t, id).await?.batch
+            } else {
+                rows::load_batch(&mut tx, &t, id).await?
+            });
         }
         tx.commit().await?;
         Ok(out)
@@ -140,21 +145,7 @@ impl PostgresCatalog {
         // may have committed in between.
         rows::lock_batches(&mut tx, &[found.pk]).await?;
         let b = rows::load_batch_row(&mut tx, &t, id).await?;
-        for f in rules::files_to_record(&b.batch, files, schema)? {
-            sqlx::query(sql::INSERT_FILE)
-                .bind(b.pk)
-                .bind(&f.path)
-                .bind(f.size as i64)
-                .bind(f.rows as i64)
-                .execute(&mut *tx)
-                .await?;
-        }
-        sqlx::query(sql::UPDATE_TOTALS)
-            .bind(b.pk)
-            .bind(jsonb(schema))
-            .bind(fingerprint(schema))
-            .execute(&mut *tx)
-            .await?;
+        record_locked(&mut tx, &b, files, schema).await?;
         let out = rows::load_batch(&mut tx, &t, id).await?;
         tx.commit().await?;
         Ok(out)
@@ -196,4 +187,30 @@ impl PostgresCatalog {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Records files of a staged batch whose row this transaction has locked
+/// and read again (`b`); the caller reads the batch again to see them.
+pub(super) async fn record_locked(
+    conn: &mut PgConnection,
+    b: &BatchRow,
+    files: &[DataFile],
+    schema: &Schema,
+) -> Result<()> {
+    for f in rules::files_to_record(&b.batch, files, schema)? {
+        sqlx::query(sql::INSERT_FILE)
+            .bind(b.pk)
+            .bind(&f.path)
+            .bind(f.size as i64)
+            .bind(f.rows as i64)
+            .execute(&mut *conn)
+            .await?;
+    }
+    sqlx::query(sql::UPDATE_TOTALS)
+        .bind(b.pk)
+        .bind(jsonb(schema))
+        .bind(fingerprint(schema))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }

@@ -112,6 +112,7 @@ fn bm_store(
             let mode = StoreMode {
                 publish: Publish::Now,
                 create: create.as_ref(),
+                table: existing.as_ref(),
             };
             let out = ms
                 .store_parts(&ctx, &ident, &partition, parts, &options, mode)
