@@ -10,7 +10,9 @@ usage: python bench/ab/tiny_stores.py ROUNDS STORES name=DIR [name=DIR ...]
 bindings/python/python from a checkout built with
 ``scripts/python-build --release``; AB_PG_URL=postgres://... adds the
 PostgreSQL catalog, one fresh database per variant made by the caller:
-AB_PG_URL is a template with ``{name}`` for the variant's name)
+AB_PG_URL is a template with ``{name}`` for the variant's name;
+AB_PARTITIONS=K makes each store one ``partition_by`` write of K
+partitions, one row each, and the rates partitions/s)
 """
 import json, os, subprocess, sys, statistics, tempfile
 
@@ -22,17 +24,25 @@ d = os.environ["AB_DIR"]
 url = os.environ.get("AB_URL")
 c = bm.Client(url, warehouse=os.path.join(d, "wh")) if url else bm.Client(os.path.join(d, "bm"))
 c.create_namespace("ab")
-frame = pd.DataFrame({"v": range(10)})
-c.create_table("ab", "tiny", frame, ["p"])
-for _ in range(20):
-    c.store_dataframe(frame, "ab", "tiny", partitions=["0"])
+k = int(os.environ.get("AB_PARTITIONS", "0"))
+if k:
+    frame = pd.DataFrame({"p": range(k), "v": range(k)})
+    store = lambda: c.store_dataframe(frame, "ab", "wide", partition_by=["p"])
+    per_store = k
+else:
+    frame = pd.DataFrame({"v": range(10)})
+    c.create_table("ab", "tiny", frame, ["p"])
+    store = lambda: c.store_dataframe(frame, "ab", "tiny", partitions=["0"])
+    per_store = 1
+for _ in range(1 if k else 20):
+    store()
 print(json.dumps({"ready": bm.__file__}), flush=True)
 for line in sys.stdin:
     n = int(line)
     s = time.perf_counter()
     for _ in range(n):
-        c.store_dataframe(frame, "ab", "tiny", partitions=["0"])
-    print(json.dumps({"rate": n / (time.perf_counter() - s)}), flush=True)
+        store()
+    print(json.dumps({"rate": n * per_store / (time.perf_counter() - s)}), flush=True)
 '''
 
 
@@ -62,7 +72,8 @@ def main():
             rates[k].append(rate)
             print(f"round {r} {k[0]} {k[1]} {rate:.1f}/s", flush=True)
     for k, v in rates.items():
-        print(f"{k[0]} {k[1]}: median {statistics.median(v):.1f} stores/s "
+        unit = "partitions" if os.environ.get("AB_PARTITIONS") else "stores"
+        print(f"{k[0]} {k[1]}: median {statistics.median(v):.1f} {unit}/s "
               f"({1000 / statistics.median(v):.2f} ms each) over {len(v)} rounds of {stores}")
     for p in workers.values():
         p.stdin.close(); p.wait()

@@ -128,6 +128,15 @@ pub trait Catalog: Send + Sync + std::fmt::Debug {
     async fn discard(&self, ident: &TableIdent, batch: &BatchId) -> Result<()>;
     /// Gets a batch of a table, staged or committed, with its files.
     async fn get_batch(&self, ident: &TableIdent, batch: &BatchId) -> Result<Batch>;
+    /// Gets batches of a table, in the order given ([`Catalog::get_batch`]
+    /// each; a backend answers them in one read).
+    async fn get_batches(&self, ident: &TableIdent, batches: &[BatchId]) -> Result<Vec<Batch>> {
+        let mut out = Vec::with_capacity(batches.len());
+        for b in batches {
+            out.push(self.get_batch(ident, b).await?);
+        }
+        Ok(out)
+    }
     /// Publishes staged batches in one transaction: compare-and-swap each
     /// pointer, mark each batch committed with its parent, append one event
     /// per partition. All or nothing. Publishing already committed batches

@@ -309,12 +309,9 @@ impl Metastore {
             }
         };
         self.stored_in_run().await?;
-        let mut published = Vec::with_capacity(staged.len());
-        for b in &staged {
-            published.push(self.catalog.get_batch(ident, &b.id).await?);
-        }
+        let ids: Vec<_> = staged.iter().map(|b| b.id.clone()).collect();
         Ok(StoredPartitions {
-            batches: published,
+            batches: self.catalog.get_batches(ident, &ids).await?,
             commit,
             created_table,
         })

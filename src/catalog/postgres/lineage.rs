@@ -33,15 +33,20 @@ pub(super) async fn input_pks(conn: &mut PgConnection, inputs: &[BatchId]) -> Re
     Ok(pks)
 }
 
-/// Records that batch `pk` was built from `inputs`.
-pub(super) async fn insert_inputs(conn: &mut PgConnection, pk: i64, inputs: &[i64]) -> Result<()> {
-    for input in inputs {
-        sqlx::query(sql::INSERT_INPUT)
-            .bind(pk)
-            .bind(input)
-            .execute(&mut *conn)
-            .await?;
+/// Records that every batch of `pks` was built from every one of `inputs`.
+pub(super) async fn insert_inputs(
+    conn: &mut PgConnection,
+    pks: &[i64],
+    inputs: &[i64],
+) -> Result<()> {
+    if inputs.is_empty() {
+        return Ok(());
     }
+    sqlx::query(sql::INSERT_INPUTS)
+        .bind(pks)
+        .bind(inputs)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

@@ -228,6 +228,9 @@ impl Catalog for PostgresCatalog {
     async fn get_batch(&self, ident: &TableIdent, batch: &BatchId) -> Result<Batch> {
         self.get_batch_impl(ident, batch).await.map_err(refine)
     }
+    async fn get_batches(&self, ident: &TableIdent, batches: &[BatchId]) -> Result<Vec<Batch>> {
+        self.get_batches_impl(ident, batches).await.map_err(refine)
+    }
     async fn publish(
         &self,
         ctx: &Context,

@@ -12,7 +12,7 @@ use super::PostgresCatalog;
 use super::rows::{self, TableLock, jsonb};
 use super::statements as sql;
 use crate::catalog::lineage;
-use crate::catalog::row::{self, NewEvent, PartitionRow, TableRow};
+use crate::catalog::row::{self, BatchRow, NewEvent, PartitionRow, TableRow};
 use crate::catalog::rules::{self, Retried};
 use crate::error::{Error, Result};
 use crate::model::{
@@ -20,34 +20,37 @@ use crate::model::{
     TableIdent, WrittenFiles,
 };
 
-/// Appends the event `e` (which moves partition `p`'s pointer to `e.to`)
-/// and compare-and-swaps the pointer in the caller's transaction: exactly
-/// one row must change, or another writer moved it first.
-async fn move_pointer(
+/// Appends the events `moves` (each moves partition `p`'s pointer to
+/// `e.to`) and compare-and-swaps the pointers in the caller's transaction,
+/// in a fixed number of round trips: every row must change, or another
+/// writer moved one first.
+async fn move_pointers(
     conn: &mut PgConnection,
     now: DateTime<Utc>,
     t: &TableRow,
-    values: &PartitionValues,
-    p: &PartitionRow,
-    e: NewEvent<'_>,
-) -> Result<Event> {
-    let to =
-        e.to.ok_or_else(|| Error::Internal("a pointer move without a target".into()))?
-            .clone();
-    let event = rows::insert_event(conn, now, e).await?;
+    moves: Vec<(&PartitionValues, &PartitionRow, NewEvent<'_>)>,
+) -> Result<Vec<Event>> {
+    let mut targets = Vec::with_capacity(moves.len());
+    for (_, _, e) in &moves {
+        let to =
+            e.to.ok_or_else(|| Error::Internal("a pointer move without a target".into()))?;
+        targets.push(to.as_str().to_owned());
+    }
+    let (places, events): (Vec<_>, Vec<_>) = moves.into_iter().map(|(v, p, e)| ((v, p), e)).unzip();
+    let events = rows::insert_events(conn, now, &events).await?;
     let statement = if crate::faults::active("read_then_update_publish") {
-        sql::MOVE_POINTER_UNCHECKED
+        sql::MOVE_POINTERS_UNCHECKED
     } else {
-        sql::MOVE_POINTER
+        sql::MOVE_POINTERS
     };
-    let updated = sqlx::query(statement)
-        .bind(to.as_str())
-        .bind(event.at)
-        .bind(p.id)
-        .bind(p.version)
-        .execute(&mut *conn)
+    let moved: Vec<i64> = sqlx::query_scalar(statement)
+        .bind(&targets)
+        .bind(events.iter().map(|e| e.at).collect::<Vec<_>>())
+        .bind(places.iter().map(|(_, p)| p.id).collect::<Vec<_>>())
+        .bind(places.iter().map(|(_, p)| p.version).collect::<Vec<_>>())
+        .fetch_all(&mut *conn)
         .await?;
-    if updated.rows_affected() != 1 {
+    if let Some((values, p)) = places.iter().find(|(_, p)| !moved.contains(&p.id)) {
         let current: Option<String> = sqlx::query_scalar(sql::CURRENT_BATCH)
             .bind(p.id)
             .fetch_one(&mut *conn)
@@ -58,7 +61,7 @@ async fn move_pointer(
             current.map(|c| BatchId::parse(&c)).transpose()?,
         ));
     }
-    Ok(event)
+    Ok(events)
 }
 
 /// Commits, or under the `ack_before_commit` fault (the crash loop's
@@ -104,11 +107,10 @@ impl PostgresCatalog {
             TableLock::Share
         };
         let t = rows::live_table(&mut tx, ident, lock).await?;
-        let mut found = Vec::with_capacity(plan.items.len());
-        for item in &plan.items {
-            let b = rows::find_batch_row(&mut tx, &t, &item.batch).await?;
+        let ids: Vec<BatchId> = plan.items.iter().map(|i| i.batch.clone()).collect();
+        let found = rows::find_batch_rows(&mut tx, &t, &ids).await?;
+        for (item, b) in plan.items.iter().zip(&found) {
             rules::in_its_partition(&t.table.ident, item, &b.batch)?;
-            found.push(b);
         }
         // Lock the partitions and the batches, then read the batches again:
         // everything below decides on committed, locked rows.
@@ -124,17 +126,29 @@ impl PostgresCatalog {
         }
         let pks: Vec<i64> = found.iter().map(|b| b.pk).collect();
         rows::lock_batches(&mut tx, &pks).await?;
-        let mut batches = Vec::with_capacity(plan.items.len());
-        for item in &plan.items {
-            let mut b = rows::load_batch_row(&mut tx, &t, &item.batch).await?;
+        let mut batches = rows::load_batch_rows(&mut tx, &t, &ids).await?;
+        if !written.is_empty() {
             // A store's files are recorded here, in the publish's
             // transaction, under the batch locks just taken (one commit
-            // instead of two); then the batch is read again with them.
-            for w in written.iter().filter(|w| w.batch == item.batch) {
-                super::writes::record_locked(&mut tx, &b, &w.files, &w.schema).await?;
-                b = rows::load_batch_row(&mut tx, &t, &item.batch).await?;
+            // instead of two); then the batches are read again with them.
+            let mut writes = Vec::with_capacity(written.len());
+            for w in written {
+                let b = batches
+                    .iter()
+                    .find(|b| b.batch.id == w.batch)
+                    .ok_or_else(|| Error::Internal("written files of an unknown batch".into()))?;
+                if writes
+                    .iter()
+                    .any(|(o, _, _): &(&BatchRow, _, _)| o.pk == b.pk)
+                {
+                    return Err(Error::Internal(
+                        "files of one batch handed over twice in one publish".into(),
+                    ));
+                }
+                writes.push((b, w.files.as_slice(), &w.schema));
             }
-            batches.push(b);
+            super::writes::record_locked(&mut tx, &writes).await?;
+            batches = rows::load_batch_rows(&mut tx, &t, &ids).await?;
         }
         match rules::retried(plan, &batches) {
             Retried::No => {}
@@ -181,7 +195,7 @@ impl PostgresCatalog {
             rows::insert_event(&mut tx, now, e).await?;
         }
         let commit_id = uuid::Uuid::new_v4().to_string();
-        let mut events = Vec::with_capacity(batches.len());
+        let mut moves = Vec::with_capacity(batches.len());
         for (item, b) in plan.items.iter().zip(&batches) {
             let p = parts
                 .iter()
@@ -193,17 +207,27 @@ impl PostgresCatalog {
             e.commit_id = Some(&commit_id);
             e.message = rules::publish_message(plan, &b.batch);
             e.details = lineage::publish_details(&inputs);
-            let event = move_pointer(&mut tx, now, &t, &item.partition, p, e).await?;
-            super::lineage::insert_inputs(&mut tx, b.pk, &input_pks).await?;
-            sqlx::query(sql::COMMIT_BATCH)
-                .bind(p.current.as_ref().map(BatchId::as_str))
-                .bind(event.at)
-                .bind(&commit_id)
-                .bind(b.pk)
-                .execute(&mut *tx)
-                .await?;
-            events.push(event);
+            moves.push((&item.partition, p, e));
         }
+        let events = move_pointers(&mut tx, now, &t, moves).await?;
+        let pks: Vec<i64> = batches.iter().map(|b| b.pk).collect();
+        super::lineage::insert_inputs(&mut tx, &pks, &input_pks).await?;
+        let parents: Vec<Option<&str>> = batches
+            .iter()
+            .map(|b| {
+                parts
+                    .iter()
+                    .find(|p| p.id == b.partition_id)
+                    .and_then(|p| p.current.as_ref().map(BatchId::as_str))
+            })
+            .collect();
+        sqlx::query(sql::COMMIT_BATCHES)
+            .bind(&parents)
+            .bind(events.iter().map(|e| e.at).collect::<Vec<_>>())
+            .bind(&pks)
+            .bind(&commit_id)
+            .execute(&mut *tx)
+            .await?;
         crate::faults::crash_point("crash_before_commit");
         commit(tx, Commit { commit_id, events }).await
     }
@@ -230,7 +254,7 @@ impl PostgresCatalog {
         rules::rollback_target(&t.table.ident, partition, &target, &current)?;
         let mut e = NewEvent::pointer_move(ctx, Action::Rollback, &t, &p, partition, &target);
         e.message = req.message.as_deref();
-        let event = move_pointer(&mut tx, self.now(), &t, partition, &p, e).await?;
-        commit(tx, event).await
+        let event = move_pointers(&mut tx, self.now(), &t, vec![(partition, &p, e)]).await?;
+        commit(tx, rows::one(event)?).await
     }
 }

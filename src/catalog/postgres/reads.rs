@@ -74,6 +74,17 @@ impl PostgresCatalog {
         rows::load_batch(&mut tx, &t, batch).await
     }
 
+    pub(super) async fn get_batches_impl(
+        &self,
+        ident: &TableIdent,
+        batches: &[BatchId],
+    ) -> Result<Vec<Batch>> {
+        let mut tx = self.read().await?;
+        let t = rows::live_table(&mut tx, ident, TableLock::None).await?;
+        let found = rows::load_batch_rows(&mut tx, &t, batches).await?;
+        Ok(found.into_iter().map(|b| b.batch).collect())
+    }
+
     pub(super) async fn resolve_impl(
         &self,
         ident: &TableIdent,

@@ -7,6 +7,8 @@
 //! commit). The sequence lock serializes what must be global: minting batch
 //! IDs and appending events.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use sqlx::postgres::PgRow;
@@ -196,12 +198,30 @@ pub(super) async fn published_partition(
 }
 
 pub(super) async fn load_files(conn: &mut PgConnection, batch_pk: i64) -> Result<Vec<DataFile>> {
+    Ok(files_of(conn, &[batch_pk])
+        .await?
+        .remove(&batch_pk)
+        .unwrap_or_default())
+}
+
+/// The files of batches (by row id), each batch's in path order, in one
+/// round trip; a batch without files is absent.
+async fn files_of(conn: &mut PgConnection, pks: &[i64]) -> Result<HashMap<i64, Vec<DataFile>>> {
     let rows = sqlx::query(sql::FILES)
-        .bind(batch_pk)
+        .bind(pks)
         .fetch_all(&mut *conn)
         .await?;
-    rows.iter().map(row::file).collect()
+    let mut out: HashMap<i64, Vec<DataFile>> = HashMap::new();
+    for r in &rows {
+        // The batch's row id follows the file columns.
+        let pk: i64 = r.try_get(FILE_COLUMNS)?;
+        out.entry(pk).or_default().push(row::file(r)?);
+    }
+    Ok(out)
 }
+
+/// How many columns `file_columns!` names.
+const FILE_COLUMNS: usize = 3;
 
 /// A batch row with its files.
 pub(super) async fn with_files(
@@ -220,25 +240,62 @@ pub(super) async fn load_batch_row(
     t: &TableRow,
     id: &BatchId,
 ) -> Result<BatchRow> {
-    let mut b = find_batch_row(conn, t, id).await?;
-    b.batch.files = load_files(conn, b.pk).await?;
-    Ok(b)
+    one(load_batch_rows(conn, t, std::slice::from_ref(id)).await?)
 }
 
-/// A batch row of table `t` without its files (`batch.files` is empty):
-/// where a batch is, for locking it before reading it whole.
-pub(super) async fn find_batch_row(
+/// Batches of table `t` with their files, in the order of `ids`, in two
+/// round trips; the first missing one is `batch_not_found`.
+pub(super) async fn load_batch_rows(
     conn: &mut PgConnection,
     t: &TableRow,
-    id: &BatchId,
-) -> Result<BatchRow> {
-    let r = sqlx::query(sql::BATCH)
-        .bind(id.as_str())
+    ids: &[BatchId],
+) -> Result<Vec<BatchRow>> {
+    let mut found = find_batch_rows(conn, t, ids).await?;
+    let pks: Vec<i64> = found.iter().map(|b| b.pk).collect();
+    let mut files = files_of(conn, &pks).await?;
+    for b in &mut found {
+        b.batch.files = files.remove(&b.pk).unwrap_or_default();
+    }
+    Ok(found)
+}
+
+/// Batch rows of table `t` without their files (`batch.files` is empty),
+/// in one round trip, in the order of `ids`: where batches are, for locking
+/// them before reading them whole. The first missing one is `batch_not_found`.
+pub(super) async fn find_batch_rows(
+    conn: &mut PgConnection,
+    t: &TableRow,
+    ids: &[BatchId],
+) -> Result<Vec<BatchRow>> {
+    let keys: Vec<&str> = ids.iter().map(BatchId::as_str).collect();
+    let rows = sqlx::query(sql::BATCHES)
+        .bind(&keys)
         .bind(t.id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or_else(|| errors::batch_not_found(&t.table.ident, id))?;
-    row::batch(&r, t)
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut by_id = HashMap::with_capacity(rows.len());
+    for r in &rows {
+        let b = row::batch(r, t)?;
+        by_id.insert(b.batch.id.clone(), b);
+    }
+    ids.iter()
+        .map(|id| {
+            by_id
+                .get(id)
+                .cloned()
+                .ok_or_else(|| errors::batch_not_found(&t.table.ident, id))
+        })
+        .collect()
+}
+
+/// The one row a one-key lookup returns.
+pub(super) fn one<T>(mut rows: Vec<T>) -> Result<T> {
+    match (rows.pop(), rows.is_empty()) {
+        (Some(r), true) => Ok(r),
+        _ => Err(crate::error::Error::Internal(
+            "a one-row lookup returned another count".into(),
+        )),
+    }
 }
 
 pub(super) async fn load_batch(
@@ -264,32 +321,73 @@ pub(super) async fn insert_event(
     now: DateTime<Utc>,
     e: NewEvent<'_>,
 ) -> Result<Event> {
+    one(insert_events(conn, now, &[e]).await?)
+}
+
+/// One text column of `events`, as an array parameter.
+fn text_column<'x, 'e: 'x>(
+    events: &'x [NewEvent<'e>],
+    f: fn(&'x NewEvent<'e>) -> Option<&'x str>,
+) -> Vec<Option<&'x str>> {
+    events.iter().map(f).collect()
+}
+
+/// Appends events under the sequence lock, in one round trip after the
+/// lock: all at one time (see [`row::event_time`]), ids increasing in the
+/// order given, returned in that order.
+pub(super) async fn insert_events(
+    conn: &mut PgConnection,
+    now: DateTime<Utc>,
+    events: &[NewEvent<'_>],
+) -> Result<Vec<Event>> {
     sequence_lock(conn).await?;
     let last: Option<DateTime<Utc>> = sqlx::query_scalar(sql::LAST_EVENT_TIME)
         .fetch_one(&mut *conn)
         .await?;
-    let (rows, bytes, files) = e.totals();
-    let r = sqlx::query(sql::INSERT_EVENT)
+    let totals: Vec<_> = events.iter().map(NewEvent::totals).collect();
+    let column = |f| text_column(events, f);
+    let rs = sqlx::query(sql::INSERT_EVENTS)
         .bind(row::event_time(now, last))
-        .bind(&e.ctx.principal)
-        .bind(e.action.as_str())
-        .bind(e.namespace)
-        .bind(e.table)
-        .bind(e.table_id)
-        .bind(e.partition_id)
-        .bind(e.partition.as_deref())
-        .bind(e.from.map(BatchId::as_str))
-        .bind(e.to.map(BatchId::as_str))
-        .bind(e.commit_id)
-        .bind(e.message)
-        .bind(rows)
-        .bind(bytes)
-        .bind(files)
-        .bind(e.batch.and_then(|b| b.schema_fingerprint.as_deref()))
-        .bind(jsonb(e.metadata()))
-        .bind(e.ctx.request_id.as_deref())
-        .bind(e.details.as_ref())
-        .fetch_one(&mut *conn)
+        .bind(column(|e| Some(e.ctx.principal.as_str())))
+        .bind(column(|e| Some(e.action.as_str())))
+        .bind(column(|e| e.namespace))
+        .bind(column(|e| e.table))
+        .bind(events.iter().map(|e| e.table_id).collect::<Vec<_>>())
+        .bind(events.iter().map(|e| e.partition_id).collect::<Vec<_>>())
+        .bind(column(|e| e.partition.as_deref()))
+        .bind(column(|e| e.from.map(BatchId::as_str)))
+        .bind(column(|e| e.to.map(BatchId::as_str)))
+        .bind(column(|e| e.commit_id))
+        .bind(column(|e| e.message))
+        .bind(totals.iter().map(|t| t.0).collect::<Vec<_>>())
+        .bind(totals.iter().map(|t| t.1).collect::<Vec<_>>())
+        .bind(totals.iter().map(|t| t.2).collect::<Vec<_>>())
+        .bind(column(|e| {
+            e.batch.and_then(|b| b.schema_fingerprint.as_deref())
+        }))
+        .bind(
+            events
+                .iter()
+                .map(|e| jsonb(e.metadata()))
+                .collect::<Vec<_>>(),
+        )
+        .bind(column(|e| e.ctx.request_id.as_deref()))
+        .bind(
+            events
+                .iter()
+                .map(|e| e.details.as_ref())
+                .collect::<Vec<_>>(),
+        )
+        .fetch_all(&mut *conn)
         .await?;
-    row::event(&r)
+    let mut out = rs.iter().map(row::event).collect::<Result<Vec<_>>>()?;
+    out.sort_by_key(|e| e.id);
+    if out.len() != events.len() {
+        return Err(crate::error::Error::Internal(format!(
+            "appended {} events of {}",
+            out.len(),
+            events.len()
+        )));
+    }
+    Ok(out)
 }

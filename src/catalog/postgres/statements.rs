@@ -108,19 +108,29 @@ pub(super) const READ_PARTITIONS_UNLOCKED: &str = concat!(
 /// No conflict target: every unique index is an arbiter. With only
 /// (table_id, path) named, a concurrent insert of the same partition would
 /// fail on the (table_id, sort_key) index instead of waiting.
-pub(super) const INSERT_PARTITION: &str = "INSERT INTO partitions \
-    (table_id, path, sort_key, version, updated_at) VALUES ($1, $2, $3, 0, $4) \
+/// Rows go in in the order of the arrays (paths sorted by the caller), so
+/// two stagers of overlapping new partitions wait on each other in one order.
+pub(super) const INSERT_PARTITIONS: &str = "INSERT INTO partitions \
+    (table_id, path, sort_key, version, updated_at) \
+    SELECT $1, u.path, u.sort_key, 0, $4 \
+    FROM UNNEST($2::text[], $3::text[]) WITH ORDINALITY AS u(path, sort_key, n) ORDER BY u.n \
     ON CONFLICT DO NOTHING";
-pub(super) const PARTITION_KEY_SHARE: &str =
-    "SELECT id FROM partitions WHERE table_id = $1 AND path = $2 FOR KEY SHARE";
+pub(super) const PARTITIONS_KEY_SHARE: &str = "SELECT id, path FROM partitions \
+    WHERE table_id = $1 AND path = ANY($2) ORDER BY path FOR KEY SHARE";
 pub(super) const LOCK_PARTITION_FOR_DELETE: &str =
     "SELECT id FROM partitions WHERE id = $1 FOR UPDATE";
-pub(super) const MOVE_POINTER: &str = "UPDATE partitions SET current_batch = $1, \
-    version = version + 1, updated_at = $2 WHERE id = $3 AND version = $4";
-/// The negative control of `read_then_update_publish`: the pointer moves
-/// whatever it is now.
-pub(super) const MOVE_POINTER_UNCHECKED: &str = "UPDATE partitions SET current_batch = $1, \
-    version = version + 1, updated_at = $2 WHERE id = $3 AND $4::bigint IS NOT NULL";
+/// Compare-and-swaps pointers: (target batch, event time, partition id,
+/// the version read) per row; returns the ids of the rows it moved.
+pub(super) const MOVE_POINTERS: &str = "UPDATE partitions p SET current_batch = u.batch, \
+    version = p.version + 1, updated_at = u.at \
+    FROM UNNEST($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[]) AS u(batch, at, id, version) \
+    WHERE p.id = u.id AND p.version = u.version RETURNING p.id";
+/// The negative control of `read_then_update_publish`: the pointers move
+/// whatever they are now.
+pub(super) const MOVE_POINTERS_UNCHECKED: &str = "UPDATE partitions p SET current_batch = u.batch, \
+    version = p.version + 1, updated_at = u.at \
+    FROM UNNEST($1::text[], $2::timestamptz[], $3::bigint[], $4::bigint[]) AS u(batch, at, id, version) \
+    WHERE p.id = u.id AND u.version IS NOT NULL RETURNING p.id";
 pub(super) const CURRENT_BATCH: &str = "SELECT current_batch FROM partitions WHERE id = $1";
 pub(super) const DELETE_UNUSED_PARTITION: &str = "DELETE FROM partitions WHERE id = $1 \
     AND current_batch IS NULL AND version = 0 \
@@ -136,11 +146,11 @@ pub(super) const PARTITION_PAGE: &str = "SELECT path, sort_key, current_batch, v
 
 // Batches and files.
 
-pub(super) const BATCH: &str = concat!(
+pub(super) const BATCHES: &str = concat!(
     "SELECT ",
     batch_columns!(),
     " FROM batches b JOIN partitions p ON p.id = b.partition_id \
-     WHERE b.batch_id = $1 AND p.table_id = $2"
+     WHERE b.batch_id = ANY($1) AND p.table_id = $2"
 );
 pub(super) const PARTITION_BATCHES: &str = concat!(
     "SELECT ",
@@ -152,30 +162,38 @@ pub(super) const COMMITTED_BATCHES: &str = "SELECT b.batch_id, p.table_id FROM b
     JOIN partitions p ON p.id = b.partition_id \
     WHERE b.state = 'committed' \
     AND NOT EXISTS (SELECT 1 FROM batch_expiry x WHERE x.batch_pk = b.id) AND b.batch_id > $1 ORDER BY b.batch_id LIMIT $2";
+/// The files of batches, each batch's in path order; the batch's row id last.
 pub(super) const FILES: &str = concat!(
     "SELECT ",
     file_columns!(),
-    " FROM batch_files WHERE batch_pk = $1 ORDER BY path"
+    ", batch_pk FROM batch_files WHERE batch_pk = ANY($1) ORDER BY batch_pk, path"
 );
 pub(super) const LOCK_BATCHES: &str =
     "SELECT id FROM batches WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE";
 pub(super) const BATCH_STATE_FOR_UPDATE: &str =
     "SELECT state FROM batches WHERE id = $1 FOR UPDATE";
-pub(super) const IDEMPOTENT_BATCH: &str =
-    "SELECT batch_id FROM batches WHERE partition_id = $1 AND idempotency_key = $2";
+pub(super) const IDEMPOTENT_BATCHES: &str = "SELECT partition_id, batch_id FROM batches \
+    WHERE partition_id = ANY($1) AND idempotency_key = $2";
 pub(super) const LAST_BATCH_ID: &str = "SELECT max(batch_id) FROM batches";
-pub(super) const INSERT_BATCH: &str = "INSERT INTO batches (batch_id, partition_id, location, \
+pub(super) const INSERT_BATCHES: &str = "INSERT INTO batches (batch_id, partition_id, location, \
     state, principal, message, metadata, idempotency_key, created_at) \
-    VALUES ($1, $2, $3, 'staged', $4, $5, $6, $7, $8)";
-pub(super) const INSERT_FILE: &str =
-    "INSERT INTO batch_files (batch_pk, path, size, rows) VALUES ($1, $2, $3, $4)";
-pub(super) const UPDATE_TOTALS: &str = "UPDATE batches SET \
-    rows = (SELECT coalesce(sum(rows), 0)::bigint FROM batch_files WHERE batch_pk = $1), \
-    bytes = (SELECT coalesce(sum(size), 0)::bigint FROM batch_files WHERE batch_pk = $1), \
-    file_count = (SELECT count(*) FROM batch_files WHERE batch_pk = $1), \
-    schema = $2, schema_fingerprint = $3 WHERE id = $1";
-pub(super) const COMMIT_BATCH: &str = "UPDATE batches SET state = 'committed', \
-    parent_batch = $1, committed_at = $2, commit_id = $3 WHERE id = $4 AND state = 'staged'";
+    SELECT u.batch_id, u.partition_id, u.location, 'staged', $4, $5, $6, $7, $8 \
+    FROM UNNEST($1::text[], $2::bigint[], $3::text[]) WITH ORDINALITY \
+    AS u(batch_id, partition_id, location, n) ORDER BY u.n";
+pub(super) const INSERT_FILES: &str = "INSERT INTO batch_files (batch_pk, path, size, rows) \
+    SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[])";
+pub(super) const UPDATE_TOTALS: &str = "UPDATE batches b SET \
+    rows = (SELECT coalesce(sum(f.rows), 0)::bigint FROM batch_files f WHERE f.batch_pk = b.id), \
+    bytes = (SELECT coalesce(sum(f.size), 0)::bigint FROM batch_files f WHERE f.batch_pk = b.id), \
+    file_count = (SELECT count(*) FROM batch_files f WHERE f.batch_pk = b.id), \
+    schema = u.schema, schema_fingerprint = u.fingerprint \
+    FROM UNNEST($1::bigint[], $2::jsonb[], $3::text[]) AS u(pk, schema, fingerprint) \
+    WHERE b.id = u.pk";
+/// (previous current batch, event time, batch row id) per row; one commit id.
+pub(super) const COMMIT_BATCHES: &str = "UPDATE batches b SET state = 'committed', \
+    parent_batch = u.parent, committed_at = u.at, commit_id = $4 \
+    FROM UNNEST($1::text[], $2::timestamptz[], $3::bigint[]) AS u(parent, at, pk) \
+    WHERE b.id = u.pk AND b.state = 'staged'";
 pub(super) const DELETE_FILES: &str = "DELETE FROM batch_files WHERE batch_pk = $1";
 pub(super) const DELETE_BATCH: &str = "DELETE FROM batches WHERE id = $1 AND state = 'staged'";
 
@@ -198,11 +216,21 @@ pub(super) const MARK_EXPIRED: &str = "UPDATE batch_expiry SET state = 'expired'
 // Events.
 
 pub(super) const LAST_EVENT_TIME: &str = "SELECT max(at) FROM events";
-pub(super) const INSERT_EVENT: &str = concat!(
+/// Events in the order of the arrays (ids increase along them), all at
+/// one time ($1); every other column one array.
+pub(super) const INSERT_EVENTS: &str = concat!(
     "INSERT INTO events (at, principal, action, namespace, table_name, table_id, partition_id, \
      partition, from_batch, to_batch, commit_id, message, rows, bytes, files, schema_fingerprint, \
      metadata, request_id, details) \
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19) \
+     SELECT $1, u.principal, u.action, u.namespace, u.table_name, u.table_id, u.partition_id, \
+     u.partition, u.from_batch, u.to_batch, u.commit_id, u.message, u.rows, u.bytes, u.files, \
+     u.schema_fingerprint, u.metadata, u.request_id, u.details \
+     FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], \
+     $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::bigint[], \
+     $15::bigint[], $16::text[], $17::jsonb[], $18::text[], $19::jsonb[]) WITH ORDINALITY \
+     AS u(principal, action, namespace, table_name, table_id, partition_id, partition, from_batch, \
+     to_batch, commit_id, message, rows, bytes, files, schema_fingerprint, metadata, request_id, \
+     details, n) ORDER BY u.n \
      RETURNING ",
     event_columns!()
 );
@@ -312,8 +340,10 @@ pub(super) fn event_filter(f: EventFilter) -> (&'static str, &'static str) {
 
 /// An input's state, locked against a concurrent change until the publish ends.
 pub(super) const INPUT_STATE: &str = "SELECT id, state FROM batches WHERE batch_id = $1 FOR SHARE";
-pub(super) const INSERT_INPUT: &str =
-    "INSERT INTO batch_inputs (batch_pk, input_pk) VALUES ($1, $2) ON CONFLICT DO NOTHING";
+/// Every batch of $1 built from every input of $2.
+pub(super) const INSERT_INPUTS: &str = "INSERT INTO batch_inputs (batch_pk, input_pk) \
+    SELECT b, i FROM UNNEST($1::bigint[]) AS b CROSS JOIN UNNEST($2::bigint[]) AS i \
+    ON CONFLICT DO NOTHING";
 pub(super) const EDGES_UP: &str = concat!(
     "SELECT ",
     edge_columns!(),

@@ -6,7 +6,6 @@
 //! batches, then the sequence lock; see `rows`).
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 
 use arrow_schema::Schema;
 use chrono::{DateTime, Utc};
@@ -23,41 +22,54 @@ use crate::model::{
 };
 use crate::storage;
 
-/// The partition row id for `values`, created (unpublished) if missing, and
-/// key-share locked so that a concurrent discard cannot remove it before
-/// this transaction's batch refers to it.
-async fn ensure_partition(
+/// The partition row ids of `values` (distinct, in path order), created
+/// (unpublished) where missing, and key-share locked so that a concurrent
+/// discard cannot remove them before this transaction's batches refer to
+/// them. Keyed by path.
+async fn ensure_partitions(
     conn: &mut PgConnection,
     t: &TableRow,
-    values: &PartitionValues,
+    values: &[&PartitionValues],
     now: DateTime<Utc>,
-) -> Result<i64> {
-    // A discard may delete the row between the insert and the lock; then the
-    // lock finds nothing and the insert runs again.
+) -> Result<HashMap<String, i64>> {
+    let mut ids = HashMap::with_capacity(values.len());
+    let mut missing: Vec<&PartitionValues> = values.to_vec();
+    // A discard may delete a row between the insert and the lock; then the
+    // lock misses it and the insert runs again for what is missing.
     for _ in 0..16 {
-        sqlx::query(sql::INSERT_PARTITION)
+        let paths: Vec<String> = missing.iter().map(|v| v.path()).collect();
+        let sort_keys: Vec<String> = missing
+            .iter()
+            .map(|v| v.sort_key(&t.table.partition_keys))
+            .collect();
+        sqlx::query(sql::INSERT_PARTITIONS)
             .bind(t.id)
-            .bind(values.path())
-            .bind(values.sort_key(&t.table.partition_keys))
+            .bind(&paths)
+            .bind(&sort_keys)
             .bind(now)
             .execute(&mut *conn)
             .await?;
-        let id: Option<i64> = sqlx::query_scalar(sql::PARTITION_KEY_SHARE)
+        let locked: Vec<(i64, String)> = sqlx::query_as(sql::PARTITIONS_KEY_SHARE)
             .bind(t.id)
-            .bind(values.path())
-            .fetch_optional(&mut *conn)
+            .bind(&paths)
+            .fetch_all(&mut *conn)
             .await?;
-        if let Some(id) = id {
-            return Ok(id);
+        for (id, path) in locked {
+            ids.insert(path, id);
+        }
+        missing.retain(|v| !ids.contains_key(&v.path()));
+        if missing.is_empty() {
+            return Ok(ids);
         }
     }
     Err(Error::Internal(format!(
-        "partition {values} of {} kept disappearing while staging; retry",
-        t.table.ident
+        "partition {} of {} kept disappearing while staging; retry",
+        missing[0], t.table.ident
     )))
 }
 
 impl PostgresCatalog {
+    /// A fixed number of round trips however many partitions it stages.
     pub(super) async fn stage_impl(
         &self,
         ctx: &Context,
@@ -71,41 +83,52 @@ impl PostgresCatalog {
         // other's new rows in a cycle.
         let mut order: Vec<&PartitionValues> = req.partitions.iter().collect();
         order.sort_by_key(|v| v.path());
-        let mut pids = HashMap::new();
-        for values in order {
-            if let Entry::Vacant(slot) = pids.entry(values.path()) {
-                slot.insert(ensure_partition(&mut tx, &t, values, now).await?);
-            }
-        }
+        order.dedup_by_key(|v| v.path());
+        let pids = ensure_partitions(&mut tx, &t, &order, now).await?;
         // Idempotency lookups and minting happen under the sequence lock, so
         // a concurrent retry with the same key sees this one's batch.
         rows::sequence_lock(&mut tx).await?;
+        let mut existing: HashMap<i64, String> = HashMap::new();
+        if let Some(key) = &req.idempotency_key {
+            let all: Vec<i64> = pids.values().copied().collect();
+            let found: Vec<(i64, String)> = sqlx::query_as(sql::IDEMPOTENT_BATCHES)
+                .bind(&all)
+                .bind(key)
+                .fetch_all(&mut *tx)
+                .await?;
+            existing.extend(found);
+        }
+        let last: Option<String> = sqlx::query_scalar(sql::LAST_BATCH_ID)
+            .fetch_one(&mut *tx)
+            .await?;
+        let mut last = last.map(|s| BatchId::parse(&s)).transpose()?;
         let mut ids = Vec::with_capacity(req.partitions.len());
+        let (mut minted, mut minted_pids, mut locations) = (Vec::new(), Vec::new(), Vec::new());
         for values in &req.partitions {
             let pid = pids
                 .get(&values.path())
                 .copied()
                 .ok_or_else(|| Error::Internal("a staged partition without its row".into()))?;
-            if let Some(key) = &req.idempotency_key {
-                let existing: Option<String> = sqlx::query_scalar(sql::IDEMPOTENT_BATCH)
-                    .bind(pid)
-                    .bind(key)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-                if let Some(id) = existing {
-                    ids.push((BatchId::parse(&id)?, false));
-                    continue;
-                }
+            if let Some(id) = existing.get(&pid) {
+                ids.push(BatchId::parse(id)?);
+                continue;
             }
-            let last: Option<String> = sqlx::query_scalar(sql::LAST_BATCH_ID)
-                .fetch_one(&mut *tx)
-                .await?;
-            let last = last.map(|s| BatchId::parse(&s)).transpose()?;
             let id = BatchId::mint(now, last.as_ref());
-            sqlx::query(sql::INSERT_BATCH)
-                .bind(id.as_str())
-                .bind(pid)
-                .bind(storage::batch_location(&t.table.location, values, &id))
+            if req.idempotency_key.is_some() {
+                // The same partition named again in this request gets this batch.
+                existing.insert(pid, id.as_str().to_owned());
+            }
+            locations.push(storage::batch_location(&t.table.location, values, &id));
+            minted.push(id.as_str().to_owned());
+            minted_pids.push(pid);
+            last = Some(id.clone());
+            ids.push(id);
+        }
+        if !minted.is_empty() {
+            sqlx::query(sql::INSERT_BATCHES)
+                .bind(&minted)
+                .bind(&minted_pids)
+                .bind(&locations)
                 .bind(&ctx.principal)
                 .bind(&req.message)
                 .bind(jsonb(&req.metadata))
@@ -113,19 +136,10 @@ impl PostgresCatalog {
                 .bind(now)
                 .execute(&mut *tx)
                 .await?;
-            ids.push((id, true));
         }
-        // A batch minted here has no files yet: its row alone is all of it.
-        let mut out = Vec::with_capacity(ids.len());
-        for (id, minted) in &ids {
-            out.push(if *minted {
-                rows::find_batch_row(&mut tx, &t, id).await?.batch
-            } else {
-                rows::load_batch(&mut tx, &t, id).await?
-            });
-        }
+        let out = rows::load_batch_rows(&mut tx, &t, &ids).await?;
         tx.commit().await?;
-        Ok(out)
+        Ok(out.into_iter().map(|b| b.batch).collect())
     }
 
     pub(super) async fn record_files_impl(
@@ -145,7 +159,7 @@ impl PostgresCatalog {
         // may have committed in between.
         rows::lock_batches(&mut tx, &[found.pk]).await?;
         let b = rows::load_batch_row(&mut tx, &t, id).await?;
-        record_locked(&mut tx, &b, files, schema).await?;
+        record_locked(&mut tx, &[(&b, files, schema)]).await?;
         let out = rows::load_batch(&mut tx, &t, id).await?;
         tx.commit().await?;
         Ok(out)
@@ -189,27 +203,40 @@ impl PostgresCatalog {
     }
 }
 
-/// Records files of a staged batch whose row this transaction has locked
-/// and read again (`b`); the caller reads the batch again to see them.
+/// Records files of staged batches whose rows this transaction has locked
+/// and read again (`b`, its files, their schema; a batch at most once), in
+/// two round trips; the caller reads the batches again to see them.
 pub(super) async fn record_locked(
     conn: &mut PgConnection,
-    b: &BatchRow,
-    files: &[DataFile],
-    schema: &Schema,
+    writes: &[(&BatchRow, &[DataFile], &Schema)],
 ) -> Result<()> {
-    for f in rules::files_to_record(&b.batch, files, schema)? {
-        sqlx::query(sql::INSERT_FILE)
-            .bind(b.pk)
-            .bind(&f.path)
-            .bind(f.size as i64)
-            .bind(f.rows as i64)
+    let (mut pks, mut paths, mut sizes, mut counts) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut batches, mut schemas, mut fingerprints) = (Vec::new(), Vec::new(), Vec::new());
+    for (b, files, schema) in writes {
+        for f in rules::files_to_record(&b.batch, files, schema)? {
+            pks.push(b.pk);
+            paths.push(f.path.as_str());
+            sizes.push(f.size as i64);
+            counts.push(f.rows as i64);
+        }
+        batches.push(b.pk);
+        schemas.push(jsonb(*schema));
+        fingerprints.push(fingerprint(schema));
+    }
+    if !pks.is_empty() {
+        sqlx::query(sql::INSERT_FILES)
+            .bind(&pks)
+            .bind(&paths)
+            .bind(&sizes)
+            .bind(&counts)
             .execute(&mut *conn)
             .await?;
     }
     sqlx::query(sql::UPDATE_TOTALS)
-        .bind(b.pk)
-        .bind(jsonb(schema))
-        .bind(fingerprint(schema))
+        .bind(&batches)
+        .bind(&schemas)
+        .bind(&fingerprints)
         .execute(&mut *conn)
         .await?;
     Ok(())
