@@ -137,7 +137,13 @@ impl PostgresCatalog {
                 .execute(&mut *tx)
                 .await?;
         }
-        let out = rows::load_batch_rows(&mut tx, &t, &ids).await?;
+        // A batch minted here has no files yet: its row alone is all of it.
+        // Only a batch an earlier request staged (same idempotency key) may.
+        let out = if ids.len() > minted.len() {
+            rows::load_batch_rows(&mut tx, &t, &ids).await?
+        } else {
+            rows::find_batch_rows(&mut tx, &t, &ids).await?
+        };
         tx.commit().await?;
         Ok(out.into_iter().map(|b| b.batch).collect())
     }
