@@ -38,10 +38,14 @@ async fn move_pointers(
     }
     let (places, events): (Vec<_>, Vec<_>) = moves.into_iter().map(|(v, p, e)| ((v, p), e)).unzip();
     let events = rows::insert_events(conn, now, &events).await?;
-    let statement = if crate::faults::active("read_then_update_publish") {
-        sql::MOVE_POINTERS_UNCHECKED
-    } else {
-        sql::MOVE_POINTERS
+    let statement = match (
+        crate::faults::active("read_then_update_publish"),
+        places.len(),
+    ) {
+        (true, 1) => sql::MOVE_POINTER_UNCHECKED,
+        (true, _) => sql::MOVE_POINTERS_UNCHECKED,
+        (false, 1) => sql::MOVE_POINTER,
+        (false, _) => sql::MOVE_POINTERS,
     };
     let moved: Vec<i64> = sqlx::query_scalar(statement)
         .bind(&targets)
@@ -221,7 +225,11 @@ impl PostgresCatalog {
                     .and_then(|p| p.current.as_ref().map(BatchId::as_str))
             })
             .collect();
-        sqlx::query(sql::COMMIT_BATCHES)
+        let statement = match pks.len() {
+            1 => sql::COMMIT_BATCH,
+            _ => sql::COMMIT_BATCHES,
+        };
+        sqlx::query(statement)
             .bind(&parents)
             .bind(events.iter().map(|e| e.at).collect::<Vec<_>>())
             .bind(&pks)

@@ -207,10 +207,12 @@ pub(super) async fn load_files(conn: &mut PgConnection, batch_pk: i64) -> Result
 /// The files of batches (by row id), each batch's in path order, in one
 /// round trip; a batch without files is absent.
 async fn files_of(conn: &mut PgConnection, pks: &[i64]) -> Result<HashMap<i64, Vec<DataFile>>> {
-    let rows = sqlx::query(sql::FILES)
-        .bind(pks)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = match pks {
+        [one] => sqlx::query(sql::FILES_OF_ONE).bind(one),
+        _ => sqlx::query(sql::FILES).bind(pks),
+    }
+    .fetch_all(&mut *conn)
+    .await?;
     let mut out: HashMap<i64, Vec<DataFile>> = HashMap::new();
     for r in &rows {
         // The batch's row id follows the file columns.
@@ -268,11 +270,13 @@ pub(super) async fn find_batch_rows(
     ids: &[BatchId],
 ) -> Result<Vec<BatchRow>> {
     let keys: Vec<&str> = ids.iter().map(BatchId::as_str).collect();
-    let rows = sqlx::query(sql::BATCHES)
-        .bind(&keys)
-        .bind(t.id)
-        .fetch_all(&mut *conn)
-        .await?;
+    let rows = match keys.as_slice() {
+        [one] => sqlx::query(sql::BATCH).bind(*one),
+        _ => sqlx::query(sql::BATCHES).bind(&keys),
+    }
+    .bind(t.id)
+    .fetch_all(&mut *conn)
+    .await?;
     let mut by_id = HashMap::with_capacity(rows.len());
     for r in &rows {
         let b = row::batch(r, t)?;
@@ -346,7 +350,11 @@ pub(super) async fn insert_events(
         .await?;
     let totals: Vec<_> = events.iter().map(NewEvent::totals).collect();
     let column = |f| text_column(events, f);
-    let rs = sqlx::query(sql::INSERT_EVENTS)
+    let statement = match events.len() {
+        1 => sql::INSERT_EVENT,
+        _ => sql::INSERT_EVENTS,
+    };
+    let rs = sqlx::query(statement)
         .bind(row::event_time(now, last))
         .bind(column(|e| Some(e.ctx.principal.as_str())))
         .bind(column(|e| Some(e.action.as_str())))

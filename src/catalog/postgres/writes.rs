@@ -239,7 +239,11 @@ pub(super) async fn record_locked(
             .execute(&mut *conn)
             .await?;
     }
-    sqlx::query(sql::UPDATE_TOTALS)
+    let statement = match batches.len() {
+        1 => sql::UPDATE_TOTALS_OF_ONE,
+        _ => sql::UPDATE_TOTALS,
+    };
+    sqlx::query(statement)
         .bind(&batches)
         .bind(&schemas)
         .bind(&fingerprints)
