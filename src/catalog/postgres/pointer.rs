@@ -5,6 +5,8 @@
 //! decides on the committed pointer, and the conditional `UPDATE ... WHERE
 //! version = $n` must still change exactly one row.
 
+use std::collections::{HashMap, HashSet};
+
 use chrono::{DateTime, Utc};
 use sqlx::{PgConnection, Postgres, Transaction};
 
@@ -54,6 +56,7 @@ async fn move_pointers(
         .bind(places.iter().map(|(_, p)| p.version).collect::<Vec<_>>())
         .fetch_all(&mut *conn)
         .await?;
+    let moved: HashSet<i64> = moved.into_iter().collect();
     if let Some((values, p)) = places.iter().find(|(_, p)| !moved.contains(&p.id)) {
         let current: Option<String> = sqlx::query_scalar(sql::CURRENT_BATCH)
             .bind(p.id)
@@ -135,21 +138,20 @@ impl PostgresCatalog {
             // A store's files are recorded here, in the publish's
             // transaction, under the batch locks just taken (one commit
             // instead of two); then the batches are read again with them.
+            let by_id: HashMap<&BatchId, &BatchRow> =
+                batches.iter().map(|b| (&b.batch.id, b)).collect();
+            let mut seen = HashSet::with_capacity(written.len());
             let mut writes = Vec::with_capacity(written.len());
             for w in written {
-                let b = batches
-                    .iter()
-                    .find(|b| b.batch.id == w.batch)
+                let b = by_id
+                    .get(&w.batch)
                     .ok_or_else(|| Error::Internal("written files of an unknown batch".into()))?;
-                if writes
-                    .iter()
-                    .any(|(o, _, _): &(&BatchRow, _, _)| o.pk == b.pk)
-                {
+                if !seen.insert(b.pk) {
                     return Err(Error::Internal(
                         "files of one batch handed over twice in one publish".into(),
                     ));
                 }
-                writes.push((b, w.files.as_slice(), &w.schema));
+                writes.push((*b, w.files.as_slice(), &w.schema));
             }
             super::writes::record_locked(&mut tx, &writes).await?;
             batches = rows::load_batch_rows(&mut tx, &t, &ids).await?;
@@ -199,11 +201,12 @@ impl PostgresCatalog {
             rows::insert_event(&mut tx, now, e).await?;
         }
         let commit_id = uuid::Uuid::new_v4().to_string();
+        let part_of: HashMap<i64, &PartitionRow> = parts.iter().map(|p| (p.id, p)).collect();
         let mut moves = Vec::with_capacity(batches.len());
+        let mut parents = Vec::with_capacity(batches.len());
         for (item, b) in plan.items.iter().zip(&batches) {
-            let p = parts
-                .iter()
-                .find(|p| p.id == b.partition_id)
+            let p = *part_of
+                .get(&b.partition_id)
                 .ok_or_else(|| Error::Internal("a staged batch without its partition".into()))?;
             rules::check_cas(&t.table.ident, item, p.current.as_ref())?;
             let mut e =
@@ -212,19 +215,11 @@ impl PostgresCatalog {
             e.message = rules::publish_message(plan, &b.batch);
             e.details = lineage::publish_details(&inputs);
             moves.push((&item.partition, p, e));
+            parents.push(p.current.as_ref().map(BatchId::as_str));
         }
         let events = move_pointers(&mut tx, now, &t, moves).await?;
         let pks: Vec<i64> = batches.iter().map(|b| b.pk).collect();
         super::lineage::insert_inputs(&mut tx, &pks, &input_pks).await?;
-        let parents: Vec<Option<&str>> = batches
-            .iter()
-            .map(|b| {
-                parts
-                    .iter()
-                    .find(|p| p.id == b.partition_id)
-                    .and_then(|p| p.current.as_ref().map(BatchId::as_str))
-            })
-            .collect();
         let statement = match pks.len() {
             1 => sql::COMMIT_BATCH,
             _ => sql::COMMIT_BATCHES,

@@ -206,19 +206,27 @@ pub(super) const INSERT_BATCHES: &str = "INSERT INTO batches (batch_id, partitio
     AS u(batch_id, partition_id, location, n) ORDER BY u.n";
 pub(super) const INSERT_FILES: &str = "INSERT INTO batch_files (batch_pk, path, size, rows) \
     SELECT * FROM UNNEST($1::bigint[], $2::text[], $3::bigint[], $4::bigint[])";
-pub(super) const UPDATE_TOTALS: &str = "UPDATE batches b SET \
-    rows = (SELECT coalesce(sum(f.rows), 0)::bigint FROM batch_files f WHERE f.batch_pk = b.id), \
-    bytes = (SELECT coalesce(sum(f.size), 0)::bigint FROM batch_files f WHERE f.batch_pk = b.id), \
-    file_count = (SELECT count(*) FROM batch_files f WHERE f.batch_pk = b.id), \
-    schema = u.schema, schema_fingerprint = u.fingerprint \
+/// A batch's totals (`b`) from its file rows, for `UPDATE batches b SET`.
+macro_rules! totals_from_files {
+    () => {
+        "rows = (SELECT coalesce(sum(f.rows), 0)::bigint FROM batch_files f WHERE f.batch_pk = b.id), \
+         bytes = (SELECT coalesce(sum(f.size), 0)::bigint FROM batch_files f WHERE f.batch_pk = b.id), \
+         file_count = (SELECT count(*) FROM batch_files f WHERE f.batch_pk = b.id), "
+    };
+}
+pub(super) const UPDATE_TOTALS: &str = concat!(
+    "UPDATE batches b SET ",
+    totals_from_files!(),
+    "schema = u.schema, schema_fingerprint = u.fingerprint \
     FROM UNNEST($1::bigint[], $2::jsonb[], $3::text[]) AS u(pk, schema, fingerprint) \
-    WHERE b.id = u.pk";
+    WHERE b.id = u.pk"
+);
 /// [`UPDATE_TOTALS`] for one batch (see [`MOVE_POINTER`]).
-pub(super) const UPDATE_TOTALS_OF_ONE: &str = "UPDATE batches b SET \
-    rows = (SELECT coalesce(sum(f.rows), 0)::bigint FROM batch_files f WHERE f.batch_pk = b.id), \
-    bytes = (SELECT coalesce(sum(f.size), 0)::bigint FROM batch_files f WHERE f.batch_pk = b.id), \
-    file_count = (SELECT count(*) FROM batch_files f WHERE f.batch_pk = b.id), \
-    schema = ($2::jsonb[])[1], schema_fingerprint = ($3::text[])[1] WHERE b.id = ($1::bigint[])[1]";
+pub(super) const UPDATE_TOTALS_OF_ONE: &str = concat!(
+    "UPDATE batches b SET ",
+    totals_from_files!(),
+    "schema = ($2::jsonb[])[1], schema_fingerprint = ($3::text[])[1] WHERE b.id = ($1::bigint[])[1]"
+);
 /// (previous current batch, event time, batch row id) per row; one commit id.
 pub(super) const COMMIT_BATCHES: &str = "UPDATE batches b SET state = 'committed', \
     parent_batch = u.parent, committed_at = u.at, commit_id = $4 \
@@ -250,13 +258,19 @@ pub(super) const MARK_EXPIRED: &str = "UPDATE batch_expiry SET state = 'expired'
 // Events.
 
 pub(super) const LAST_EVENT_TIME: &str = "SELECT max(at) FROM events";
+/// The start of an insert of events: the columns an event is written with.
+macro_rules! insert_events_into {
+    () => {
+        "INSERT INTO events (at, principal, action, namespace, table_name, table_id, partition_id, \
+         partition, from_batch, to_batch, commit_id, message, rows, bytes, files, schema_fingerprint, \
+         metadata, request_id, details) "
+    };
+}
 /// Events in the order of the arrays (ids increase along them), all at
 /// one time ($1); every other column one array.
 pub(super) const INSERT_EVENTS: &str = concat!(
-    "INSERT INTO events (at, principal, action, namespace, table_name, table_id, partition_id, \
-     partition, from_batch, to_batch, commit_id, message, rows, bytes, files, schema_fingerprint, \
-     metadata, request_id, details) \
-     SELECT $1, u.principal, u.action, u.namespace, u.table_name, u.table_id, u.partition_id, \
+    insert_events_into!(),
+    "SELECT $1, u.principal, u.action, u.namespace, u.table_name, u.table_id, u.partition_id, \
      u.partition, u.from_batch, u.to_batch, u.commit_id, u.message, u.rows, u.bytes, u.files, \
      u.schema_fingerprint, u.metadata, u.request_id, u.details \
      FROM UNNEST($2::text[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[], \
@@ -270,10 +284,8 @@ pub(super) const INSERT_EVENTS: &str = concat!(
 );
 /// [`INSERT_EVENTS`] for one event (see [`MOVE_POINTER`]).
 pub(super) const INSERT_EVENT: &str = concat!(
-    "INSERT INTO events (at, principal, action, namespace, table_name, table_id, partition_id, \
-     partition, from_batch, to_batch, commit_id, message, rows, bytes, files, schema_fingerprint, \
-     metadata, request_id, details) \
-     VALUES ($1, ($2::text[])[1], ($3::text[])[1], ($4::text[])[1], ($5::text[])[1], \
+    insert_events_into!(),
+    "VALUES ($1, ($2::text[])[1], ($3::text[])[1], ($4::text[])[1], ($5::text[])[1], \
      ($6::bigint[])[1], ($7::bigint[])[1], ($8::text[])[1], ($9::text[])[1], ($10::text[])[1], \
      ($11::text[])[1], ($12::text[])[1], ($13::bigint[])[1], ($14::bigint[])[1], \
      ($15::bigint[])[1], ($16::text[])[1], ($17::jsonb[])[1], ($18::text[])[1], ($19::jsonb[])[1]) \
