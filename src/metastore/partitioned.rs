@@ -229,9 +229,9 @@ impl Metastore {
             .store_inputs(&options.inputs, &options.metadata)
             .await?;
         let staged = self
-            .stage(
+            .stage_into(
                 ctx,
-                ident,
+                &t,
                 &specs,
                 &StageOptions {
                     idempotency_key: options.idempotency_key.clone(),

@@ -221,9 +221,9 @@ impl Metastore {
             .store_inputs(&options.inputs, &options.metadata)
             .await?;
         let staged = self
-            .stage(
+            .stage_into(
                 ctx,
-                ident,
+                &t,
                 std::slice::from_ref(partition),
                 &StageOptions {
                     idempotency_key: options.idempotency_key.clone(),

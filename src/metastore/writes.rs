@@ -186,6 +186,18 @@ impl Metastore {
         options: &StageOptions,
     ) -> Result<Vec<Batch>> {
         let t = self.table(ident).await?;
+        self.stage_into(ctx, &t, partitions, options).await
+    }
+
+    /// [`Metastore::stage`] into the table `t` as the caller just read it
+    /// (one read fewer; the catalog's stage checks the live table again).
+    pub(super) async fn stage_into(
+        &self,
+        ctx: &Context,
+        t: &Table,
+        partitions: &[PartitionSpec],
+        options: &StageOptions,
+    ) -> Result<Vec<Batch>> {
         let values = partitions
             .iter()
             .map(|p| PartitionValues::resolve(&t.partition_keys, p))
@@ -202,7 +214,7 @@ impl Metastore {
             message: options.message.clone(),
             metadata: options.metadata.clone(),
         };
-        self.catalog.stage(ctx, ident, &req).await
+        self.catalog.stage(ctx, &t.ident, &req).await
     }
 
     /// Writes a stream of record batches as Parquet under a staged batch's
