@@ -254,9 +254,11 @@ pub(super) async fn load_batch_rows(
 ) -> Result<Vec<BatchRow>> {
     let mut found = find_batch_rows(conn, t, ids).await?;
     let pks: Vec<i64> = found.iter().map(|b| b.pk).collect();
-    let mut files = files_of(conn, &pks).await?;
+    let files = files_of(conn, &pks).await?;
+    // `get`, not `remove`: a batch named twice (one partition given twice
+    // to a stage with an idempotency key) gets its files both times.
     for b in &mut found {
-        b.batch.files = files.remove(&b.pk).unwrap_or_default();
+        b.batch.files = files.get(&b.pk).cloned().unwrap_or_default();
     }
     Ok(found)
 }
